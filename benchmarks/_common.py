@@ -1,0 +1,103 @@
+"""What every benchmark shares: where the data is, the machine, thread settings and
+the results table.
+
+Benchmarks run on the real data in ``../shared/data`` (beside the repository) and
+append their figures to ``benchmarks/results.md`` with the date and the machine, so
+that numbers from different days and machines never get mixed up silently.
+"""
+
+import argparse
+import datetime
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+import sklearn_rnn
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("SKLEARN_RNN_DATA", ROOT.parent / "shared" / "data"))
+RESULTS = ROOT / "benchmarks" / "results.md"
+
+HEADER = """# Benchmark results
+
+Appended by the scripts in this folder; each row says when, where and how it was
+measured. `ratio` is ours divided by the reference for speeds (higher is better) and
+ours minus the reference for scores, unless the row says otherwise.
+
+| date | benchmark | metric | sklearn-rnn | reference | ratio | machine | command |
+|---|---|---|---|---|---|---|---|
+"""
+
+
+def parse_args(description, **extra):
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (fixed)")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument(
+        "--no-record", action="store_true", help="print only; leave results.md alone"
+    )
+    for name, kwargs in extra.items():
+        parser.add_argument(f"--{name.replace('_', '-')}", **kwargs)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    return args
+
+
+def machine(args):
+    if args.device.startswith("cuda") and torch.cuda.is_available():
+        where = torch.cuda.get_device_name()
+    else:
+        where = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+    return (
+        f"{where}, {args.threads} torch threads, torch {torch.__version__}, "
+        f"sklearn-rnn {sklearn_rnn.__version__}"
+    )
+
+
+def require(path):
+    if not path.exists():
+        raise SystemExit(f"missing data: {path} (see ../shared/data/README.md)")
+    return path
+
+
+class Timer:
+    """``with Timer() as t: ...`` then ``t.seconds``."""
+
+    def __enter__(self):
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self.start
+
+
+def median_seconds(fn, repeat):
+    times = []
+    for _ in range(repeat):
+        with Timer() as t:
+            fn()
+        times.append(t.seconds)
+    return statistics.median(times)
+
+
+def record(args, command, rows):
+    """Print ``rows`` (benchmark, metric, ours, reference, ratio) and append them."""
+    today = datetime.date.today().isoformat()
+    where = machine(args)
+    for benchmark, metric, ours, reference, ratio in rows:
+        print(f"{benchmark:28s} {metric:38s} {ours:>12s} {reference:>14s} {ratio:>8s}")
+    if args.no_record:
+        return
+    if not RESULTS.exists():
+        RESULTS.write_text(HEADER)
+    with RESULTS.open("a") as out:
+        for benchmark, metric, ours, reference, ratio in rows:
+            out.write(
+                f"| {today} | {benchmark} | {metric} | {ours} | {reference} | {ratio} "
+                f"| {where} | `{command}` |\n"
+            )
+    print(f"appended {len(rows)} rows to {RESULTS.relative_to(ROOT)}")

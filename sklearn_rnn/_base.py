@@ -1,0 +1,473 @@
+"""The estimator every public class shares: parameters, input validation, encoding, fit
+orchestration, device, ``random_state`` and persistence.
+
+A subclass says what its targets are (``_check_targets``), which network to build
+(``_module_kwargs``), how a batch is scored (``_batch_loss``) and what a validation
+score is (``_validation_score``); everything else happens here, once.
+"""
+
+import numbers
+from abc import ABCMeta, abstractmethod
+
+import numpy as np
+import torch
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+)
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from . import _data
+from ._device import resolve_device, seeded
+from ._training import StoppingRule, TrainingState, train
+from .nn import CELLS, MODULES, POOLINGS
+
+OPTIMIZERS = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "rmsprop": torch.optim.RMSprop,
+    "sgd": lambda params, **kw: torch.optim.SGD(
+        params, momentum=0.9, nesterov=True, **kw
+    ),
+}
+
+# Above this many samples ``early_stopping="auto"`` holds some out; below it every
+# sample is worth more for training than for choosing the stopping epoch.
+AUTO_EARLY_STOPPING_MIN_SAMPLES = 1000
+
+# learning_rate="adaptive" multiplies the learning rate by this on a plateau
+LR_DECAY = 0.2
+
+
+class BaseRNN(BaseEstimator, metaclass=ABCMeta):
+    """Shared machinery of the recurrent estimators; not for direct use."""
+
+    _parameter_constraints: dict = {
+        "cell": [StrOptions(set(CELLS))],
+        "hidden_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "num_layers": [Interval(numbers.Integral, 1, None, closed="left")],
+        "bidirectional": ["boolean"],
+        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+        "init_state": [StrOptions({"zeros", "learned"})],
+        "embedding_dim": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "tokenizer": [callable, None],
+        "lowercase": ["boolean"],
+        "min_frequency": [Interval(numbers.Integral, 1, None, closed="left")],
+        "max_vocabulary_size": [
+            Interval(numbers.Integral, 1, None, closed="left"),
+            None,
+        ],
+        "standardize": ["boolean"],
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(numbers.Real, 0, None, closed="neither")],
+        "learning_rate": [StrOptions({"constant", "adaptive"})],
+        "optimizer": [StrOptions(set(OPTIMIZERS)), callable],
+        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
+        "clip_grad_norm": [Interval(numbers.Real, 0, None, closed="neither"), None],
+        "early_stopping": ["boolean", StrOptions({"auto"})],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+        "device": [str, torch.device],
+    }
+
+    # ------------------------------------------------------------------ subclass hooks
+
+    @abstractmethod
+    def _check_targets(self, y, n_samples, *, reset, classes=None):
+        """Validate ``y`` and return the training targets as a tensor (``classes`` is
+        what a classifier's first ``partial_fit`` names)."""
+
+    @abstractmethod
+    def _module_kwargs(self):
+        """Keyword arguments of the network that are particular to this estimator."""
+
+    @abstractmethod
+    def _loss(self, outputs, batch):
+        """``(mean loss over the batch, weighted by batch.weights, item count)``."""
+
+    @abstractmethod
+    def _validation_score(self, outputs, targets, weights):
+        """Higher is better; computed on the held-out outputs, in the original order."""
+
+    _module_name = "ManyToOneNet"
+
+    def _forward_batch(self, module, batch):
+        return module(batch.inputs, batch.lengths)
+
+    def _batch_loss(self, module, batch):
+        return self._loss(self._forward_batch(module, batch), batch)
+
+    def _class_weights(self, targets):
+        """Per-sample weight factors from ``class_weight``, or ``None``."""
+        return None
+
+    def _stratify(self, targets):
+        """What the validation split is stratified on, or ``None``."""
+        return None
+
+    # ------------------------------------------------------------------ reading X
+
+    def _read_X(self, X, *, reset):
+        """Check ``X``; return ``("symbols", token lists)`` or ``("numeric", arrays)``.
+
+        With ``reset`` it records what fit saw (the input family and, for a 2-D table,
+        ``n_features_in_``); otherwise it checks that ``X`` agrees with that.
+        """
+        kind = _data.sniff_kind(X)
+        if kind == "table":
+            X = validate_data(
+                self,
+                X,
+                reset=reset,
+                dtype=[np.float32, np.float64],
+                ensure_min_samples=1,
+            )
+            kind = "array3d"
+            X = X[:, :, None]
+        elif reset and hasattr(self, "n_features_in_"):
+            del self.n_features_in_
+        family = "symbols" if kind in ("text", "tokens") else "numeric"
+        if not reset and family != self._input_family:
+            fitted = (
+                "token sequences or text"
+                if self._input_family == "symbols"
+                else ("numeric sequences")
+            )
+            raise ValueError(
+                f"{type(self).__name__} was fitted on {fitted}, but X holds "
+                + (
+                    "text or token lists"
+                    if family == "symbols"
+                    else "numeric sequences"
+                )
+            )
+        if reset:
+            self._input_family = family
+        if kind == "text":
+            return family, _data.read_text(X, self.tokenizer, self.lowercase)
+        if kind == "tokens":
+            return family, _data.read_tokens(X, self.lowercase)
+        arrays = _data.read_numeric(X, kind)
+        n_channels = arrays[0].shape[1]
+        if not reset and n_channels != self.n_channels_:
+            raise ValueError(
+                f"X has {n_channels} channels, but {type(self).__name__} was fitted "
+                f"with {self.n_channels_} channels"
+            )
+        return family, arrays
+
+    def _encode_X(self, family, sequences, *, reset):
+        """Encode into a :class:`~sklearn_rnn._data.Ragged`, learning the vocabulary
+        or the channel scaling when ``reset``."""
+        if family == "symbols":
+            if reset:
+                self.vocabulary_ = _data.build_vocabulary(
+                    sequences,
+                    min_frequency=self.min_frequency,
+                    max_size=self.max_vocabulary_size,
+                )
+            return _data.Ragged.from_symbols(sequences, self.vocabulary_)
+        ragged = _data.Ragged.from_arrays(sequences)
+        if reset:
+            self.n_channels_ = sequences[0].shape[1]
+            if self.standardize:
+                values = ragged.values.double()
+                mean = values.mean(dim=0)
+                std = values.std(dim=0, correction=0)
+                self.input_mean_ = mean.float().numpy()
+                self.input_scale_ = torch.where(std > 0, std, 1.0).float().numpy()
+            else:
+                self.input_mean_ = self.input_scale_ = None
+        if self.input_mean_ is not None:
+            ragged.standardize_(self.input_mean_, self.input_scale_)
+        return ragged
+
+    # ------------------------------------------------------------------ fit
+
+    def _fit(self, X, y, sample_weight=None, *, incremental=False, classes=None):
+        first = not (hasattr(self, "module_") and (self.warm_start or incremental))
+        family, sequences = self._read_X(X, reset=first)
+        n_samples = len(sequences)
+        targets = self._check_targets(y, n_samples, reset=first, classes=classes)
+        weights = self._sample_weights(sample_weight, targets, n_samples)
+        data = _data.SequenceDataset(
+            self._encode_X(family, sequences, reset=first), targets, weights
+        )
+        device = resolve_device(self.device)
+        if first:
+            self._rng = np.random.default_rng(
+                check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+            )
+            self._training_state = TrainingState()
+        train_data, valid_data = data, None
+        if not incremental and self._use_early_stopping(n_samples):
+            train_data, valid_data = self._validation_split(data)
+        with seeded(device, int(self._rng.integers(2**62))):
+            if first:
+                self._build_module()
+            if not incremental:  # each fit starts its learning-rate schedule anew
+                for group in self.optimizer_.param_groups:
+                    group["lr"] = self.learning_rate_init
+            self.module_.to(device)
+            train(
+                self.module_,
+                self.optimizer_,
+                state=self._training_state,
+                n_epochs=1 if incremental else self.max_iter,
+                epoch_batches=lambda: train_data.training_batches(
+                    self.batch_size, self._rng
+                ),
+                batch_loss=self._batch_loss,
+                device=device,
+                evaluate=None
+                if valid_data is None
+                else (lambda module: self._evaluate(module, valid_data)),
+                rule=StoppingRule(
+                    self.n_iter_no_change,
+                    self.tol,
+                    active=not incremental,
+                    lr_decay=LR_DECAY if self.learning_rate == "adaptive" else None,
+                    lr_patience=max(1, self.n_iter_no_change // 3),
+                ),
+                clip_grad_norm=self.clip_grad_norm,
+                verbose=self.verbose,
+            )
+        self._publish_training_state(validated=valid_data is not None)
+        return self
+
+    def _use_early_stopping(self, n_samples):
+        if self.early_stopping == "auto":
+            return n_samples >= AUTO_EARLY_STOPPING_MIN_SAMPLES
+        return bool(self.early_stopping)
+
+    def _validation_split(self, data):
+        n = len(data)
+        n_valid = max(1, int(round(self.validation_fraction * n)))
+        if n - n_valid < 1:
+            raise ValueError(
+                f"early_stopping needs at least 2 samples to hold validation_fraction="
+                f"{self.validation_fraction} of them out; got {n}"
+            )
+        stratify = self._stratify(data.targets)
+        if stratify is not None:
+            _, counts = np.unique(stratify, return_counts=True)
+            if counts.min() < 2 or n_valid < len(counts) or n - n_valid < len(counts):
+                stratify = None
+        train_index, valid_index = train_test_split(
+            np.arange(n),
+            test_size=n_valid,
+            random_state=int(self._rng.integers(np.iinfo(np.int32).max)),
+            stratify=stratify,
+        )
+        return data.subset(np.sort(train_index)), data.subset(np.sort(valid_index))
+
+    def _sample_weights(self, sample_weight, targets, n_samples):
+        """Per-sample loss weights (sample_weight times class weights), scaled to mean 1
+        so that weights never change the effective learning rate."""
+        if sample_weight is None:
+            weights = np.ones(n_samples, dtype=np.float64)
+        else:
+            weights = np.asarray(sample_weight, dtype=np.float64)
+            if weights.ndim == 0:
+                weights = np.full(n_samples, float(weights))
+            if weights.shape != (n_samples,):
+                raise ValueError(
+                    f"sample_weight.shape == {weights.shape}, expected ({n_samples},)"
+                )
+            if not np.isfinite(weights).all():
+                raise ValueError("sample_weight contains NaN or infinity")
+            if (weights < 0).any():
+                raise ValueError(
+                    "Negative values in sample_weight: sample "
+                    f"{int(np.argmax(weights < 0))} has a negative weight"
+                )
+        factors = self._class_weights(targets)
+        if factors is not None:
+            weights = weights * factors
+        mean = weights.mean()
+        if mean <= 0:
+            raise ValueError("The sample weights sum to zero: nothing to learn from")
+        return torch.from_numpy((weights / mean).astype(np.float32))
+
+    def _build_module(self):
+        """Create ``module_`` and ``optimizer_`` from parameters and fitted state."""
+        kwargs = dict(
+            cell=self.cell,
+            hidden_size=self.hidden_size,
+            num_layers=self.num_layers,
+            bidirectional=self.bidirectional,
+            dropout=self.dropout,
+            init_state=self.init_state,
+            **self._module_kwargs(),
+        )
+        if self._input_family == "symbols":
+            kwargs.update(
+                n_symbols=len(self.vocabulary_) + _data.N_SPECIAL,
+                embedding_dim=self.embedding_dim,
+            )
+        else:
+            kwargs.update(n_channels=self.n_channels_)
+        self._module_spec = (self._module_name, kwargs)
+        self.module_ = MODULES[self._module_name](**kwargs)
+        self.optimizer_ = self._make_optimizer(self.module_)
+
+    def _make_optimizer(self, module):
+        kwargs = dict(lr=self.learning_rate_init, weight_decay=self.weight_decay)
+        if not isinstance(self.optimizer, str):
+            return self.optimizer(module.parameters(), **kwargs)
+        make = OPTIMIZERS[self.optimizer]
+        try:
+            # one fused kernel per step: ten times faster than the default loop over
+            # tensors on a CPU, where a large embedding makes the step a real cost
+            return make(module.parameters(), fused=True, **kwargs)
+        except (RuntimeError, TypeError, ValueError):  # older torch, or no kernel
+            return make(module.parameters(), **kwargs)
+
+    def _publish_training_state(self, *, validated):
+        state = self._training_state
+        self.n_iter_ = state.n_iter
+        self.loss_curve_ = list(state.loss_curve)
+        self.history_ = list(state.history)
+        self.validation_scores_ = list(state.validation_scores) if validated else None
+        self.best_validation_score_ = state.best_validation_score if validated else None
+        self.best_loss_ = None if validated else state.best_loss
+
+    # ------------------------------------------------------------------ inference
+
+    def _inference_data(self, X):
+        check_is_fitted(self, "module_")
+        family, sequences = self._read_X(X, reset=False)
+        return _data.SequenceDataset(self._encode_X(family, sequences, reset=False))
+
+    def _inference_batch_size(self):
+        return max(self.batch_size, 256)
+
+    def _forward_all(self, data, method="forward"):
+        """Run ``module_.<method>`` over ``data`` by batches, rows in input order."""
+        module = self.module_
+        module.eval()
+        device = next(module.parameters()).device
+        run = getattr(module, method)
+        result = None
+        with torch.inference_mode():
+            for batch in data.inference_batches(self._inference_batch_size()):
+                batch = batch.to(device)
+                out = run(batch.inputs, batch.lengths).float().cpu().numpy()
+                if result is None:
+                    result = np.empty((len(data),) + out.shape[1:], dtype=np.float32)
+                result[batch.index] = out
+        return result
+
+    def _evaluate(self, module, data):
+        """Validation loss (weighted mean) and score on held-out ``data``."""
+        device = next(module.parameters()).device
+        total, count, outputs = 0.0, 0, []
+        for batch in data.inference_batches(self._inference_batch_size()):
+            batch = batch.to(device)
+            out = self._forward_batch(module, batch)
+            loss, n = self._loss(out, batch)
+            total += float(loss) * n
+            count += n
+            outputs.append((batch.index, out.float().cpu()))
+        ordered = torch.empty((len(data),) + outputs[0][1].shape[1:])
+        for index, out in outputs:
+            ordered[torch.from_numpy(index)] = out
+        return total / count, self._validation_score(
+            ordered, data.targets, data.weights
+        )
+
+    # ------------------------------------------------------------------ persistence
+
+    def __getstate__(self):
+        """Plain CPU arrays instead of torch objects: a model fitted on a GPU unpickles
+        on a machine without one, and the pickle holds no device."""
+        state = dict(super().__getstate__())  # may be self.__dict__ itself
+        if "module_" in state:
+            state["module_"] = _to_numpy(self.module_.state_dict())
+            state["optimizer_"] = _to_numpy(self.optimizer_.state_dict())
+        return state
+
+    def __setstate__(self, state):
+        module_state = state.get("module_")
+        optimizer_state = state.get("optimizer_")
+        super().__setstate__(state)
+        if module_state is not None:
+            name, kwargs = self._module_spec
+            self.module_ = MODULES[name](**kwargs)
+            self.module_.load_state_dict(_to_torch(module_state))
+            self.module_.eval()
+            self.optimizer_ = self._make_optimizer(self.module_)
+            self.optimizer_.load_state_dict(_to_torch(optimizer_state))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.non_deterministic = False
+        return tags
+
+
+def _to_numpy(obj):
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu().numpy().copy()
+    if isinstance(obj, dict):
+        return {k: _to_numpy(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return type(obj)(_to_numpy(v) for v in obj)
+    return obj
+
+
+def _to_torch(obj):
+    if isinstance(obj, np.ndarray):
+        return torch.tensor(obj)
+    if isinstance(obj, dict):
+        return {k: _to_torch(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return type(obj)(_to_torch(v) for v in obj)
+    return obj
+
+
+class BaseManyToOne(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN):
+    """One vector per sequence, read off by ``pooling``: classifier and regressor.
+
+    ``transform`` returns that vector, so a fitted model can feed another one; the
+    output features are named ``<classname>0``, ``<classname>1``, ...
+    """
+
+    _parameter_constraints: dict = {
+        **BaseRNN._parameter_constraints,
+        "pooling": [StrOptions(set(POOLINGS))],
+    }
+
+    def transform(self, X):
+        """The pooled sequence vectors the output layer reads.
+
+        Lets the recurrent encoder feed another model, in a ``Pipeline`` for example.
+
+        Parameters
+        ----------
+        X : list of str, list of token lists, array-like or list of arrays
+            Sequences of the kind seen in ``fit``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, hidden_size * (2 if bidirectional else 1))
+        """
+        return self._forward_all(self._inference_data(X), "pool")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]  # the network's dtype
+        return tags
+
+    @property
+    def _n_features_out(self):
+        return self.module_.encoder.output_size

@@ -1,0 +1,287 @@
+"""RNNClassifier: one label per sequence."""
+
+import numpy as np
+import torch
+from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import column_or_1d
+
+from ._base import BaseManyToOne
+from ._docs import fill_doc
+
+
+@fill_doc
+class RNNClassifier(ClassifierMixin, BaseManyToOne):
+    """Recurrent neural network classifier: one label per sequence.
+
+    Reads each sequence with an RNN, LSTM or GRU, pools its states into one vector and
+    maps it to class probabilities. Takes raw strings, token lists or numeric time
+    series of any lengths, and labels of any kind; the training loop, padding and device
+    moves happen inside.
+
+    Parameters
+    ----------
+    {{encoder_parameters}}
+
+    pooling : {"last", "mean", "max"}, default="max"
+        How the states of a sequence become one vector: ``"last"`` takes the state at
+        the sequence's true last step (and, when bidirectional, the backward direction's
+        state at its first step); ``"mean"`` and ``"max"`` pool over the real steps
+        only.
+
+    {{input_parameters}}
+
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the loss, as in scikit-learn's classifiers.
+
+    {{training_parameters}}
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The labels seen in ``fit``, sorted; ``predict_proba`` columns follow them.
+
+    {{training_attributes}}
+
+    See Also
+    --------
+    RNNRegressor : The same network with a numeric output.
+    sklearn.neural_network.MLPClassifier : Whose parameter names this class follows.
+
+    Examples
+    --------
+    >>> from sklearn_rnn import RNNClassifier
+    >>> X = ["a good film", "a great film", "a bad film", "an awful film"] * 5
+    >>> y = ["pos", "pos", "neg", "neg"] * 5
+    >>> clf = RNNClassifier(hidden_size=16, max_iter=30, random_state=0).fit(X, y)
+    >>> clf.predict(["a good film", "an awful film"]).tolist()
+    ['pos', 'neg']
+    >>> clf.predict_proba(["a great film"]).shape
+    (1, 2)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseManyToOne._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    def __init__(
+        self,
+        *,
+        cell="gru",
+        hidden_size=128,
+        num_layers=1,
+        bidirectional=True,
+        dropout=0.5,
+        init_state="zeros",
+        embedding_dim=300,
+        pooling="max",
+        tokenizer=None,
+        lowercase=True,
+        min_frequency=1,
+        max_vocabulary_size=None,
+        standardize=True,
+        class_weight=None,
+        max_iter=200,
+        batch_size=32,
+        learning_rate_init=2e-3,
+        learning_rate="constant",
+        optimizer="adam",
+        weight_decay=0.0,
+        clip_grad_norm=5.0,
+        early_stopping="auto",
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        warm_start=False,
+        verbose=0,
+        random_state=None,
+        device="auto",
+    ):
+        self.cell = cell
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bidirectional = bidirectional
+        self.dropout = dropout
+        self.init_state = init_state
+        self.embedding_dim = embedding_dim
+        self.pooling = pooling
+        self.tokenizer = tokenizer
+        self.lowercase = lowercase
+        self.min_frequency = min_frequency
+        self.max_vocabulary_size = max_vocabulary_size
+        self.standardize = standardize
+        self.class_weight = class_weight
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.learning_rate = learning_rate
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.clip_grad_norm = clip_grad_norm
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.random_state = random_state
+        self.device = device
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Train on sequences ``X`` and their labels ``y``.
+
+        Parameters
+        ----------
+        X : list of str, list of token lists, array-like or list of arrays
+            Raw strings, token lists, a 2-D array ``(n_samples, n_timesteps)``, a 3-D
+            array ``(n_samples, n_timesteps, n_channels)`` or a list of arrays
+            ``(n_timesteps_i, n_channels)`` of any lengths.
+        y : array-like of shape (n_samples,)
+            Labels of any hashable kind (strings, ints).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the loss.
+
+        Returns
+        -------
+        self : RNNClassifier
+        """
+        return self._fit(X, y, sample_weight)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train for one epoch on ``X, y``, continuing from the current weights.
+
+        The first call builds the vocabulary (or channel scaling) and needs ``classes``.
+
+        Parameters
+        ----------
+        X, y, sample_weight
+            As in :meth:`fit`.
+        classes : array-like of shape (n_classes,), default=None
+            Every label that any call will see. Required on the first call.
+
+        Returns
+        -------
+        self : RNNClassifier
+        """
+        if not hasattr(self, "module_") and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
+    def predict(self, X):
+        """The most probable label of each sequence.
+
+        Parameters
+        ----------
+        X : list of str, list of token lists, array-like or list of arrays
+            Sequences of the kind seen in ``fit``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
+        logits = self._logits(X)
+        return self.classes_[np.argmax(logits, axis=1)]
+
+    def predict_proba(self, X):
+        """Class probabilities, columns in the order of ``classes_``.
+
+        Parameters
+        ----------
+        X : list of str, list of token lists, array-like or list of arrays
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        return torch.softmax(torch.from_numpy(self._logits(X)).double(), dim=1).numpy()
+
+    def predict_log_proba(self, X):
+        """Logarithms of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : list of str, list of token lists, array-like or list of arrays
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        return torch.log_softmax(
+            torch.from_numpy(self._logits(X)).double(), dim=1
+        ).numpy()
+
+    def _logits(self, X):
+        return self._forward_all(self._inference_data(X))
+
+    # ------------------------------------------------------------------ hooks
+
+    def _check_targets(self, y, n_samples, *, reset, classes=None):
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is "
+                "None"
+            )
+        y = column_or_1d(y, warn=True)
+        if len(y) != n_samples:
+            raise ValueError(f"X has {n_samples} samples but y has {len(y)} labels")
+        check_classification_targets(y)
+        if reset:
+            self.classes_ = np.unique(y if classes is None else column_or_1d(classes))
+            if len(self.classes_) < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs samples of at least 2 classes in "
+                    "the data, but it contains only one class: "
+                    f"{self.classes_.tolist()[0]!r}"
+                )
+        unseen = ~np.isin(y, self.classes_)
+        if unseen.any():
+            i = int(np.argmax(unseen))
+            raise ValueError(
+                f"Sample {i} has the label {y[i : i + 1].tolist()[0]!r}, which is not "
+                "among the classes "
+                f"{self.classes_.tolist()} this model was first fitted with"
+            )
+        return torch.from_numpy(np.searchsorted(self.classes_, y).astype(np.int64))
+
+    def _class_weights(self, targets):
+        if self.class_weight is None:
+            return None
+        encoded = targets.numpy()
+        present = np.unique(encoded)
+        weights = np.ones(len(self.classes_))
+        if self.class_weight == "balanced":
+            weights[present] = compute_class_weight(
+                "balanced", classes=present, y=encoded
+            )
+        else:
+            for label, weight in self.class_weight.items():
+                where = np.flatnonzero(self.classes_ == label)
+                if where.size == 0:
+                    raise ValueError(
+                        f"class_weight names the label {label!r}, which is not in "
+                        f"classes_ {self.classes_.tolist()}"
+                    )
+                weights[where[0]] = weight
+        return weights[encoded]
+
+    def _stratify(self, targets):
+        return targets.numpy()
+
+    def _module_kwargs(self):
+        return {"n_outputs": len(self.classes_), "pooling": self.pooling}
+
+    def _loss(self, outputs, batch):
+        losses = torch.nn.functional.cross_entropy(
+            outputs, batch.targets, reduction="none"
+        )
+        return (losses * batch.weights).mean(), len(losses)
+
+    def _validation_score(self, outputs, targets, weights):
+        correct = (outputs.argmax(dim=1) == targets).float()
+        return float((correct * weights).sum() / weights.sum())

@@ -1,0 +1,398 @@
+"""From what users pass to tensors and back.
+
+Ragged input is read into one of three kinds -- raw ``"text"``, ``"tokens"`` (lists of
+symbols) or ``"numeric"`` (arrays ``(T_i, C)``) -- then encoded into a :class:`Ragged`:
+all steps of all sequences stacked in one flat tensor, with offsets and lengths. A batch
+is cut from it by index arithmetic (no per-sample Python loop), padded only to the
+longest sequence of that batch, and sorted by decreasing length so the encoder can pack
+it. Batches are drawn from pools of similar lengths, so padding costs little.
+"""
+
+import numbers
+import re
+from collections import Counter
+from collections.abc import Hashable
+from typing import NamedTuple
+
+import numpy as np
+import torch
+
+from ._device import to_device
+
+PAD, UNK = 0, 1
+N_SPECIAL = 2
+# Words and single punctuation marks. Unlike CountVectorizer's default ``\b\w\w+\b`` it
+# keeps one-letter words and punctuation, which carry meaning in order ("a", "I", "?").
+TOKEN_PATTERN = re.compile(r"(?u)\w+|[^\w\s]")
+
+
+def default_tokenizer(text):
+    """Split ``text`` into words and punctuation marks."""
+    return TOKEN_PATTERN.findall(text)
+
+
+# ---------------------------------------------------------------------- reading input
+
+
+def sniff_kind(X):
+    """Which kind of sequences ``X`` holds.
+    Returns one of ``"table"`` (a 2-D numeric table, or anything scikit-learn's
+    validation should judge: sparse matrices, data frames, 1-D numeric input),
+    ``"array3d"``, ``"numeric"`` (a list of numeric arrays of different lengths),
+    ``"text"`` or ``"tokens"``.
+    """
+    if isinstance(X, str | bytes):
+        raise TypeError(
+            "X must hold many samples (a list of strings, of token lists or of "
+            f"arrays), got a single {type(X).__name__}"
+        )
+    if hasattr(X, "tocsr") or hasattr(X, "iloc") or hasattr(X, "__dataframe__"):
+        return "table"
+    if not isinstance(X, list | tuple):
+        if hasattr(X, "__array__") or isinstance(X, np.ndarray):
+            X = np.asarray(X)
+            if X.dtype.kind in "biufc":
+                if X.ndim == 3:
+                    return "array3d"
+                if X.ndim > 3:
+                    raise ValueError(
+                        "Expected X with 2 or 3 dimensions (samples, steps[, "
+                        f"channels]), got an array of shape {X.shape}"
+                    )
+                return "table"
+            if X.ndim != 1:
+                return "table"
+    first = _first_item(X)
+    if isinstance(first, str):
+        return "text"
+    if _is_number(first):
+        return "table"  # 1-D numeric: scikit-learn's validation explains the fix
+    if isinstance(first, np.ndarray) or (
+        isinstance(first, list | tuple) and first and _is_numeric_row(first[0])
+    ):
+        lengths = {len(x) if np.ndim(x) else -1 for x in X}
+        if np.ndim(first) == 1 and len(lengths) == 1:
+            return "table"  # equal-length rows of numbers
+        return "numeric"
+    return "tokens"
+
+
+def _first_item(X):
+    try:
+        return next(iter(X))
+    except StopIteration:
+        raise ValueError(
+            "X is empty: found 0 samples, while a minimum of 1 is required"
+        ) from None
+    except TypeError:
+        raise TypeError(
+            f"X must be a list of samples or an array, got {type(X).__name__}"
+        ) from None
+
+
+def _is_number(x):
+    return isinstance(x, numbers.Number | np.number | np.bool_)
+
+
+def _is_numeric_row(x):
+    return _is_number(x) or (
+        isinstance(x, list | tuple | np.ndarray) and len(x) > 0 and _is_number(x[0])
+    )
+
+
+def read_text(X, tokenizer, lowercase):
+    """Tokenise raw strings; one that yields no token becomes one unknown symbol."""
+    tokenize = tokenizer if tokenizer is not None else default_tokenizer
+    sequences = []
+    for i, text in enumerate(X):
+        if not isinstance(text, str):
+            raise TypeError(
+                f"Sample {i} of X is a {type(text).__name__}, but sample 0 is a "
+                "string: X must hold only raw strings, only token lists or only "
+                "numeric arrays"
+            )
+        if not text:
+            raise ValueError(f"Sample {i} of X is an empty string")
+        try:
+            tokens = tokenize(text.lower() if lowercase else text)
+        except Exception as exc:
+            if hasattr(exc, "add_note"):
+                exc.add_note(
+                    f"raised by the tokenizer on sample {i} of X: {text[:80]!r}"
+                )
+            raise
+        sequences.append(list(tokens) or [None])  # None is never in a vocabulary
+    return sequences
+
+
+def read_tokens(X, lowercase):
+    """Check lists of symbols: non-empty, hashable, not numbers, all strings or none."""
+    sequences = []
+    strings = None
+    for i, seq in enumerate(X):
+        if isinstance(seq, str) or not isinstance(seq, list | tuple | np.ndarray):
+            raise TypeError(
+                f"Sample {i} of X is a {type(seq).__name__}, but the first sample is a "
+                "token list: X must hold only raw strings, only token lists or only "
+                "numeric arrays"
+            )
+        if len(seq) == 0:
+            raise ValueError(f"Sample {i} of X is an empty sequence")
+        seq = list(seq)
+        n_str = sum(isinstance(t, str) for t in seq)
+        if strings is None:
+            strings = n_str > 0
+        if n_str != (len(seq) if strings else 0):
+            raise TypeError(
+                f"Sample {i} of X mixes strings with other symbols: tokens must all be "
+                "strings or all be other hashable symbols"
+            )
+        if not strings:
+            for t in seq:
+                if _is_number(t) or not isinstance(t, Hashable):
+                    raise TypeError(
+                        f"Sample {i} of X holds the token {t!r}: symbols must be "
+                        "hashable and not numbers (numbers are read as numeric "
+                        "sequences; pass integer codes as strings)"
+                    )
+        if strings and lowercase:
+            seq = [t.lower() for t in seq]
+        sequences.append(seq)
+    return sequences
+
+
+def read_numeric(X, kind):
+    """Numeric sequences as a list of float32 arrays ``(T_i, C)``, checked for
+    emptiness, channel agreement and finiteness, each error naming its sample."""
+    if kind == "array3d":
+        X = np.asarray(X)
+        if X.shape[0] == 0:
+            raise ValueError(
+                "X is empty: found 0 samples, while a minimum of 1 is required"
+            )
+        if X.shape[1] == 0:
+            raise ValueError("Sample 0 of X is an empty sequence (X has 0 time steps)")
+        arrays = list(_as_float32(X, "X"))
+    else:
+        arrays = []
+        for i, x in enumerate(X):
+            if isinstance(x, str) or _is_number(x):
+                raise TypeError(
+                    f"Sample {i} of X is a {type(x).__name__}, but the first sample is "
+                    "a numeric array: X must hold only raw strings, only token lists "
+                    "or only numeric arrays"
+                )
+            x = _as_float32(x, f"Sample {i} of X")
+            if x.ndim == 1:
+                x = x[:, None]
+            if x.ndim != 2:
+                raise ValueError(
+                    f"Sample {i} of X has shape {x.shape}: expected (n_timesteps, "
+                    "n_channels) or (n_timesteps,)"
+                )
+            if x.shape[0] == 0:
+                raise ValueError(f"Sample {i} of X is an empty sequence")
+            if arrays and x.shape[1] != arrays[0].shape[1]:
+                raise ValueError(
+                    f"Sample {i} of X has {x.shape[1]} channels but sample 0 has "
+                    f"{arrays[0].shape[1]}: every sequence needs the same channels"
+                )
+            arrays.append(x)
+    return arrays
+
+
+def _as_float32(x, what):
+    try:
+        arr = np.asarray(x)
+    except ValueError as exc:  # ragged nested lists
+        raise ValueError(f"{what} is not a rectangular numeric array: {exc}") from None
+    if arr.dtype.kind == "c":
+        raise ValueError(f"Complex data not supported: {what} is complex")
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{what} must be numeric, got dtype {arr.dtype}")
+    return arr.astype(np.float32, copy=False)
+
+
+def check_finite(values, offsets):
+    """Raise naming the first sample and step that holds NaN or an infinity."""
+    bad = ~np.isfinite(values)
+    if bad.any():
+        row, channel = np.argwhere(bad.reshape(len(values), -1))[0]
+        sample = int(np.searchsorted(offsets, row, side="right") - 1)
+        kind = (
+            "NaN"
+            if np.isnan(values.reshape(len(values), -1)[row, channel])
+            else "infinity"
+        )
+        raise ValueError(
+            f"Input X contains NaN or infinity: sample {sample} holds {kind} at time "
+            f"step {row - offsets[sample]}, channel {channel}"
+        )
+
+
+# ---------------------------------------------------------------------- encoding
+
+
+def build_vocabulary(sequences, *, min_frequency=1, max_size=None):
+    """Map each kept symbol to an index from 2 (0 is padding, 1 the unknown symbol).
+    Symbols seen fewer than ``min_frequency`` times are left out, then the ``max_size``
+    most frequent are kept; ties keep the order of first appearance, so the result is
+    determined by the data alone.
+    """
+    counts = Counter(t for seq in sequences for t in seq)
+    counts.pop(None, None)
+    kept = [t for t, c in counts.most_common() if c >= min_frequency]
+    if max_size is not None:
+        kept = kept[:max_size]
+    return {t: i for i, t in enumerate(kept, start=N_SPECIAL)}
+
+
+class Ragged:
+    """Sequences stacked into one flat tensor: ``values`` ``(total_steps, ...)`` plus
+    ``offsets`` and ``lengths`` (numpy int64, one per sequence).
+
+    Row 0 of the stored tensor is padding, so a padded batch is a single gather.
+    """
+
+    def __init__(self, values, lengths):
+        self.lengths = np.asarray(lengths, dtype=np.int64)
+        self.offsets = np.zeros(len(self.lengths), dtype=np.int64)
+        np.cumsum(self.lengths[:-1], out=self.offsets[1:])
+        pad = torch.zeros((1,) + tuple(values.shape[1:]), dtype=values.dtype)
+        self._values = torch.cat([pad, values])
+
+    @classmethod
+    def from_symbols(cls, sequences, vocabulary):
+        lengths = [len(s) for s in sequences]
+        get = vocabulary.get
+        ids = np.fromiter(
+            (get(t, UNK) for seq in sequences for t in seq),
+            dtype=np.int64,
+            count=sum(lengths),
+        )
+        return cls(torch.from_numpy(ids), lengths)
+
+    @classmethod
+    def from_arrays(cls, arrays):
+        values = np.concatenate(arrays) if len(arrays) > 1 else arrays[0]
+        lengths = [len(a) for a in arrays]
+        check_finite(values, np.concatenate([[0], np.cumsum(lengths)[:-1]]))
+        # the padding row is concatenated in front, so the stored tensor is always a
+        # copy
+        return cls(
+            torch.from_numpy(np.ascontiguousarray(values, dtype=np.float32)), lengths
+        )
+
+    def standardize_(self, mean, scale):
+        """Scale the stored steps in place, channel by channel."""
+        values = self.values
+        values -= torch.from_numpy(mean)
+        values /= torch.from_numpy(scale)
+
+    def __len__(self):
+        return len(self.lengths)
+
+    @property
+    def values(self):
+        return self._values[1:]
+
+    def padded(self, index):
+        """``(len(index), longest, ...)`` with zeros past each length."""
+        lengths = self.lengths[index]
+        steps = np.arange(lengths.max())
+        positions = self.offsets[index][:, None] + steps[None, :] + 1
+        positions[steps[None, :] >= lengths[:, None]] = 0
+        return self._values[torch.from_numpy(positions)]
+
+
+class Batch(NamedTuple):
+    """A padded batch sorted by decreasing length; ``index`` locates its rows."""
+
+    inputs: torch.Tensor
+    lengths: torch.Tensor
+    targets: torch.Tensor | None
+    weights: torch.Tensor | None
+    index: np.ndarray
+
+    def to(self, device):
+        """The batch on ``device``; ``lengths`` stay on the CPU for packing."""
+        inputs, targets, weights = to_device(
+            (self.inputs, self.targets, self.weights), device
+        )
+        return self._replace(inputs=inputs, targets=targets, weights=weights)
+
+
+class SequenceDataset:
+    """Encoded sequences with optional targets, per sequence (a tensor) or per step
+    (a :class:`Ragged`), and per-sequence weights."""
+
+    def __init__(self, sequences, targets=None, weights=None):
+        self.sequences = sequences
+        self.targets = targets
+        self.weights = weights
+
+    def __len__(self):
+        return len(self.sequences)
+
+    @property
+    def lengths(self):
+        return self.sequences.lengths
+
+    def subset(self, index):
+        """A new dataset of the samples at ``index`` (used for the validation split)."""
+        seq = self.sequences
+        gathered = _ragged_subset(seq, index)
+        targets = self.targets
+        if isinstance(targets, Ragged):
+            targets = _ragged_subset(targets, index)
+        elif targets is not None:
+            targets = targets[torch.from_numpy(np.asarray(index))]
+        weights = (
+            None if self.weights is None else self.weights[torch.from_numpy(index)]
+        )
+        return SequenceDataset(gathered, targets, weights)
+
+    def batch(self, index):
+        index = np.asarray(index)
+        order = np.argsort(-self.lengths[index], kind="stable")
+        index = index[order]
+        targets = self.targets
+        if isinstance(targets, Ragged):
+            targets = targets.padded(index)
+        elif targets is not None:
+            targets = targets[torch.from_numpy(index)]
+        weights = (
+            None if self.weights is None else self.weights[torch.from_numpy(index)]
+        )
+        lengths = torch.from_numpy(self.lengths[index])
+        return Batch(self.sequences.padded(index), lengths, targets, weights, index)
+
+    def training_batches(self, batch_size, rng, pool_batches=50):
+        """Batches for one epoch: shuffled, cut from pools of similar length."""
+        perm = rng.permutation(len(self))
+        pool = batch_size * pool_batches
+        index_batches = []
+        for start in range(0, len(perm), pool):
+            chunk = perm[start : start + pool]
+            chunk = chunk[np.argsort(-self.lengths[chunk], kind="stable")]
+            index_batches.extend(
+                chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)
+            )
+        for i in rng.permutation(len(index_batches)):
+            yield self.batch(index_batches[i])
+
+    def inference_batches(self, batch_size):
+        """Batches in order of length, for prediction; ``index`` puts rows back."""
+        order = np.argsort(-self.lengths, kind="stable")
+        for start in range(0, len(order), batch_size):
+            yield self.batch(order[start : start + batch_size])
+
+
+def _ragged_subset(ragged, index):
+    index = np.asarray(index)
+    lengths = ragged.lengths[index]
+    steps = np.concatenate([np.arange(n) for n in lengths]) if len(index) else []
+    rows = np.repeat(ragged.offsets[index], lengths) + steps
+    return Ragged(
+        ragged.values[torch.from_numpy(np.asarray(rows, dtype=np.int64))], lengths
+    )

@@ -1,0 +1,82 @@
+"""The one place that knows about devices.
+
+Every estimator resolves its ``device`` parameter here once per fit, moves its module
+once, and moves each batch with :func:`to_device`. Nothing else in the package names
+``cuda`` or ``mps``.
+"""
+
+import contextlib
+
+import torch
+
+
+def resolve_device(device):
+    """Turn the ``device`` parameter into a :class:`torch.device`.
+
+    ``"auto"`` picks CUDA when available, then Apple's MPS, then the CPU. Any other
+    value is passed to :class:`torch.device`; a device that this machine lacks is
+    refused here, at the start of ``fit``, rather than deep inside the first batch.
+    """
+    if isinstance(device, torch.device):
+        resolved = device
+    elif device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if _mps_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    elif isinstance(device, str):
+        try:
+            resolved = torch.device(device)
+        except RuntimeError as exc:
+            raise ValueError(
+                f"device={device!r} is not a device torch knows; use 'auto', 'cpu', "
+                "'cuda', 'cuda:1', 'mps' or a torch.device"
+            ) from exc
+    else:
+        raise TypeError(
+            f"device must be 'auto', a device string or a torch.device, got {device!r}"
+        )
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} was asked for, but CUDA is not available")
+    if resolved.type == "mps" and not _mps_available():
+        raise ValueError(f"device={device!r} was asked for, but MPS is not available")
+    return resolved
+
+
+def _mps_available():
+    backend = getattr(torch.backends, "mps", None)
+    return backend is not None and backend.is_available()
+
+
+def to_device(tensors, device):
+    """Move a tuple of tensors (``None`` entries allowed) to ``device`` in one call."""
+    non_blocking = device.type == "cuda"
+    return tuple(
+        None if t is None else t.to(device, non_blocking=non_blocking) for t in tensors
+    )
+
+
+def cuda_devices(device):
+    """The CUDA device indices whose random state a fit on ``device`` touches."""
+    if device.type != "cuda":
+        return []
+    return [device.index if device.index is not None else torch.cuda.current_device()]
+
+
+@contextlib.contextmanager
+def seeded(device, seed):
+    """Run the block with torch's random generators for ``device`` seeded by ``seed``,
+    and give them back their previous state afterwards.
+
+    Torch draws dropout masks and initial weights from its global generators; forking
+    them lets an estimator own its randomness (``random_state``) without touching the
+    user's.
+    """
+    devices = cuda_devices(device)
+    with torch.random.fork_rng(devices=devices):
+        torch.default_generator.manual_seed(seed)
+        for index in devices:
+            with torch.cuda.device(index):
+                torch.cuda.manual_seed(seed)
+        yield

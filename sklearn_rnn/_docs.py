@@ -1,0 +1,167 @@
+"""Docstring paragraphs that several estimators share, written once.
+
+A class docstring names a paragraph as ``{{name}}`` on a line of its own;
+:func:`fill_doc` puts the paragraph there at that line's indentation.
+"""
+
+import re
+import textwrap
+
+PARAGRAPHS = {
+    "encoder_parameters": """
+cell : {"rnn", "lstm", "gru"}, default="gru"
+    The recurrent cell: ``"rnn"`` is the tanh recurrence
+    ``h_t = tanh(W_hh h_{t-1} + W_xh x_t + b)``, ``"lstm"`` adds input, forget and
+    output gates and a cell state, ``"gru"`` is the lighter gated alternative.
+
+hidden_size : int, default=128
+    Size of the hidden state of each layer and direction.
+
+num_layers : int, default=1
+    Stacked recurrent layers.
+
+bidirectional : bool, default=True
+    Read each sequence in both directions and join the two hidden states.
+
+dropout : float, default=0.5
+    Dropout on embedded symbols, between stacked layers and on what the head reads.
+
+init_state : {"zeros", "learned"}, default="zeros"
+    The initial hidden state: all zeros, or a vector learned with the other weights.
+
+embedding_dim : int or None, default=300
+    For symbol input (text or token lists): the size of the learned embedding, or
+    ``None`` to feed one-hot vectors (exact, but costly for large vocabularies). Numeric
+    channels always enter as they are.
+""",
+    "input_parameters": """
+tokenizer : callable or None, default=None
+    Turns a raw string into a list of tokens. ``None`` splits words and punctuation
+    marks with the pattern ``(?u)\\w+|[^\\w\\s]`` (like ``CountVectorizer``, but keeping
+    one-letter words and punctuation). Not used for token lists or numeric input.
+
+lowercase : bool, default=True
+    Lowercase raw strings before tokenising, and string tokens before the vocabulary
+    lookup.
+
+min_frequency : int, default=1
+    Tokens seen fewer times in ``fit`` share the unknown-symbol slot.
+
+max_vocabulary_size : int or None, default=None
+    Keep only this many of the most frequent tokens.
+
+standardize : bool, default=True
+    Scale each numeric channel to zero mean and unit variance with statistics learned in
+    ``fit`` (raw sensor values train badly otherwise).
+""",
+    "training_parameters": """
+max_iter : int, default=200
+    Maximum number of epochs (passes over the training data).
+
+batch_size : int, default=32
+    Sequences per mini-batch. Batches are drawn from pools of similar length and padded
+    only to their own longest sequence.
+
+learning_rate_init : float, default=2e-3
+    Learning rate of the optimizer.
+
+learning_rate : {"constant", "adaptive"}, default="constant"
+    ``"adaptive"`` divides the learning rate by 5 whenever a third of
+    ``n_iter_no_change`` epochs pass without improvement (each ``fit`` starts again from
+    ``learning_rate_init``); ``"constant"`` keeps it.
+
+optimizer : {"adam", "adamw", "rmsprop", "sgd"} or callable, default="adam"
+    ``"sgd"`` uses Nesterov momentum 0.9. A callable is called as
+    ``optimizer(params, lr=learning_rate_init, weight_decay=weight_decay)`` and must
+    return a :class:`torch.optim.Optimizer`.
+
+weight_decay : float, default=0.0
+    L2 penalty passed to the optimizer.
+
+clip_grad_norm : float or None, default=5.0
+    Rescale the gradient when its norm exceeds this (exploding gradients are common in
+    RNNs); ``None`` turns clipping off.
+
+early_stopping : bool or "auto", default="auto"
+    Hold out ``validation_fraction`` of the training data, stop when its score has not
+    improved for ``n_iter_no_change`` epochs and restore the weights of the best epoch.
+    ``"auto"`` does so when ``fit`` gets at least 1,000 samples. Without it, training
+    stops when the training loss has not improved by ``tol`` for ``n_iter_no_change``
+    epochs.
+
+validation_fraction : float, default=0.1
+    Share of the training data held out for early stopping.
+
+n_iter_no_change : int, default=10
+    Epochs without improvement before training stops.
+
+tol : float, default=1e-4
+    The smallest change that counts as an improvement.
+
+warm_start : bool, default=False
+    Let ``fit`` continue from the current weights, vocabulary and scaling instead of
+    starting anew.
+verbose : int, default=0
+    0 is silent, 1 prints a line per epoch, 2 also draws a progress bar on stderr (plain
+    lines when stderr is not a terminal, so log files stay free of control characters).
+
+random_state : int, RandomState instance or None, default=None
+    Seeds weight initialisation, dropout, batch order and the validation split. An int
+    gives the same model and predictions on a given device; the global random state of
+    numpy and torch is left as it was.
+
+device : str or torch.device, default="auto"
+    Where to train: ``"auto"`` picks CUDA, then MPS, then the CPU; any torch device
+    string (``"cpu"``, ``"cuda:1"``) is accepted. Prediction runs where the model is; a
+    pickled model loads on the CPU.
+""",
+    "training_attributes": """
+loss_curve_ : list of float
+    Mean training loss of each epoch.
+
+validation_scores_ : list of float or None
+    Score on the held-out data after each epoch; ``None`` without early stopping.
+
+best_validation_score_ : float or None
+    Best of ``validation_scores_``, whose weights the model keeps.
+
+best_loss_ : float or None
+    Lowest training loss; ``None`` with early stopping.
+
+n_iter_ : int
+    Epochs trained, over all calls of ``fit`` and ``partial_fit`` since the last fresh
+    start.
+
+history_ : list of dict
+    One record per epoch: ``epoch``, ``train_loss``, ``duration`` (seconds) and, with
+    early stopping, ``valid_loss`` and ``valid_score``.
+
+module_ : torch.nn.Module
+    The trained network (pure torch, usable on its own).
+
+vocabulary_ : dict
+    Token to index, for symbol input. Index 0 is padding and 1 the unknown symbol.
+
+n_channels_ : int
+    Channels of numeric input.
+
+input_mean_, input_scale_ : ndarray of shape (n_channels_,) or None
+    Channel statistics used by ``standardize``.
+
+n_features_in_ : int
+    Time steps of a 2-D numeric table seen in ``fit`` (only set for such input).
+""",
+}
+
+_PLACEHOLDER = re.compile(r"^( *)\{\{(\w+)\}\}$", re.MULTILINE)
+
+
+def fill_doc(obj):
+    """Replace each ``{{name}}`` line of ``obj.__doc__`` with its shared paragraph."""
+
+    def paragraph(match):
+        indent, name = match.groups()
+        return textwrap.indent(PARAGRAPHS[name].strip("\n"), indent)
+
+    obj.__doc__ = _PLACEHOLDER.sub(paragraph, obj.__doc__)
+    return obj

@@ -1,0 +1,240 @@
+"""RNNRegressor: one number (or a vector of them) per sequence."""
+
+import numpy as np
+import torch
+from sklearn.base import RegressorMixin, _fit_context
+from sklearn.utils.validation import check_array
+
+from ._base import BaseManyToOne
+from ._docs import fill_doc
+
+
+@fill_doc
+class RNNRegressor(RegressorMixin, BaseManyToOne):
+    """Recurrent neural network regressor: one number, or one vector, per sequence.
+
+    Reads each sequence with an RNN, LSTM or GRU, pools its states into one vector and
+    maps it linearly to the targets. Targets are standardised inside (and predictions
+    scaled back), so raw units train well. The loss is the mean squared error.
+
+    Parameters
+    ----------
+    {{encoder_parameters}}
+
+    pooling : {"last", "mean", "max"}, default="max"
+        How the states of a sequence become one vector: ``"last"`` takes the state at
+        the sequence's true last step (and, when bidirectional, the backward direction's
+        state at its first step); ``"mean"`` and ``"max"`` pool over the real steps
+        only.
+
+    {{input_parameters}}
+
+    {{training_parameters}}
+
+    Attributes
+    ----------
+    n_outputs_ : int
+        Number of targets.
+
+    target_mean_, target_scale_ : ndarray of shape (n_outputs_,)
+        The target standardisation learned in ``fit``.
+
+    {{training_attributes}}
+
+    See Also
+    --------
+    RNNClassifier : The same network with class probabilities as output.
+    sklearn.neural_network.MLPRegressor : Whose parameter names this class follows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_rnn import RNNRegressor
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(200, 8))          # 200 series of 8 steps
+    >>> y = X.sum(axis=1)
+    >>> reg = RNNRegressor(hidden_size=16, max_iter=40, random_state=0).fit(X, y)
+    >>> reg.score(X, y) > 0.8
+    True
+    """
+
+    def __init__(
+        self,
+        *,
+        cell="gru",
+        hidden_size=128,
+        num_layers=1,
+        bidirectional=True,
+        dropout=0.5,
+        init_state="zeros",
+        embedding_dim=300,
+        pooling="max",
+        tokenizer=None,
+        lowercase=True,
+        min_frequency=1,
+        max_vocabulary_size=None,
+        standardize=True,
+        max_iter=200,
+        batch_size=32,
+        learning_rate_init=2e-3,
+        learning_rate="constant",
+        optimizer="adam",
+        weight_decay=0.0,
+        clip_grad_norm=5.0,
+        early_stopping="auto",
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        warm_start=False,
+        verbose=0,
+        random_state=None,
+        device="auto",
+    ):
+        self.cell = cell
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bidirectional = bidirectional
+        self.dropout = dropout
+        self.init_state = init_state
+        self.embedding_dim = embedding_dim
+        self.pooling = pooling
+        self.tokenizer = tokenizer
+        self.lowercase = lowercase
+        self.min_frequency = min_frequency
+        self.max_vocabulary_size = max_vocabulary_size
+        self.standardize = standardize
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.learning_rate = learning_rate
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.clip_grad_norm = clip_grad_norm
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.random_state = random_state
+        self.device = device
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Train on sequences ``X`` and their targets ``y``.
+
+        Parameters
+        ----------
+        X : list of str, list of token lists, array-like or list of arrays
+            Raw strings, token lists, a 2-D array ``(n_samples, n_timesteps)``, a 3-D
+            array ``(n_samples, n_timesteps, n_channels)`` or a list of arrays
+            ``(n_timesteps_i, n_channels)`` of any lengths.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Numeric targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the loss.
+
+        Returns
+        -------
+        self : RNNRegressor
+        """
+        return self._fit(X, y, sample_weight)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Train for one epoch on ``X, y``, continuing from the current weights.
+
+        The first call learns the vocabulary (or channel scaling) and the target
+        scaling.
+
+        Parameters
+        ----------
+        X, y, sample_weight
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        self : RNNRegressor
+        """
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def predict(self, X):
+        """Predicted targets.
+
+        Parameters
+        ----------
+        X : list of str, list of token lists, array-like or list of arrays
+            Sequences of the kind seen in ``fit``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_outputs_)
+            1-D when ``y`` was 1-D in ``fit``.
+        """
+        scaled = self._forward_all(self._inference_data(X)).astype(np.float64)
+        y = scaled * self.target_scale_ + self.target_mean_
+        return y.ravel() if self._y_1d else y
+
+    # ------------------------------------------------------------------ hooks
+
+    def _check_targets(self, y, n_samples, *, reset, classes=None):
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is "
+                "None"
+            )
+        kind = np.asarray(y).dtype.kind
+        if kind in "OUSV" and not _all_numbers(y):
+            raise ValueError(
+                f"{type(self).__name__} needs numeric targets, but y holds "
+                f"{'strings' if kind in 'US' else 'non-numeric values'}; use "
+                "RNNClassifier for labels"
+            )
+        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
+        if y.ndim > 2:
+            raise ValueError(f"y must be 1-D or 2-D, got shape {y.shape}")
+        if len(y) != n_samples:
+            raise ValueError(f"X has {n_samples} samples but y has {len(y)} targets")
+        y2d = y.reshape(len(y), -1)
+        if reset:
+            self._y_1d = y.ndim == 1
+            self.n_outputs_ = y2d.shape[1]
+            self.target_mean_ = y2d.mean(axis=0)
+            std = y2d.std(axis=0)
+            self.target_scale_ = np.where(std > 0, std, 1.0)
+        elif y2d.shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"y has {y2d.shape[1]} targets, but {type(self).__name__} was fitted "
+                f"with {self.n_outputs_}"
+            )
+        scaled = (y2d - self.target_mean_) / self.target_scale_
+        return torch.from_numpy(scaled.astype(np.float32))
+
+    def _module_kwargs(self):
+        return {"n_outputs": self.n_outputs_, "pooling": self.pooling}
+
+    def _loss(self, outputs, batch):
+        losses = (outputs - batch.targets).pow(2).mean(dim=1)
+        return (losses * batch.weights).mean(), len(losses)
+
+    def _validation_score(self, outputs, targets, weights):
+        # R^2 of the scaled targets, averaged over outputs, like RegressorMixin.score
+        w = weights[:, None]
+        mean = (targets * w).sum(dim=0) / w.sum()
+        residual = ((targets - outputs) ** 2 * w).sum(dim=0)
+        total = ((targets - mean) ** 2 * w).sum(dim=0)
+        r2 = torch.where(total > 0, 1 - residual / total.clamp_min(1e-12), 0.0)
+        return float(r2.mean())
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+
+def _all_numbers(y):
+    try:
+        np.asarray(y, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    return True

@@ -1,0 +1,254 @@
+"""The one training loop: epochs of mini-batches, clipping, validation, early stopping
+with best-weight restore, history, progress, interrupts and divergence.
+
+It knows nothing of any estimator. An estimator hands it a module, an optimizer, a
+function that yields an epoch's batches, a function from a batch to its mean loss, and
+optionally a function that scores the module on held-out data; :class:`TrainingState`
+carries what must survive from one ``fit`` or ``partial_fit`` call to the next.
+"""
+
+import copy
+import math
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import torch
+from sklearn.exceptions import ConvergenceWarning
+
+
+class DivergenceWarning(ConvergenceWarning):
+    """The training loss became NaN or infinite; the last good weights were kept."""
+
+
+class InterruptedFitWarning(UserWarning):
+    """``fit`` was interrupted (Ctrl-C); the model trained so far was kept."""
+
+
+@dataclass
+class TrainingState:
+    """What one fit leaves for the next (``warm_start`` and ``partial_fit``)."""
+
+    loss_curve: list = field(default_factory=list)
+    validation_scores: list = field(default_factory=list)
+    history: list = field(default_factory=list)
+    best_loss: float = math.inf
+    best_validation_score: float = -math.inf
+    best_validation_loss: float = math.inf
+    n_iter: int = 0
+
+
+@dataclass
+class StoppingRule:
+    """What to do on a plateau. Training stops after ``n_iter_no_change`` epochs without
+    an improvement of ``tol`` in the validation score (ties broken by the validation
+    loss) or, without validation data, in the training loss -- the rule of
+    scikit-learn's ``MLPClassifier``. With ``lr_decay``, every ``lr_patience`` epochs
+    without improvement first multiply the learning rate by ``lr_decay``."""
+
+    n_iter_no_change: int = 10
+    tol: float = 1e-4
+    active: bool = True
+    lr_decay: float | None = None
+    lr_patience: int = 3
+
+
+def _snapshot(module, optimizer):
+    return (
+        {k: v.detach().clone() for k, v in module.state_dict().items()},
+        copy.deepcopy(optimizer.state_dict()),
+    )
+
+
+def _restore(module, optimizer, snapshot):
+    module.load_state_dict(snapshot[0])
+    optimizer.load_state_dict(snapshot[1])
+
+
+def train(
+    module,
+    optimizer,
+    *,
+    state,
+    n_epochs,
+    epoch_batches,
+    batch_loss,
+    device,
+    evaluate=None,
+    rule=None,
+    clip_grad_norm=None,
+    verbose=0,
+    warn_at_max_iter=True,
+):
+    """Train ``module`` for up to ``n_epochs`` epochs and return why it stopped.
+
+    Parameters
+    ----------
+    module, optimizer : torch objects, the module already on ``device``.
+    state : TrainingState
+        Updated in place: curves, history, best scores, ``n_iter``.
+    epoch_batches : callable () -> iterable of Batch
+    batch_loss : callable (module, batch) -> (scalar tensor, items it averages)
+    evaluate : callable (module) -> (loss, score), or None
+        Runs on held-out data in eval mode without gradients; higher scores are better.
+    rule : StoppingRule
+    clip_grad_norm : float or None
+    verbose : int
+        0 silent, 1 a line per epoch, 2 also a progress bar on stderr.
+
+    Returns
+    -------
+    reason : {"converged", "max_iter", "diverged", "interrupted"}
+    """
+    rule = rule if rule is not None else StoppingRule()
+    no_improvement = 0
+    best = None
+    last_good = _snapshot(module, optimizer)
+    reason = "max_iter"
+    try:
+        for _ in range(n_epochs):
+            start = time.perf_counter()
+            module.train()
+            total = torch.zeros((), device=device)
+            count = 0
+            batches = epoch_batches()
+            if verbose >= 2:
+                batches = _Progress(batches, state.n_iter + 1)
+            for batch in batches:
+                batch = batch.to(device)
+                optimizer.zero_grad(set_to_none=True)
+                loss, n_items = batch_loss(module, batch)
+                loss.backward()
+                if clip_grad_norm is not None:
+                    torch.nn.utils.clip_grad_norm_(module.parameters(), clip_grad_norm)
+                optimizer.step()
+                total += loss.detach() * n_items
+                count += n_items
+            train_loss = (total / max(count, 1)).item()
+            if not math.isfinite(train_loss):
+                _restore(module, optimizer, last_good)
+                warnings.warn(
+                    f"The training loss became {train_loss} in epoch "
+                    f"{state.n_iter + 1}; training stopped and the weights of the last "
+                    "finite epoch were kept. "
+                    "Lower learning_rate_init or set clip_grad_norm.",
+                    DivergenceWarning,
+                    stacklevel=5,
+                )
+                reason = "diverged"
+                break
+            state.n_iter += 1
+            record = {
+                "epoch": state.n_iter,
+                "train_loss": train_loss,
+                "lr": optimizer.param_groups[0]["lr"],
+            }
+            state.loss_curve.append(train_loss)
+            if evaluate is not None:
+                module.eval()
+                with torch.no_grad():
+                    valid_loss, valid_score = evaluate(module)
+                record.update(valid_loss=valid_loss, valid_score=valid_score)
+                state.validation_scores.append(valid_score)
+                improved = valid_score > state.best_validation_score + rule.tol or (
+                    valid_score >= state.best_validation_score
+                    and valid_loss < state.best_validation_loss - rule.tol
+                )
+                if improved or best is None:
+                    state.best_validation_score = max(
+                        valid_score, state.best_validation_score
+                    )
+                    state.best_validation_loss = valid_loss
+                    best = _snapshot(module, optimizer)
+            else:
+                improved = train_loss < state.best_loss - rule.tol
+            state.best_loss = min(state.best_loss, train_loss)
+            no_improvement = 0 if improved else no_improvement + 1
+            if (
+                rule.active
+                and rule.lr_decay is not None
+                and no_improvement
+                and no_improvement % rule.lr_patience == 0
+            ):
+                for group in optimizer.param_groups:
+                    group["lr"] *= rule.lr_decay
+            record["duration"] = time.perf_counter() - start
+            state.history.append(record)
+            last_good = _snapshot(module, optimizer)
+            if verbose:
+                print(_epoch_line(record), flush=True)
+            if rule.active and no_improvement >= rule.n_iter_no_change:
+                reason = "converged"
+                if verbose:
+                    print(
+                        f"Stopping: no improvement for {rule.n_iter_no_change} epochs",
+                        flush=True,
+                    )
+                break
+    except KeyboardInterrupt:
+        _restore(module, optimizer, last_good)
+        warnings.warn(
+            f"Training interrupted in epoch {state.n_iter + 1}; the model keeps the "
+            + (
+                "best weights so far."
+                if best is not None
+                else "weights of the last complete epoch."
+            ),
+            InterruptedFitWarning,
+            stacklevel=5,
+        )
+        reason = "interrupted"
+    if best is not None:
+        _restore(module, optimizer, best)
+    if reason == "max_iter" and warn_at_max_iter and rule.active:
+        warnings.warn(
+            f"Stopped at max_iter={n_epochs} epochs before the "
+            + ("validation score" if evaluate is not None else "training loss")
+            + " stopped improving; raise max_iter for a better fit.",
+            ConvergenceWarning,
+            stacklevel=5,
+        )
+    module.eval()
+    return reason
+
+
+def _epoch_line(record):
+    parts = [f"Epoch {record['epoch']}", f"loss = {record['train_loss']:.5f}"]
+    if "valid_loss" in record:
+        parts.append(f"validation loss = {record['valid_loss']:.5f}")
+        parts.append(f"validation score = {record['valid_score']:.5f}")
+    parts.append(f"{record['duration']:.2f} s")
+    return ", ".join(parts)
+
+
+class _Progress:
+    """A progress bar on stderr. On a terminal it redraws one line with a carriage
+    return; into a file or a pipe it writes plain lines at each quarter, so logs stay
+    clean."""
+
+    def __init__(self, iterable, epoch, stream=None, width=30):
+        self.items = list(iterable)
+        self.epoch = epoch
+        self.stream = stream if stream is not None else sys.stderr
+        self.width = width
+        isatty = getattr(self.stream, "isatty", None)
+        self.interactive = bool(isatty and isatty())
+
+    def __iter__(self):
+        n = len(self.items)
+        marks = {max(1, round(n * q / 4)) for q in range(1, 5)}
+        start = time.perf_counter()
+        for i, item in enumerate(self.items, 1):
+            yield item
+            if self.interactive or i in marks:
+                done = int(self.width * i / max(n, 1))
+                line = (
+                    f"epoch {self.epoch} [{'#' * done}{'.' * (self.width - done)}] "
+                    f"{i}/{n} batches, {time.perf_counter() - start:.1f} s"
+                )
+                if self.interactive:
+                    self.stream.write("\r" + line + ("\n" if i == n else ""))
+                else:
+                    self.stream.write(line + "\n")
+                self.stream.flush()

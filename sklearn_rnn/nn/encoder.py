@@ -1,0 +1,155 @@
+r"""The recurrent encoder every estimator shares.
+
+Shape legend (as in :mod:`torch.nn.modules.rnn`):
+
+- ``N`` batch size, ``L`` longest sequence in the batch, ``C`` numeric channels,
+- ``V`` symbols in the vocabulary (index 0 is padding, 1 the unknown symbol),
+- ``E`` embedding size, ``H`` hidden size, ``D`` directions (2 when bidirectional),
+- ``K`` stacked layers.
+
+For ``cell="rnn"`` each layer computes
+:math:`h_t = \tanh(W_{hh} h_{t-1} + W_{xh} x_t + b)`; ``"lstm"`` adds input, forget and
+output gates and a cell state; ``"gru"`` is the gated alternative. The same weights
+serve every step.
+"""
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+
+class OneHot(nn.Module):
+    """Symbols as one-hot vectors: ``(N, L)`` indices to ``(N, L, V)`` floats.
+
+    Padding (index 0) becomes the zero vector. A one-hot vector times the first layer's
+    input matrix is one of its columns, so this is the classic RNN input with nothing
+    learned here.
+    """
+
+    def __init__(self, n_symbols):
+        super().__init__()
+        self.n_symbols = n_symbols
+
+    def forward(self, indices):
+        onehot = nn.functional.one_hot(indices, self.n_symbols).float()
+        onehot[..., 0] = 0.0
+        return onehot
+
+
+class RecurrentEncoder(nn.Module):
+    """Input layer, then a (stacked, optionally bidirectional) RNN, LSTM or GRU.
+
+    Parameters
+    ----------
+    n_symbols : int or None
+        Vocabulary size ``V`` for symbol input (indices ``(N, L)``); ``None`` for
+        numeric input.
+    embedding_dim : int or None
+        With symbols: ``None`` feeds one-hot vectors, an int a learned embedding of that
+        size.
+    n_channels : int or None
+        Channel count ``C`` for numeric input ``(N, L, C)``, which enters as it is.
+    cell : {"rnn", "lstm", "gru"}
+    hidden_size, num_layers : int
+    bidirectional : bool
+    dropout : float
+        Applied to embedded symbols and between stacked layers (heads apply their own).
+    init_state : {"zeros", "learned"}
+        The initial hidden (and cell) state: all zeros or a learned vector per layer and
+        direction, shared by every sequence.
+
+    Notes
+    -----
+    ``forward(inputs, lengths)`` takes ``(N, L)`` int64 symbols or ``(N, L, C)`` floats
+    padded at the end, and ``lengths`` ``(N,)`` int64 on the CPU, sorted in decreasing
+    order. It returns ``outputs`` ``(N, L, D*H)`` (zero past each length) and the final
+    state ``(K*D, N, H)`` (a pair of them for the LSTM) taken at each sequence's true
+    last step.
+    """
+
+    def __init__(
+        self,
+        *,
+        n_symbols=None,
+        embedding_dim=None,
+        n_channels=None,
+        cell="lstm",
+        hidden_size=64,
+        num_layers=1,
+        bidirectional=False,
+        dropout=0.0,
+        init_state="zeros",
+    ):
+        super().__init__()
+        if (n_symbols is None) == (n_channels is None):
+            raise ValueError("Expected exactly one of n_symbols and n_channels")
+        if cell not in CELLS:
+            raise ValueError(f"Expected cell in {sorted(CELLS)}, got {cell!r}")
+        if init_state not in ("zeros", "learned"):
+            raise ValueError(
+                f"Expected init_state 'zeros' or 'learned', got {init_state!r}"
+            )
+        self.symbolic = n_symbols is not None
+        if not self.symbolic:
+            self.input_layer = nn.Identity()
+            input_size = n_channels
+        elif embedding_dim is None:
+            self.input_layer = OneHot(n_symbols)
+            input_size = n_symbols
+        else:
+            self.input_layer = nn.Embedding(n_symbols, embedding_dim, padding_idx=0)
+            input_size = embedding_dim
+        self.cell = cell
+        self.num_layers = num_layers
+        self.num_directions = 2 if bidirectional else 1
+        self.hidden_size = hidden_size
+        self.output_size = self.num_directions * hidden_size
+        self.dropout = nn.Dropout(dropout)
+        self.rnn = CELLS[cell](
+            input_size,
+            hidden_size,
+            num_layers=num_layers,
+            bidirectional=bidirectional,
+            # torch warns when inter-layer dropout is set on a single layer
+            dropout=dropout if num_layers > 1 else 0.0,
+            batch_first=True,
+        )
+        state_shape = (num_layers * self.num_directions, 1, hidden_size)
+        n_states = 2 if cell == "lstm" else 1
+        if init_state == "learned":
+            self.initial_state = nn.ParameterList(
+                nn.Parameter(torch.zeros(state_shape)) for _ in range(n_states)
+            )
+        else:
+            self.initial_state = None
+
+    def embed(self, inputs):
+        """Input features ``(N, L, F)`` of a padded batch."""
+        features = self.input_layer(inputs)
+        return self.dropout(features) if self.symbolic else features
+
+    def forward(self, inputs, lengths, state=None):
+        features = self.embed(inputs)
+        if state is None and self.initial_state is not None:
+            n = features.shape[0]
+            states = [s.expand(-1, n, -1).contiguous() for s in self.initial_state]
+            state = tuple(states) if self.cell == "lstm" else states[0]
+        total_length = features.shape[1]
+        if int(lengths[-1]) == total_length:
+            # every sequence fills the batch: packing would only cost time
+            outputs, state = self.rnn(features, state)
+        else:
+            packed = pack_padded_sequence(features, lengths, batch_first=True)
+            outputs, state = self.rnn(packed, state)
+            outputs, _ = pad_packed_sequence(
+                outputs, batch_first=True, total_length=total_length
+            )
+        return outputs, state
+
+    def last_hidden(self, state):
+        """The top layer's final hidden state, both directions: ``(N, D*H)``."""
+        h_n = state[0] if self.cell == "lstm" else state
+        top = h_n[-self.num_directions :]  # (D, N, H)
+        return top.transpose(0, 1).reshape(h_n.shape[1], self.output_size)

@@ -1,0 +1,250 @@
+"""Every input form DESIGN.md promises, and clear errors for bad input."""
+
+import re
+
+import numpy as np
+import pytest
+from sklearn.exceptions import NotFittedError
+
+from sklearn_rnn import RNNClassifier, RNNRegressor
+
+QUICK = dict(hidden_size=8, max_iter=3, random_state=0)
+
+TEXTS = ["the cat sat", "a dog ran off", "the cat ran", "a dog sat down"] * 3
+LABELS = ["cat", "dog", "cat", "dog"] * 3
+
+
+def ragged_series(n=12, channels=3, seed=0):
+    rng = np.random.RandomState(seed)
+    return [rng.normal(size=(rng.randint(2, 9), channels)) for _ in range(n)]
+
+
+@pytest.mark.parametrize(
+    "X",
+    [
+        pytest.param(TEXTS, id="raw strings"),
+        pytest.param([t.split() for t in TEXTS], id="token lists"),
+        pytest.param([tuple(t.split()) for t in TEXTS], id="token tuples"),
+        pytest.param(np.array(TEXTS, dtype=object), id="object array of strings"),
+        pytest.param(np.random.RandomState(0).normal(size=(12, 5)), id="2-D array"),
+        pytest.param(np.random.RandomState(0).normal(size=(12, 5, 3)), id="3-D array"),
+        pytest.param(ragged_series(), id="list of 2-D arrays"),
+        pytest.param(
+            [np.arange(n, dtype=float) for n in range(1, 13)], id="1-D series"
+        ),
+        pytest.param([[1.0, 2.0, 3.0], [4.0, 5.0]] * 6, id="ragged nested lists"),
+    ],
+)
+def test_every_input_form_fits_and_predicts_one_label_per_sample(X):
+    clf = RNNClassifier(**QUICK).fit(X, LABELS)
+    pred = clf.predict(X)
+    assert pred.shape == (12,)
+    assert set(pred) <= {"cat", "dog"}
+    proba = clf.predict_proba(X)
+    assert proba.shape == (12, 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+
+
+def test_text_builds_a_vocabulary_and_unknown_tokens_never_raise():
+    clf = RNNClassifier(**QUICK).fit(TEXTS, LABELS)
+    assert {"the", "cat", "dog"} <= set(clf.vocabulary_)
+    assert min(clf.vocabulary_.values()) == 2  # 0 is padding, 1 unknown
+    # every token unseen, and a string that tokenises to nothing at all
+    assert clf.predict(["zebra quagga okapi", "!!!", "?"]).shape == (3,)
+
+
+def test_lowercase_and_custom_tokenizer():
+    clf = RNNClassifier(tokenizer=str.split, lowercase=False, **QUICK)
+    clf.fit(["The Cat", "the dog", "The Dog", "the cat"], LABELS[:4])
+    assert {"The", "Cat", "the"} <= set(clf.vocabulary_)
+    lower = RNNClassifier(**QUICK).fit(["The Cat", "the dog"] * 2, LABELS[:4])
+    assert "The" not in lower.vocabulary_
+
+
+def test_min_frequency_and_max_vocabulary_size():
+    X = ["a a a b b c", "a b d"] * 2
+    y = [0, 1] * 2
+    clf = RNNClassifier(min_frequency=4, **QUICK).fit(X, y)
+    assert set(clf.vocabulary_) == {"a", "b"}
+    clf = RNNClassifier(max_vocabulary_size=1, **QUICK).fit(X, y)
+    assert set(clf.vocabulary_) == {"a"}
+
+
+def test_labels_of_any_kind_come_back_from_predict():
+    X = ragged_series(8)
+    for y in (np.array([3, 7] * 4), np.array(["x", "y"] * 4), [True, False] * 4):
+        clf = RNNClassifier(**QUICK).fit(X, y)
+        assert set(clf.predict(X)) <= set(np.unique(y))
+        assert clf.classes_.tolist() == sorted(set(np.asarray(y).tolist()))
+
+
+def test_predict_accepts_other_numeric_forms_with_the_same_channels():
+    X = np.random.RandomState(0).normal(size=(12, 6, 2))
+    clf = RNNClassifier(**QUICK).fit(X, LABELS)
+    # shorter and longer series, as a list of arrays
+    other = [np.zeros((3, 2)), np.ones((10, 2))]
+    assert clf.predict(other).shape == (2,)
+
+
+def test_regressor_takes_1d_and_2d_targets():
+    X = ragged_series()
+    y = np.arange(12, dtype=float)
+    reg = RNNRegressor(**QUICK).fit(X, y)
+    assert reg.predict(X).shape == (12,)
+    reg = RNNRegressor(**QUICK).fit(X, np.c_[y, -y])
+    assert reg.predict(X).shape == (12, 2)
+    assert reg.n_outputs_ == 2
+
+
+@pytest.mark.parametrize("Estimator", [RNNClassifier, RNNRegressor])
+@pytest.mark.parametrize("method", ["predict", "transform"])
+def test_not_fitted_error(Estimator, method):
+    with pytest.raises(NotFittedError):
+        getattr(Estimator(), method)(TEXTS)
+
+
+BAD_X = [
+    pytest.param([], ValueError, "X is empty", id="empty X"),
+    pytest.param("one string", TypeError, "got a single str", id="single string"),
+    pytest.param(
+        ["fine", "", "also fine"],
+        ValueError,
+        "Sample 1 of X is an empty string",
+        id="empty string",
+    ),
+    pytest.param(
+        [["a", "b"], [], ["c"]],
+        ValueError,
+        "Sample 1 of X is an empty sequence",
+        id="empty token list",
+    ),
+    pytest.param(
+        [np.ones((3, 2)), np.ones((2, 2)), np.ones((0, 2))],
+        ValueError,
+        "Sample 2 of X is an empty sequence",
+        id="empty array",
+    ),
+    pytest.param(
+        [np.ones((3, 2)), np.array([[1.0, np.nan]]), np.ones((2, 2))],
+        ValueError,
+        "sample 1 holds NaN at time step 0, channel 1",
+        id="NaN in a ragged list",
+    ),
+    pytest.param(
+        [np.ones((3, 2)), np.ones((2, 2)), np.array([[1.0, 2.0], [np.inf, 0.0]])],
+        ValueError,
+        "sample 2 holds infinity at time step 1, channel 0",
+        id="infinity in a ragged list",
+    ),
+    pytest.param(
+        np.array([[1.0, 2.0], [np.nan, 1.0], [0.0, 0.0]]),
+        ValueError,
+        "Input X contains NaN",
+        id="NaN in a table",
+    ),
+    pytest.param(
+        [np.ones((3, 2)), np.ones((2, 3)), np.ones((2, 2))],
+        ValueError,
+        "Sample 1 of X has 3 channels but sample 0 has 2",
+        id="channels differ between samples",
+    ),
+    pytest.param(
+        [["a", "b"], ["c", 3], ["d"]],
+        TypeError,
+        "Sample 1 of X mixes strings",
+        id="tokens mix strings and numbers",
+    ),
+    pytest.param(
+        ["text", ["a", "list"], "text"],
+        TypeError,
+        "Sample 1 of X is a list",
+        id="strings mixed with lists",
+    ),
+    pytest.param(
+        [np.ones((3, 2)), "text", np.ones((2, 2))],
+        TypeError,
+        "Sample 1 of X is a str",
+        id="arrays mixed with strings",
+    ),
+]
+
+
+@pytest.mark.parametrize("X, error, message", BAD_X)
+def test_bad_X_is_refused_naming_the_sample(X, error, message):
+    y = [0, 1, 0][: max(len(X), 1)] if not isinstance(X, str) else [0]
+    with pytest.raises(error, match=re.escape(message)):
+        RNNClassifier(**QUICK).fit(X, y)
+
+
+def test_X_and_y_of_different_lengths():
+    with pytest.raises(ValueError, match="X has 12 samples but y has 11 labels"):
+        RNNClassifier(**QUICK).fit(TEXTS, LABELS[:-1])
+    with pytest.raises(ValueError, match="X has 12 samples but y has 11 targets"):
+        RNNRegressor(**QUICK).fit(TEXTS, np.arange(11.0))
+
+
+def test_a_single_class_is_refused():
+    with pytest.raises(ValueError, match="only one class: 'cat'"):
+        RNNClassifier(**QUICK).fit(TEXTS, ["cat"] * 12)
+
+
+def test_string_targets_are_refused_by_the_regressor():
+    with pytest.raises(ValueError, match="needs numeric targets, but y holds strings"):
+        RNNRegressor(**QUICK).fit(TEXTS, LABELS)
+
+
+def test_channel_count_at_predict_must_match_fit():
+    clf = RNNClassifier(**QUICK).fit(ragged_series(channels=3), LABELS)
+    with pytest.raises(ValueError, match="X has 2 channels, but RNNClassifier was"):
+        clf.predict(ragged_series(channels=2))
+
+
+def test_table_width_at_predict_must_match_fit():
+    X = np.random.RandomState(0).normal(size=(12, 5))
+    clf = RNNClassifier(**QUICK).fit(X, LABELS)
+    with pytest.raises(ValueError, match="X has 4 features, but RNNClassifier is"):
+        clf.predict(X[:, :4])
+
+
+def test_input_family_at_predict_must_match_fit():
+    clf = RNNClassifier(**QUICK).fit(TEXTS, LABELS)
+    with pytest.raises(ValueError, match="fitted on token sequences or text, but X"):
+        clf.predict(ragged_series())
+    clf = RNNClassifier(**QUICK).fit(ragged_series(), LABELS)
+    with pytest.raises(ValueError, match="fitted on numeric sequences, but X holds"):
+        clf.predict(TEXTS)
+
+
+def test_unseen_label_in_warm_start_is_refused():
+    clf = RNNClassifier(warm_start=True, **QUICK).fit(TEXTS, LABELS)
+    with pytest.raises(ValueError, match="Sample 0 has the label 'bird'"):
+        clf.fit(TEXTS, ["bird"] + LABELS[1:])
+
+
+def test_tokenizer_errors_name_the_sample():
+    def tokenizer(text):
+        if "boom" in text:
+            raise RuntimeError("tokenizer broke")
+        return text.split()
+
+    with pytest.raises(RuntimeError, match="tokenizer broke") as info:
+        RNNClassifier(tokenizer=tokenizer, **QUICK).fit(["ok", "ok", "boom"], [0, 1, 0])
+    assert "sample 2 of X" in "".join(
+        getattr(info.value, "__notes__", ["sample 2 of X"])
+    )
+
+
+def test_invalid_parameters_are_refused_at_fit():
+    with pytest.raises(ValueError, match="'cell' parameter"):
+        RNNClassifier(cell="transformer").fit(TEXTS, LABELS)
+    with pytest.raises(ValueError, match="'hidden_size' parameter"):
+        RNNClassifier(hidden_size=0).fit(TEXTS, LABELS)
+    with pytest.raises(ValueError, match="device='tpu0' is not a device torch knows"):
+        RNNClassifier(device="tpu0", **QUICK).fit(TEXTS, LABELS)
+
+
+def test_negative_sample_weight_is_refused():
+    w = np.ones(12)
+    w[4] = -1
+    with pytest.raises(ValueError, match="sample 4 has a negative weight"):
+        RNNClassifier(**QUICK).fit(TEXTS, LABELS, sample_weight=w)

@@ -1,0 +1,288 @@
+"""The shared training loop, seen through the estimators: learning, stopping, faults,
+continuation, randomness and progress output."""
+
+import io
+import re
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from sklearn.exceptions import ConvergenceWarning
+
+from sklearn_rnn import RNNClassifier, RNNRegressor
+from sklearn_rnn._training import DivergenceWarning, InterruptedFitWarning, _Progress
+
+
+def sign_task(n=120, seed=0):
+    """Is the sum of a short series positive? Learnable in a few epochs."""
+    rng = np.random.RandomState(seed)
+    X = [rng.normal(size=(rng.randint(3, 12), 2)) for _ in range(n)]
+    y = np.array(["pos" if x[:, 0].sum() > 0 else "neg" for x in X])
+    return X, y
+
+
+def word_task(n=200, seed=0):
+    """The label is which of two marker words the sentence holds, anywhere in it."""
+    rng = np.random.RandomState(seed)
+    filler = "the a of to and in is it you that he was for on are".split()
+    X, y = [], []
+    for i in range(n):
+        words = list(rng.choice(filler, size=rng.randint(3, 10)))
+        label = ["spam", "ham"][i % 2]
+        words.insert(
+            rng.randint(len(words) + 1), "offer" if label == "spam" else "meet"
+        )
+        X.append(" ".join(words))
+        y.append(label)
+    return X, np.array(y)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("pooling", ["last", "mean", "max"])
+def test_classifier_learns_numeric_sequences(cell, pooling):
+    X, y = sign_task()
+    X_test, y_test = sign_task(seed=1)
+    clf = RNNClassifier(
+        cell=cell,
+        pooling=pooling,
+        hidden_size=16,
+        learning_rate_init=1e-2,
+        max_iter=25,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    assert clf.loss_curve_[-1] < 0.6 * clf.loss_curve_[0]
+    assert clf.score(X_test, y_test) > 0.8  # chance is about 0.5
+
+
+@pytest.mark.parametrize("embedding_dim", [None, 8])
+def test_classifier_learns_words_with_one_hot_or_embedding(embedding_dim):
+    X, y = word_task()
+    X_test, y_test = word_task(seed=1)
+    clf = RNNClassifier(
+        embedding_dim=embedding_dim, hidden_size=16, max_iter=30, random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    assert clf.score(X_test, y_test) > 0.9
+
+
+def test_regressor_learns_a_sum():
+    rng = np.random.RandomState(0)
+    X = [rng.uniform(size=(rng.randint(2, 10), 1)) * 100 for _ in range(300)]
+    y = np.array([x.sum() for x in X])  # raw units: 0 to 1,000
+    reg = RNNRegressor(pooling="mean", hidden_size=16, max_iter=60, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X[:250], y[:250])
+    assert reg.score(X[250:], y[250:]) > 0.8
+
+
+def test_fitted_attributes_follow_mlp_names():
+    X, y = sign_task(60)
+    clf = RNNClassifier(hidden_size=8, max_iter=4, early_stopping=False, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="max_iter=4"):
+        clf.fit(X, y)
+    assert clf.n_iter_ == 4
+    assert len(clf.loss_curve_) == len(clf.history_) == 4
+    assert clf.best_loss_ == min(clf.loss_curve_)
+    assert clf.validation_scores_ is None and clf.best_validation_score_ is None
+    assert [h["epoch"] for h in clf.history_] == [1, 2, 3, 4]
+    assert all(h["duration"] > 0 for h in clf.history_)
+
+
+def test_early_stopping_restores_the_best_epoch():
+    X, y = sign_task(200)
+    clf = RNNClassifier(
+        hidden_size=8,
+        max_iter=40,
+        early_stopping=True,
+        n_iter_no_change=3,
+        validation_fraction=0.25,
+        random_state=0,
+    )
+    clf.fit(X, y)
+    assert clf.best_loss_ is None
+    assert len(clf.validation_scores_) == clf.n_iter_
+    assert clf.best_validation_score_ == max(clf.validation_scores_)
+    # stopped early, without a ConvergenceWarning, and kept the best epoch's weights
+    assert clf.n_iter_ < 40
+    best_epoch = max(clf.history_, key=lambda h: (h["valid_score"], -h["valid_loss"]))
+    last = clf.history_[-1]
+    assert last["epoch"] - best_epoch["epoch"] >= 3 or clf.n_iter_ == 40
+    # the held-out part is the one train_test_split draws with the estimator's seed;
+    # re-scoring it with the restored weights gives the best score again
+    assert clf.best_validation_score_ >= last["valid_score"]
+
+
+def test_early_stopping_auto_depends_on_the_sample_count(monkeypatch):
+    X, y = sign_task(60)
+    clf = RNNClassifier(hidden_size=8, max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        assert clf.fit(X, y).validation_scores_ is None
+        monkeypatch.setattr("sklearn_rnn._base.AUTO_EARLY_STOPPING_MIN_SAMPLES", 50)
+        assert len(clf.fit(X, y).validation_scores_) == 2
+
+
+def _failing_optimizer(fail_at_step, exception):
+    """An Adam whose ``fail_at_step``-th step raises ``exception`` or poisons all
+    weights with NaN (``exception=None``)."""
+
+    class Failing(torch.optim.Adam):
+        steps = 0
+
+        def step(self, closure=None):
+            Failing.steps += 1
+            if Failing.steps == fail_at_step:
+                if exception is None:
+                    with torch.no_grad():
+                        for group in self.param_groups:
+                            for p in group["params"]:
+                                p.fill_(float("nan"))
+                    return None
+                raise exception
+            return super().step(closure)
+
+    return Failing
+
+
+def test_keyboard_interrupt_keeps_the_model_trained_so_far():
+    X, y = sign_task(64)  # 2 batches an epoch
+    clf = RNNClassifier(
+        hidden_size=8,
+        max_iter=50,
+        batch_size=32,
+        optimizer=_failing_optimizer(7, KeyboardInterrupt()),
+        random_state=0,
+    )
+    with pytest.warns(InterruptedFitWarning, match="interrupted in epoch 4"):
+        clf.fit(X, y)  # returns instead of raising
+    assert clf.n_iter_ == 3
+    proba = clf.predict_proba(X)
+    assert np.isfinite(proba).all()
+
+
+def test_divergence_stops_with_a_message_and_keeps_the_last_good_weights():
+    X, y = sign_task(64)
+    clf = RNNClassifier(
+        hidden_size=8,
+        max_iter=50,
+        batch_size=32,
+        optimizer=_failing_optimizer(5, None),  # NaN weights in epoch 3
+        random_state=0,
+    )
+    with pytest.warns(DivergenceWarning, match="loss became nan in epoch 3"):
+        clf.fit(X, y)
+    assert clf.n_iter_ == 2
+    assert np.isfinite(clf.predict_proba(X)).all()
+    assert all(torch.isfinite(p).all() for p in clf.module_.parameters())
+
+
+def test_a_huge_learning_rate_diverges_cleanly():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(64, 6, 2))
+    y = X.sum(axis=(1, 2)) * 1e3
+    reg = RNNRegressor(
+        cell="rnn",
+        hidden_size=8,
+        optimizer="sgd",
+        learning_rate_init=1e8,
+        clip_grad_norm=None,
+        max_iter=20,
+        random_state=0,
+    )
+    with pytest.warns(DivergenceWarning, match="Lower learning_rate_init"):
+        reg.fit(X, y)
+    assert reg.n_iter_ < 20
+    assert reg.predict(X).shape == (64,)
+
+
+def test_warm_start_continues_and_partial_fit_runs_one_epoch():
+    X, y = sign_task(60)
+    kwargs = dict(hidden_size=8, max_iter=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = RNNClassifier(warm_start=True, **kwargs).fit(X, y)
+        weights = [p.detach().clone() for p in clf.module_.parameters()]
+        clf.fit(X, y)
+    assert clf.n_iter_ == 6 and len(clf.loss_curve_) == 6
+    # continued: the second fit started from the first one's weights, not anew
+    fresh = RNNClassifier(**kwargs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fresh.fit(X, y)
+    for a, b in zip(weights, fresh.module_.parameters(), strict=True):
+        torch.testing.assert_close(a, b.detach())
+
+    inc = RNNClassifier(
+        hidden_size=16,
+        learning_rate_init=1e-2,
+        dropout=0.0,
+        batch_size=8,
+        random_state=0,
+    )
+    for i in range(5):
+        inc.partial_fit(X, y, classes=["neg", "pos"])
+        assert inc.n_iter_ == i + 1
+    assert inc.loss_curve_[-1] < 0.5 * inc.loss_curve_[0]
+
+
+def test_partial_fit_needs_classes_first():
+    X, y = sign_task(20)
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        RNNClassifier().partial_fit(X, y)
+
+
+def test_same_random_state_same_predictions_and_global_rng_untouched():
+    X, y = sign_task(60)
+    kwargs = dict(hidden_size=8, max_iter=3, dropout=0.3, random_state=42)
+    torch.manual_seed(123)
+    np.random.seed(123)
+    before = torch.rand(1), np.random.rand()
+    torch.manual_seed(123)
+    np.random.seed(123)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        a = RNNClassifier(**kwargs).fit(X, y).predict_proba(X)
+        after = torch.rand(1), np.random.rand()
+        b = RNNClassifier(**kwargs).fit(X, y).predict_proba(X)
+        c = RNNClassifier(**{**kwargs, "random_state": 7}).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+    assert before[0] == after[0] and before[1] == after[1]
+
+
+def test_verbose_prints_a_line_per_epoch(capsys):
+    X, y = sign_task(40)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        RNNClassifier(hidden_size=8, max_iter=3, verbose=1, random_state=0).fit(X, y)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3
+    assert re.match(r"Epoch 1, loss = \d+\.\d+, \d+\.\d+ s$", lines[0])
+
+
+def test_progress_bar_leaves_no_control_characters_in_a_log_file():
+    log = io.StringIO()  # not a terminal
+    for _ in _Progress(range(10), epoch=1, stream=log):
+        pass
+    text = log.getvalue()
+    assert "\r" not in text and "\x1b" not in text
+    assert text.count("\n") == 4  # a line at each quarter
+    assert text.splitlines()[-1].startswith("epoch 1 [##############################]")
+
+
+def test_verbose_2_writes_progress_to_stderr(capsys):
+    X, y = sign_task(40)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        RNNClassifier(
+            hidden_size=8, max_iter=2, batch_size=8, verbose=2, random_state=0
+        ).fit(X, y)
+    err = capsys.readouterr().err
+    assert "5/5 batches" in err and "\r" not in err
