@@ -195,13 +195,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
 
     def _fit(self, X, y, sample_weight=None, *, incremental=False, classes=None):
         first = not (hasattr(self, "module_") and (self.warm_start or incremental))
-        family, sequences = self._read_X(X, reset=first)
-        n_samples = len(sequences)
-        targets = self._check_targets(y, n_samples, reset=first, classes=classes)
-        weights = self._sample_weights(sample_weight, targets, n_samples)
-        data = _data.SequenceDataset(
-            self._encode_X(family, sequences, reset=first), targets, weights
-        )
+        data = self._training_data(X, y, sample_weight, reset=first, classes=classes)
         device = resolve_device(self.device)
         if first:
             self._rng = np.random.default_rng(
@@ -209,7 +203,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
             )
             self._training_state = TrainingState()
         train_data, valid_data = data, None
-        if not incremental and self._use_early_stopping(n_samples):
+        if not incremental and self._use_early_stopping(len(data)):
             train_data, valid_data = self._validation_split(data)
         with seeded(device, int(self._rng.integers(2**62))):
             if first:
@@ -223,9 +217,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                 self.optimizer_,
                 state=self._training_state,
                 n_epochs=1 if incremental else self.max_iter,
-                epoch_batches=lambda: train_data.training_batches(
-                    self.batch_size, self._rng
-                ),
+                epoch_batches=lambda: self._epoch_batches(train_data),
                 batch_loss=self._batch_loss,
                 device=device,
                 evaluate=None
@@ -243,6 +235,21 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
             )
         self._publish_training_state(validated=valid_data is not None)
         return self
+
+    def _training_data(self, X, y, sample_weight, *, reset, classes=None):
+        """Validate and encode ``X, y`` into a dataset that batches itself; learns the
+        vocabulary, scaling and targets' encoding when ``reset``."""
+        family, sequences = self._read_X(X, reset=reset)
+        n_samples = len(sequences)
+        targets = self._check_targets(y, n_samples, reset=reset, classes=classes)
+        weights = self._sample_weights(sample_weight, targets, n_samples)
+        return _data.SequenceDataset(
+            self._encode_X(family, sequences, reset=reset), targets, weights
+        )
+
+    def _epoch_batches(self, data):
+        """The batches of one training epoch (shuffled, length-bucketed)."""
+        return data.training_batches(self.batch_size, self._rng)
 
     def _use_early_stopping(self, n_samples):
         if self.early_stopping == "auto":
