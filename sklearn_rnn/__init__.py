@@ -1,8 +1,8 @@
 """Recurrent neural networks (RNN, LSTM, GRU) behind the scikit-learn API."""
 
 from ._classifier import RNNClassifier
+from ._persistence import load
 from ._regressor import RNNRegressor
+from ._version import __version__
 
-__version__ = "0.1.0.dev0"
-
-__all__ = ["RNNClassifier", "RNNRegressor", "__version__"]
+__all__ = ["RNNClassifier", "RNNRegressor", "__version__", "load"]

@@ -7,7 +7,11 @@ score is (``_validation_score``); everything else happens here, once.
 """
 
 import numbers
+import os
+import uuid
+import warnings
 from abc import ABCMeta, abstractmethod
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -21,9 +25,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _data
+from . import _data, _persistence
 from ._device import resolve_device, seeded
 from ._training import StoppingRule, TrainingState, train
+from ._version import __version__
+from .exceptions import InconsistentVersionWarning
 from .nn import CELLS, MODULES, POOLINGS
 
 OPTIMIZERS = {
@@ -77,6 +83,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         "verbose": ["verbose"],
         "random_state": ["random_state"],
         "device": [str, torch.device],
+        "checkpoint_dir": [str, os.PathLike, None],
     }
 
     # ------------------------------------------------------------------ subclass hooks
@@ -195,7 +202,16 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
 
     def _fit(self, X, y, sample_weight=None, *, incremental=False, classes=None):
         first = not (hasattr(self, "module_") and (self.warm_start or incremental))
-        data = self._training_data(X, y, sample_weight, reset=first, classes=classes)
+        before = dict(vars(self))
+        try:
+            data = self._training_data(
+                X, y, sample_weight, reset=first, classes=classes
+            )
+        except BaseException:
+            # bad input (or a failing tokenizer) leaves a fitted model as it was
+            vars(self).clear()
+            vars(self).update(before)
+            raise
         device = resolve_device(self.device)
         if first:
             self._rng = np.random.default_rng(
@@ -205,6 +221,12 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         train_data, valid_data = data, None
         if not incremental and self._use_early_stopping(len(data)):
             train_data, valid_data = self._validation_split(data)
+        on_epoch_end = None
+        if self.checkpoint_dir is not None:
+            self.checkpoint_path_ = self._new_checkpoint_path()
+            on_epoch_end = lambda: self._write_checkpoint(  # noqa: E731
+                validated=valid_data is not None
+            )
         with seeded(device, int(self._rng.integers(2**62))):
             if first:
                 self._build_module()
@@ -232,6 +254,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                 ),
                 clip_grad_norm=self.clip_grad_norm,
                 verbose=self.verbose,
+                on_epoch_end=on_epoch_end,
             )
         self._publish_training_state(validated=valid_data is not None)
         return self
@@ -250,6 +273,21 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
     def _epoch_batches(self, data):
         """The batches of one training epoch (shuffled, length-bucketed)."""
         return data.training_batches(self.batch_size, self._rng)
+
+    def _new_checkpoint_path(self):
+        """A file name no other process or fit can pick: class, pid and a random tag."""
+        folder = Path(self.checkpoint_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        tag = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        return str(folder / f"{type(self).__name__}-{tag}.skrnn")
+
+    def _write_checkpoint(self, *, validated):
+        """Save the model as it is after this epoch, replacing the fit's last file in
+        one step so that an interrupted write never leaves a broken checkpoint."""
+        self._publish_training_state(validated=validated)
+        partial = f"{self.checkpoint_path_}.partial"
+        _persistence.save(self, partial)
+        os.replace(partial, self.checkpoint_path_)
 
     def _use_early_stopping(self, n_samples):
         if self.early_stopping == "auto":
@@ -394,26 +432,71 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
 
     # ------------------------------------------------------------------ persistence
 
+    def save(self, path):
+        """Write the model to ``path`` in a format that never executes code on load.
+
+        Weights go through :func:`torch.save` and come back with
+        ``torch.load(weights_only=True)``; everything else (class, parameters, classes,
+        vocabulary, versions) is JSON. Read it back with :func:`sklearn_rnn.load`, on
+        the CPU whatever device trained it. A parameter that is a function (a custom
+        ``tokenizer``) is stored by name only and must be given again to ``load``.
+
+        Parameters
+        ----------
+        path : str or path-like
+
+        Returns
+        -------
+        self
+        """
+        _persistence.save(self, path)
+        return self
+
+    def to(self, device):
+        """Move the fitted network to ``device`` ("cpu", "cuda", ...); prediction runs
+        there from now on. Returns ``self``."""
+        check_is_fitted(self, "module_")
+        self.module_.to(resolve_device(device))
+        return self
+
+    def _restore_torch_state(self, module_state, optimizer_state):
+        """Rebuild ``module_`` (on the CPU) and ``optimizer_`` from state dicts."""
+        name, kwargs = self._module_spec
+        self.module_ = MODULES[name](**kwargs)
+        self.module_.load_state_dict(module_state)
+        self.module_.eval()
+        self.optimizer_ = self._make_optimizer(self.module_)
+        self.optimizer_.load_state_dict(optimizer_state)
+
     def __getstate__(self):
         """Plain CPU arrays instead of torch objects: a model fitted on a GPU unpickles
         on a machine without one, and the pickle holds no device."""
         state = dict(super().__getstate__())  # may be self.__dict__ itself
+        state["_sklearn_rnn_version"] = __version__
         if "module_" in state:
             state["module_"] = _to_numpy(self.module_.state_dict())
             state["optimizer_"] = _to_numpy(self.optimizer_.state_dict())
         return state
 
     def __setstate__(self, state):
-        module_state = state.get("module_")
-        optimizer_state = state.get("optimizer_")
+        state = dict(state)
+        module_state = state.pop("module_", None)
+        optimizer_state = state.pop("optimizer_", None)
+        saved_by = state.pop("_sklearn_rnn_version", "pre-0.1")
+        if saved_by != __version__:
+            warnings.warn(
+                InconsistentVersionWarning(
+                    estimator_name=type(self).__name__,
+                    current_version=__version__,
+                    original_version=saved_by,
+                ),
+                stacklevel=2,
+            )
         super().__setstate__(state)
         if module_state is not None:
-            name, kwargs = self._module_spec
-            self.module_ = MODULES[name](**kwargs)
-            self.module_.load_state_dict(_to_torch(module_state))
-            self.module_.eval()
-            self.optimizer_ = self._make_optimizer(self.module_)
-            self.optimizer_.load_state_dict(_to_torch(optimizer_state))
+            self._restore_torch_state(
+                _to_torch(module_state), _to_torch(optimizer_state)
+            )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

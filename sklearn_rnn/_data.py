@@ -162,7 +162,7 @@ def read_tokens(X, lowercase):
 
 
 def read_numeric(X, kind):
-    """Numeric sequences as a list of float32 arrays ``(T_i, C)``, checked for
+    """Numeric sequences as a list of float arrays ``(T_i, C)``, checked for
     emptiness, channel agreement and finiteness, each error naming its sample."""
     if kind == "array3d":
         X = np.asarray(X)
@@ -172,7 +172,7 @@ def read_numeric(X, kind):
             )
         if X.shape[1] == 0:
             raise ValueError("Sample 0 of X is an empty sequence (X has 0 time steps)")
-        arrays = list(_as_float32(X, "X"))
+        arrays = list(_as_numeric(X, "X"))
     else:
         arrays = []
         for i, x in enumerate(X):
@@ -182,7 +182,7 @@ def read_numeric(X, kind):
                     "a numeric array: X must hold only raw strings, only token lists "
                     "or only numeric arrays"
                 )
-            x = _as_float32(x, f"Sample {i} of X")
+            x = _as_numeric(x, f"Sample {i} of X")
             if x.ndim == 1:
                 x = x[:, None]
             if x.ndim != 2:
@@ -201,7 +201,7 @@ def read_numeric(X, kind):
     return arrays
 
 
-def _as_float32(x, what):
+def _as_numeric(x, what):
     try:
         arr = np.asarray(x)
     except ValueError as exc:  # ragged nested lists
@@ -210,24 +210,39 @@ def _as_float32(x, what):
         raise ValueError(f"Complex data not supported: {what} is complex")
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{what} must be numeric, got dtype {arr.dtype}")
-    return arr.astype(np.float32, copy=False)
+    # float64 stays so until the range is checked, then everything becomes float32
+    return arr if arr.dtype.kind == "f" else arr.astype(np.float32)
 
 
-def check_finite(values, offsets):
-    """Raise naming the first sample and step that holds NaN or an infinity."""
-    bad = ~np.isfinite(values)
-    if bad.any():
-        row, channel = np.argwhere(bad.reshape(len(values), -1))[0]
-        sample = int(np.searchsorted(offsets, row, side="right") - 1)
-        kind = (
-            "NaN"
-            if np.isnan(values.reshape(len(values), -1)[row, channel])
-            else "infinity"
-        )
+def check_finite(values, offsets, arrays):
+    """Raise naming the first sample, step and channel that holds NaN or an infinity
+    in ``values`` (the float32 stack of ``arrays``), telling apart a finite value of
+    ``arrays`` that was too large for float32."""
+    flat = values.reshape(len(values), -1)
+    bad = ~np.isfinite(flat)
+    if not bad.any():
+        return
+    row, channel = np.argwhere(bad)[0]
+    sample = int(np.searchsorted(offsets, row, side="right") - 1)
+    step = int(row - offsets[sample])
+    original = np.asarray(arrays[sample]).reshape(len(arrays[sample]), -1)[
+        step, channel
+    ]
+    where = f"sample {sample} holds {{}} at time step {step}, channel {channel}"
+    if np.isfinite(original):
         raise ValueError(
-            f"Input X contains NaN or infinity: sample {sample} holds {kind} at time "
-            f"step {row - offsets[sample]}, channel {channel}"
+            "Input X holds a value too large for float32, in which the network "
+            f"computes: {where.format(original)}; rescale it"
         )
+    kind = "NaN" if np.isnan(original) else "infinity"
+    raise ValueError(f"Input X contains NaN or infinity: {where.format(kind)}")
+
+
+def _offsets(lengths):
+    """Where each sequence starts in the stack of all steps."""
+    offsets = np.zeros(len(lengths), dtype=np.int64)
+    np.cumsum(lengths[:-1], out=offsets[1:])
+    return offsets
 
 
 # ---------------------------------------------------------------------- encoding
@@ -235,6 +250,7 @@ def check_finite(values, offsets):
 
 def build_vocabulary(sequences, *, min_frequency=1, max_size=None):
     """Map each kept symbol to an index from 2 (0 is padding, 1 the unknown symbol).
+
     Symbols seen fewer than ``min_frequency`` times are left out, then the ``max_size``
     most frequent are kept; ties keep the order of first appearance, so the result is
     determined by the data alone.
@@ -254,12 +270,14 @@ class Ragged:
     Row 0 of the stored tensor is padding, so a padded batch is a single gather.
     """
 
-    def __init__(self, values, lengths):
+    def __init__(self, values, lengths, *, padded=False):
+        """``values`` holds the steps, or with ``padded`` a zero row and then them."""
         self.lengths = np.asarray(lengths, dtype=np.int64)
-        self.offsets = np.zeros(len(self.lengths), dtype=np.int64)
-        np.cumsum(self.lengths[:-1], out=self.offsets[1:])
-        pad = torch.zeros((1,) + tuple(values.shape[1:]), dtype=values.dtype)
-        self._values = torch.cat([pad, values])
+        self.offsets = _offsets(self.lengths)
+        if not padded:
+            pad = torch.zeros((1,) + tuple(values.shape[1:]), dtype=values.dtype)
+            values = torch.cat([pad, values])
+        self._values = values
 
     @classmethod
     def from_symbols(cls, sequences, vocabulary):
@@ -274,14 +292,14 @@ class Ragged:
 
     @classmethod
     def from_arrays(cls, arrays):
-        values = np.concatenate(arrays) if len(arrays) > 1 else arrays[0]
-        lengths = [len(a) for a in arrays]
-        check_finite(values, np.concatenate([[0], np.cumsum(lengths)[:-1]]))
-        # the padding row is concatenated in front, so the stored tensor is always a
-        # copy
-        return cls(
-            torch.from_numpy(np.ascontiguousarray(values, dtype=np.float32)), lengths
-        )
+        """Stack numeric arrays into one float32 buffer, the only copy made."""
+        lengths = np.array([len(a) for a in arrays], dtype=np.int64)
+        buffer = np.empty((lengths.sum() + 1,) + arrays[0].shape[1:], np.float32)
+        buffer[0] = 0.0
+        with np.errstate(over="ignore"):  # too large for float32: inf, reported next
+            np.concatenate(arrays, out=buffer[1:], casting="same_kind")
+        check_finite(buffer[1:], _offsets(lengths), arrays)
+        return cls(torch.from_numpy(buffer), lengths, padded=True)
 
     def standardize_(self, mean, scale):
         """Scale the stored steps in place, channel by channel."""

@@ -114,6 +114,13 @@ device : str or torch.device, default="auto"
     Where to train: ``"auto"`` picks CUDA, then MPS, then the CPU; any torch device
     string (``"cpu"``, ``"cuda:1"``) is accepted. Prediction runs where the model is; a
     pickled model loads on the CPU.
+
+checkpoint_dir : str, path-like or None, default=None
+    Save the model to a file in this folder after every epoch (the safe format of
+    :meth:`save`), replacing the fit's previous checkpoint. The file name holds the
+    class, the process id and a random tag, so parallel searches never overwrite each
+    other's files; ``checkpoint_path_`` names it. To resume, ``load`` it, set
+    ``warm_start=True`` and call ``fit`` again.
 """,
     "training_attributes": """
 loss_curve_ : list of float
@@ -150,6 +157,9 @@ input_mean_, input_scale_ : ndarray of shape (n_channels_,) or None
 
 n_features_in_ : int
     Time steps of a 2-D numeric table seen in ``fit`` (only set for such input).
+
+checkpoint_path_ : str
+    The last checkpoint file (only with ``checkpoint_dir``).
 """,
 }
 

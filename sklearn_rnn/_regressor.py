@@ -89,6 +89,7 @@ class RNNRegressor(RegressorMixin, BaseManyToOne):
         verbose=0,
         random_state=None,
         device="auto",
+        checkpoint_dir=None,
     ):
         self.cell = cell
         self.hidden_size = hidden_size
@@ -118,6 +119,7 @@ class RNNRegressor(RegressorMixin, BaseManyToOne):
         self.verbose = verbose
         self.random_state = random_state
         self.device = device
+        self.checkpoint_dir = checkpoint_dir
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):

@@ -17,13 +17,7 @@ from dataclasses import dataclass, field
 import torch
 from sklearn.exceptions import ConvergenceWarning
 
-
-class DivergenceWarning(ConvergenceWarning):
-    """The training loss became NaN or infinite; the last good weights were kept."""
-
-
-class InterruptedFitWarning(UserWarning):
-    """``fit`` was interrupted (Ctrl-C); the model trained so far was kept."""
+from .exceptions import DivergenceWarning, InterruptedFitWarning
 
 
 @dataclass
@@ -80,6 +74,7 @@ def train(
     clip_grad_norm=None,
     verbose=0,
     warn_at_max_iter=True,
+    on_epoch_end=None,
 ):
     """Train ``module`` for up to ``n_epochs`` epochs and return why it stopped.
 
@@ -96,6 +91,8 @@ def train(
     clip_grad_norm : float or None
     verbose : int
         0 silent, 1 a line per epoch, 2 also a progress bar on stderr.
+    on_epoch_end : callable () -> None, or None
+        Called after each complete epoch (checkpoints hang on it).
 
     Returns
     -------
@@ -176,6 +173,8 @@ def train(
             record["duration"] = time.perf_counter() - start
             state.history.append(record)
             last_good = _snapshot(module, optimizer)
+            if on_epoch_end is not None:
+                on_epoch_end()
             if verbose:
                 print(_epoch_line(record), flush=True)
             if rule.active and no_improvement >= rule.n_iter_no_change:

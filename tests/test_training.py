@@ -11,7 +11,8 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_rnn import RNNClassifier, RNNRegressor
-from sklearn_rnn._training import DivergenceWarning, InterruptedFitWarning, _Progress
+from sklearn_rnn._training import _Progress
+from sklearn_rnn.exceptions import DivergenceWarning, InterruptedFitWarning
 
 
 def sign_task(n=120, seed=0):
@@ -238,8 +239,11 @@ def test_partial_fit_needs_classes_first():
         RNNClassifier().partial_fit(X, y)
 
 
-def test_same_random_state_same_predictions_and_global_rng_untouched():
+@pytest.mark.parametrize("Estimator", [RNNClassifier, RNNRegressor])
+def test_same_random_state_same_predictions_and_global_rng_untouched(Estimator):
     X, y = sign_task(60)
+    if Estimator is RNNRegressor:
+        y = np.array([x.sum() for x in X])
     kwargs = dict(hidden_size=8, max_iter=3, dropout=0.3, random_state=42)
     torch.manual_seed(123)
     np.random.seed(123)
@@ -248,10 +252,10 @@ def test_same_random_state_same_predictions_and_global_rng_untouched():
     np.random.seed(123)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        a = RNNClassifier(**kwargs).fit(X, y).predict_proba(X)
+        a = Estimator(**kwargs).fit(X, y).transform(X)
         after = torch.rand(1), np.random.rand()
-        b = RNNClassifier(**kwargs).fit(X, y).predict_proba(X)
-        c = RNNClassifier(**{**kwargs, "random_state": 7}).fit(X, y).predict_proba(X)
+        b = Estimator(**kwargs).fit(X, y).transform(X)
+        c = Estimator(**{**kwargs, "random_state": 7}).fit(X, y).transform(X)
     np.testing.assert_array_equal(a, b)
     assert not np.allclose(a, c)
     assert before[0] == after[0] and before[1] == after[1]

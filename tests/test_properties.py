@@ -1,0 +1,118 @@
+"""Property-based tests over ragged input: whatever the lengths, symbols and magnitudes,
+outputs have the right shapes and the only exceptions are the documented ones."""
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sklearn_rnn import RNNClassifier, RNNRegressor
+
+TINY = dict(hidden_size=4, embedding_dim=3, max_iter=1, batch_size=4, random_state=0)
+SETTINGS = settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+tokens = st.text(min_size=1, max_size=6)  # any unicode, including spaces and emoji
+token_lists = st.lists(st.lists(tokens, min_size=1, max_size=6), min_size=1, max_size=6)
+magnitudes = st.sampled_from([1e-30, 1e-6, 1.0, 1e6, 1e30])
+
+
+@st.composite
+def numeric_sequences(draw):
+    n = draw(st.integers(1, 6))
+    channels = draw(st.integers(1, 3))
+    scale = draw(magnitudes)
+    rng = np.random.RandomState(draw(st.integers(0, 2**16)))
+    X = [rng.normal(size=(draw(st.integers(1, 6)), channels)) * scale for _ in range(n)]
+    if draw(st.booleans()) and n > 1:
+        X[-1] = X[0].copy()  # an exact duplicate
+    return X
+
+
+def fit_quietly(est, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return est.fit(X, y)
+
+
+def _labels(n, draw_classes):
+    return [f"c{i % draw_classes}" for i in range(n)]
+
+
+@SETTINGS
+@given(X=token_lists, n_classes=st.integers(1, 3), unseen=token_lists)
+def test_classifier_on_any_token_lists(X, n_classes, unseen):
+    y = _labels(len(X), n_classes)
+    clf = RNNClassifier(**TINY)
+    if len(set(y)) < 2:
+        with pytest.raises(ValueError, match="only one class"):
+            clf.fit(X, y)
+        return
+    fit_quietly(clf, X, y)
+    for data in (X, unseen):  # unseen tokens never raise
+        proba = clf.predict_proba(data)
+        assert proba.shape == (len(data), len(set(y)))
+        assert np.isfinite(proba).all()
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+        assert set(clf.predict(data)) <= set(y)
+        assert clf.transform(data).shape == (len(data), 8)
+
+
+@SETTINGS
+@given(texts=st.lists(st.text(min_size=1, max_size=30), min_size=2, max_size=6))
+def test_classifier_on_any_raw_strings(texts):
+    y = _labels(len(texts), 2)
+    clf = fit_quietly(RNNClassifier(**TINY), texts, y)
+    assert clf.predict(texts).shape == (len(texts),)
+    assert clf.predict(["", "x"][1:]).shape == (1,)  # a batch of one
+
+
+@SETTINGS
+@given(X=numeric_sequences(), two_targets=st.booleans())
+def test_regressor_on_any_numeric_sequences(X, two_targets):
+    y = np.array([x.sum() for x in X])
+    if two_targets:
+        y = np.c_[y, -y]
+    reg = fit_quietly(RNNRegressor(**TINY), X, y)
+    pred = reg.predict(X)
+    assert pred.shape == y.shape
+    assert np.isfinite(pred).all()
+    assert reg.predict(X[:1]).shape == y[:1].shape
+
+
+@SETTINGS
+@given(X=numeric_sequences())
+def test_classifier_on_any_numeric_sequences(X):
+    y = _labels(len(X), 2)
+    clf = RNNClassifier(**TINY)
+    if len(set(y)) < 2:
+        with pytest.raises(ValueError, match="only one class"):
+            clf.fit(X, y)
+        return
+    fit_quietly(clf, X, y)
+    assert clf.predict_proba(X).shape == (len(X), 2)
+    assert np.isfinite(clf.predict_proba(X)).all()
+
+
+@SETTINGS
+@given(
+    value=st.floats(allow_nan=True, allow_infinity=True),
+    sample=st.integers(0, 3),
+    step=st.integers(0, 2),
+)
+def test_only_documented_errors_for_extreme_values(value, sample, step):
+    X = [np.zeros((3, 2)) for _ in range(4)]
+    X[sample][step, 1] = value
+    try:
+        fit_quietly(RNNRegressor(**TINY), X, np.arange(4.0))
+    except ValueError as exc:
+        assert not np.isfinite(value) or abs(value) > float(np.finfo(np.float32).max)
+        assert f"sample {sample} holds" in str(exc)
+        assert f"time step {step}, channel 1" in str(exc)
+    else:
+        assert np.isfinite(value) and abs(value) <= float(np.finfo(np.float32).max)
