@@ -2,8 +2,10 @@
 orchestration, device, ``random_state`` and persistence.
 
 A subclass says what its targets are (``_check_targets``), which network to build
-(``_module_kwargs``), how a batch is scored (``_batch_loss``) and what a validation
-score is (``_validation_score``); everything else happens here, once.
+(``_module_name``, ``_module_kwargs``), what a batch costs (``_loss``) and what a
+validation score is (``_validation_score``); everything else happens here, once.
+Estimators of another shape override the data hooks too (``_training_data``,
+``_epoch_batches``, ``_forward_batch``, ``_evaluate``, ``_validation_split``).
 """
 
 import numbers
@@ -207,20 +209,22 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
             data = self._training_data(
                 X, y, sample_weight, reset=first, classes=classes
             )
+            device = resolve_device(self.device)
+            if first:
+                self._rng = np.random.default_rng(
+                    check_random_state(self.random_state).randint(
+                        np.iinfo(np.int32).max
+                    )
+                )
+                self._training_state = TrainingState()
+            train_data, valid_data = data, None
+            if not incremental and self._use_early_stopping(len(data)):
+                train_data, valid_data = self._validation_split(data)
         except BaseException:
             # bad input (or a failing tokenizer) leaves a fitted model as it was
             vars(self).clear()
             vars(self).update(before)
             raise
-        device = resolve_device(self.device)
-        if first:
-            self._rng = np.random.default_rng(
-                check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-            )
-            self._training_state = TrainingState()
-        train_data, valid_data = data, None
-        if not incremental and self._use_early_stopping(len(data)):
-            train_data, valid_data = self._validation_split(data)
         on_epoch_end = None
         if self.checkpoint_dir is not None:
             self.checkpoint_path_ = self._new_checkpoint_path()
