@@ -29,6 +29,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _data, _persistence
 from ._device import resolve_device, seeded
+from ._docs import fill_doc
 from ._training import StoppingRule, TrainingState, train
 from ._version import __version__
 from .exceptions import InconsistentVersionWarning
@@ -541,6 +542,7 @@ class BaseManyToOne(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN):
         "pooling": [StrOptions(set(POOLINGS))],
     }
 
+    @fill_doc
     def transform(self, X):
         """The pooled sequence vectors the output layer reads.
 
@@ -548,8 +550,7 @@ class BaseManyToOne(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN):
 
         Parameters
         ----------
-        X : list of str, list of token lists, array-like or list of arrays
-            Sequences of the kind seen in ``fit``.
+        {{X_predict}}
 
         Returns
         -------

@@ -25,11 +25,7 @@ class RNNClassifier(ClassifierMixin, BaseManyToOne):
     ----------
     {{encoder_parameters}}
 
-    pooling : {"last", "mean", "max"}, default="max"
-        How the states of a sequence become one vector: ``"last"`` takes the state at
-        the sequence's true last step (and, when bidirectional, the backward direction's
-        state at its first step); ``"mean"`` and ``"max"`` pool over the real steps
-        only.
+    {{pooling_parameter}}
 
     {{input_parameters}}
 
@@ -132,16 +128,14 @@ class RNNClassifier(ClassifierMixin, BaseManyToOne):
         self.device = device
         self.checkpoint_dir = checkpoint_dir
 
+    @fill_doc
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Train on sequences ``X`` and their labels ``y``.
 
         Parameters
         ----------
-        X : list of str, list of token lists, array-like or list of arrays
-            Raw strings, token lists, a 2-D array ``(n_samples, n_timesteps)``, a 3-D
-            array ``(n_samples, n_timesteps, n_channels)`` or a list of arrays
-            ``(n_timesteps_i, n_channels)`` of any lengths.
+        {{X_fit}}
         y : array-like of shape (n_samples,)
             Labels of any hashable kind (strings, ints).
         sample_weight : array-like of shape (n_samples,), default=None
@@ -174,13 +168,13 @@ class RNNClassifier(ClassifierMixin, BaseManyToOne):
             raise ValueError("classes must be passed on the first call to partial_fit.")
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
+    @fill_doc
     def predict(self, X):
         """The most probable label of each sequence.
 
         Parameters
         ----------
-        X : list of str, list of token lists, array-like or list of arrays
-            Sequences of the kind seen in ``fit``.
+        {{X_predict}}
 
         Returns
         -------
@@ -190,12 +184,13 @@ class RNNClassifier(ClassifierMixin, BaseManyToOne):
         logits = self._logits(X)
         return self.classes_[np.argmax(logits, axis=1)]
 
+    @fill_doc
     def predict_proba(self, X):
         """Class probabilities, columns in the order of ``classes_``.
 
         Parameters
         ----------
-        X : list of str, list of token lists, array-like or list of arrays
+        {{X_predict}}
 
         Returns
         -------
@@ -203,12 +198,13 @@ class RNNClassifier(ClassifierMixin, BaseManyToOne):
         """
         return torch.softmax(torch.from_numpy(self._logits(X)).double(), dim=1).numpy()
 
+    @fill_doc
     def predict_log_proba(self, X):
         """Logarithms of :meth:`predict_proba`.
 
         Parameters
         ----------
-        X : list of str, list of token lists, array-like or list of arrays
+        {{X_predict}}
 
         Returns
         -------

@@ -8,6 +8,22 @@ import re
 import textwrap
 
 PARAGRAPHS = {
+    "X_fit": """
+X : list of str, list of token lists, array-like or list of arrays
+    Raw strings, token lists, a 2-D array ``(n_samples, n_timesteps)``, a 3-D array
+    ``(n_samples, n_timesteps, n_channels)`` or a list of arrays
+    ``(n_timesteps_i, n_channels)`` of any lengths.
+""",
+    "X_predict": """
+X : list of str, list of token lists, array-like or list of arrays
+    Sequences of the kind seen in ``fit``.
+""",
+    "pooling_parameter": """
+pooling : {"last", "mean", "max"}, default="max"
+    How the states of a sequence become one vector: ``"last"`` takes the state at the
+    sequence's true last step (and, when bidirectional, the backward direction's state
+    at its first step); ``"mean"`` and ``"max"`` pool over the real steps only.
+""",
     "encoder_parameters": """
 cell : {"rnn", "lstm", "gru"}, default="gru"
     The recurrent cell: ``"rnn"`` is the tanh recurrence

@@ -21,11 +21,7 @@ class RNNRegressor(RegressorMixin, BaseManyToOne):
     ----------
     {{encoder_parameters}}
 
-    pooling : {"last", "mean", "max"}, default="max"
-        How the states of a sequence become one vector: ``"last"`` takes the state at
-        the sequence's true last step (and, when bidirectional, the backward direction's
-        state at its first step); ``"mean"`` and ``"max"`` pool over the real steps
-        only.
+    {{pooling_parameter}}
 
     {{input_parameters}}
 
@@ -121,16 +117,14 @@ class RNNRegressor(RegressorMixin, BaseManyToOne):
         self.device = device
         self.checkpoint_dir = checkpoint_dir
 
+    @fill_doc
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Train on sequences ``X`` and their targets ``y``.
 
         Parameters
         ----------
-        X : list of str, list of token lists, array-like or list of arrays
-            Raw strings, token lists, a 2-D array ``(n_samples, n_timesteps)``, a 3-D
-            array ``(n_samples, n_timesteps, n_channels)`` or a list of arrays
-            ``(n_timesteps_i, n_channels)`` of any lengths.
+        {{X_fit}}
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Numeric targets.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -160,13 +154,13 @@ class RNNRegressor(RegressorMixin, BaseManyToOne):
         """
         return self._fit(X, y, sample_weight, incremental=True)
 
+    @fill_doc
     def predict(self, X):
         """Predicted targets.
 
         Parameters
         ----------
-        X : list of str, list of token lists, array-like or list of arrays
-            Sequences of the kind seen in ``fit``.
+        {{X_predict}}
 
         Returns
         -------
