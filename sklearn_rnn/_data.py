@@ -497,3 +497,24 @@ class TextStream:
                 None,
                 index,
             )
+
+    def parallel_rows(self, n_rows, warm_up):
+        """The stream cut into ``n_rows`` consecutive pieces to read side by side.
+
+        Returns ``(warm, inputs, targets, lengths)``: ``inputs`` and ``targets``
+        ``(n_rows, L)`` (the last piece may be shorter, padded with 0), ``lengths``
+        ``(n_rows,)`` and ``warm`` ``(n_rows - 1, warm_up)``, the symbols just before
+        pieces 1, 2, ..., to read (not score) so that each piece starts with context.
+        Needs ``len(self) >= n_rows * warm_up``.
+        """
+        n = len(self)
+        if n < n_rows * warm_up:
+            raise ValueError(f"A stream of {n} symbols is too short for {n_rows} rows")
+        length = -(-n // n_rows)
+        starts = np.arange(n_rows) * length
+        lengths = np.minimum(n - starts, length)
+        pad = n_rows * length - n
+        inputs = torch.nn.functional.pad(self.symbols[:-1], (0, pad)).view(n_rows, -1)
+        targets = torch.nn.functional.pad(self.symbols[1:], (0, pad)).view(n_rows, -1)
+        warm = torch.stack([self.symbols[s - warm_up : s] for s in starts[1:]])
+        return warm, inputs, targets, torch.from_numpy(lengths)

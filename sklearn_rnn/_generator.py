@@ -24,6 +24,12 @@ from .nn import MODULES
 # ``early_stopping="auto"`` holds out the end of texts at least this long.
 AUTO_EARLY_STOPPING_MIN_CHARS = 100_000
 
+# Held-out text is read in at most this many parallel pieces of at least this many
+# characters, each after a warm-up on the characters before it.
+_VALIDATION_ROWS = 32
+_VALIDATION_MIN_ROW = 4096
+_VALIDATION_WARM_UP = 512
+
 _GENERATE_CONSTRAINTS = {
     "n_chars": [Interval(numbers.Integral, 0, None, closed="left")],
     "prompt": [str],
@@ -60,6 +66,18 @@ def _read_documents(X, *, single_allowed):
                 f"Sample {i} of X is a {type(doc).__name__}: X must hold only strings"
             )
     return documents
+
+
+def _prepend_start_state(module, state):
+    """``state`` of N sequences preceded by the initial state of one more."""
+    first = module.encoder.start_state(1)
+    if isinstance(state, tuple):
+        first = first or tuple(torch.zeros_like(s[:, :1]) for s in state)
+        return tuple(
+            torch.cat([f, s], dim=1) for f, s in zip(first, state, strict=True)
+        )
+    first = torch.zeros_like(state[:, :1]) if first is None else first
+    return torch.cat([first, state], dim=1)
 
 
 def _detach(state):
@@ -387,13 +405,35 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
         return loss, batch.targets.numel()
 
     def _evaluate(self, module, stream):
-        """Cross-entropy and log-likelihood per character of the held-out text, read
-        as one stream from the initial state."""
+        """Cross-entropy and log-likelihood per character of the held-out text.
+
+        A short text is read as one stream from the initial state, exactly. A long one
+        (at least 4 * 4,096 characters) is cut into up to 32 pieces read side by side,
+        each after reading the 512 characters before it: as many times faster, and
+        within a small fraction of ``tol`` of the exact figure (:meth:`score` is
+        exact).
+        """
         device = next(module.parameters()).device
-        inputs = stream.symbols[None, :-1].to(device)
-        targets = stream.symbols[None, 1:].to(device)
+        n_rows = min(_VALIDATION_ROWS, len(stream) // _VALIDATION_MIN_ROW)
+        if n_rows < 4:
+            inputs, targets = stream.symbols[None, :-1], stream.symbols[None, 1:]
+            lengths, state = torch.tensor([len(stream)]), None
+        else:
+            warm, inputs, targets, lengths = stream.parallel_rows(
+                n_rows, _VALIDATION_WARM_UP
+            )
+            state, _ = module.read(
+                warm.to(device),
+                torch.full((n_rows - 1,), _VALIDATION_WARM_UP),
+                chunk_size=self._chunk_size(),
+            )
+            state = _prepend_start_state(module, state)
         _, log_likelihood = module.read(
-            inputs, torch.tensor([len(stream)]), targets, self._chunk_size()
+            inputs.to(device),
+            lengths,
+            targets.to(device),
+            self._chunk_size(),
+            state=state,
         )
         score = self._validation_score(log_likelihood, None, None, count=len(stream))
         return -score, score

@@ -80,7 +80,7 @@ class CharLanguageModel(nn.Module):
         outputs, state = self.encoder(inputs, state=state)
         return self.output(self.dropout(outputs)), state
 
-    def read(self, inputs, lengths, targets=None, chunk_size=512):
+    def read(self, inputs, lengths, targets=None, chunk_size=512, state=None):
         """Follow padded sequences to their ends, ``chunk_size`` steps at a time.
 
         Memory stays bounded however long the sequences are, and the result is exact:
@@ -94,6 +94,7 @@ class CharLanguageModel(nn.Module):
         targets : tensor of shape (N, L), int64, or None
             The symbol expected after each input.
         chunk_size : int
+        state : the state to start from, or None for the initial state
 
         Returns
         -------
@@ -105,7 +106,8 @@ class CharLanguageModel(nn.Module):
         if int(lengths.min()) < 1:
             raise ValueError("Expected every sequence to hold at least one step")
         n = inputs.shape[0]
-        state = self.encoder.start_state(n)
+        if state is None:
+            state = self.encoder.start_state(n)
         log_likelihood = None
         if targets is not None:
             log_likelihood = torch.zeros(n, dtype=torch.float64, device=inputs.device)
@@ -154,7 +156,8 @@ class CharLanguageModel(nn.Module):
         and all ``N`` sequences advance together. Each step makes a handful of torch
         calls: one fused cell per layer (``torch.lstm_cell`` and its kin, far cheaper
         for a single step than the full recurrent layer), the output layer with the
-        temperature and the banned symbols folded into its weights, and the draw.
+        temperature and the banned symbols folded into its weights, and the draw, with
+        Gumbel noise made in advance for a block of steps.
 
         Parameters
         ----------
@@ -221,16 +224,23 @@ class CharLanguageModel(nn.Module):
         out_bias[[0, *banned]] = float("-inf")
 
         drawn_steps = []
-        finished = None
+        finished = torch.zeros(n_sequences, dtype=torch.bool, device=device)
         logits = torch.addmm(out_bias, top, out_weight)
         for step in range(n_steps):
-            drawn = _draw(logits, generator, temperature, top_k, top_p)
+            if temperature == 0:
+                drawn = logits.argmax(dim=-1)
+            else:
+                if step % _BLOCK == 0:  # the noise of the next _BLOCK steps at once
+                    gumbel = _gumbel_noise(
+                        (min(_BLOCK, n_steps - step), *logits.shape), generator, device
+                    )
+                drawn = _draw(logits, gumbel[step % _BLOCK], top_k, top_p)
             drawn_steps.append(drawn)
-            if stop is not None:
-                ended = drawn == stop
-                finished = ended if finished is None else finished | ended
-                # a check costs a synchronisation: look now and then
-                if step % 16 == 15 and bool(finished.all()):
+            # looking for the stop costs a synchronisation: look now and then
+            if stop is not None and step % _BLOCK == _BLOCK - 1:
+                recent = torch.stack(drawn_steps[-_BLOCK:], dim=1)
+                finished |= (recent == stop).any(dim=1)
+                if bool(finished.all()):
                     break
             if step + 1 < n_steps:
                 inputs = nn.functional.embedding(drawn, table)
@@ -264,20 +274,30 @@ _CELL_STEPS = {
 _CELL_WEIGHTS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 
-def _draw(logits, generator, temperature, top_k, top_p):
+# Steps whose random draws are made at once, and after which generation looks whether
+# every sequence has stopped.
+_BLOCK = 32
+
+
+def _gumbel_noise(shape, generator, device):
+    """Standard Gumbel noise: ``argmax(logits + noise)`` is a draw from
+    ``softmax(logits)`` (the Gumbel-max trick), one cheap call per step."""
+    uniform = torch.rand(shape, generator=generator, device=device)
+    return -torch.log(-torch.log(uniform))
+
+
+def _draw(logits, gumbel, top_k, top_p):
     """One symbol per row of ``logits`` (already divided by the temperature)."""
-    if temperature == 0:
-        return logits.argmax(dim=-1)
     if top_k is not None and top_k < logits.shape[-1]:
         kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]
         logits = logits.masked_fill(logits < kth, float("-inf"))
-    probs = torch.softmax(logits, dim=-1)
     if top_p is not None and top_p < 1.0:
+        probs = torch.softmax(logits, dim=-1)
         sorted_probs, order = torch.sort(probs, dim=-1, descending=True)
         before = sorted_probs.cumsum(dim=-1) - sorted_probs
         # keep a symbol while the mass of those more likely is below top_p: the most
         # likely symbol always stays
         drop = torch.zeros_like(probs, dtype=torch.bool)
         drop.scatter_(-1, order, before >= top_p)
-        probs = probs.masked_fill(drop, 0.0)
-    return torch.multinomial(probs, 1, generator=generator)[:, 0]
+        logits = logits.masked_fill(drop, float("-inf"))
+    return (logits + gumbel).argmax(dim=-1)
