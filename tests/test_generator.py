@@ -333,6 +333,20 @@ def test_epochs_read_the_streams_in_order_with_the_state_carried():
     np.testing.assert_array_equal(targets[0].numpy(), np.arange(1, 335))
 
 
+def test_training_windows_carry_the_state_and_each_epoch_starts_afresh(fitted):
+    stream = TextStream.from_documents([TEXT], fitted.classes_)
+    module = fitted.module_
+    for _ in range(2):  # the second epoch must start from the initial state again
+        batches = iter(fitted._epoch_batches(stream))
+        first, second = next(batches), next(batches)
+        with torch.no_grad():
+            a = fitted._forward_batch(module, first)
+            b = fitted._forward_batch(module, second)
+            whole, _ = module(torch.cat([first.inputs, second.inputs], dim=1))
+        torch.testing.assert_close(torch.cat([a, b], dim=1), whole)
+    del fitted._carried_state
+
+
 def test_documents_are_joined_with_boundary_marks():
     gen = CharLMGenerator()
     gen.classes_ = np.array(["a", "b"])
