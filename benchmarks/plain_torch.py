@@ -1,6 +1,8 @@
-"""The reference a user would otherwise write by hand: a plain PyTorch loop that pads
-every random batch to its longest sequence, with the same network, sizes and optimizer
-as an :class:`~sklearn_rnn.RNNClassifier`. Used by the speed benchmarks only."""
+"""The references a user would otherwise write by hand, used by the speed benchmarks
+only: a plain PyTorch loop that pads every random batch to its longest sequence, with
+the same network, sizes and optimizer as an :class:`~sklearn_rnn.RNNClassifier`; and a
+plain truncated-BPTT loop for a character language model, as a
+:class:`~sklearn_rnn.CharLMGenerator` trains."""
 
 import numpy as np
 import torch
@@ -68,3 +70,94 @@ def train_plain(
             nn.utils.clip_grad_norm_(model.parameters(), clip)
             optimizer.step()
     return model
+
+
+class PlainCharLM(nn.Module):
+    """Embedding, a stacked recurrent layer and a linear layer over the characters."""
+
+    def __init__(self, n_symbols, embedding_dim, hidden_size, num_layers, cell):
+        super().__init__()
+        self.embedding = nn.Embedding(n_symbols, embedding_dim)
+        rnn = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[cell]
+        self.rnn = rnn(embedding_dim, hidden_size, num_layers, batch_first=True)
+        self.output = nn.Linear(hidden_size, n_symbols)
+
+    def forward(self, x, state=None):
+        outputs, state = self.rnn(self.embedding(x), state)
+        return self.output(outputs), state
+
+
+class PlainTBPTT:
+    """The truncated-BPTT loop a user writes by hand for a character language model:
+    the text cut into ``batch_size`` parallel rows, read ``seq_len`` characters at a
+    time, the state carried (detached) from one window to the next and reset at each
+    epoch; Adam, gradient clipping.
+
+    ``train_batches(n)`` runs ``n`` more batches, going on where the last call stopped.
+    """
+
+    def __init__(
+        self,
+        text,
+        *,
+        batch_size=64,
+        seq_len=100,
+        embedding_dim=64,
+        hidden_size=256,
+        num_layers=2,
+        cell="lstm",
+        lr=2e-3,
+        clip=5.0,
+        seed=0,
+        fused=False,
+    ):
+        torch.manual_seed(seed)
+        self.chars = sorted(set(text))
+        index = {c: i for i, c in enumerate(self.chars)}
+        ids = torch.tensor([index[c] for c in text])
+        steps = (len(ids) - 1) // batch_size
+        self.inputs = ids[: batch_size * steps].view(batch_size, steps)
+        self.targets = ids[1 : batch_size * steps + 1].view(batch_size, steps)
+        self.seq_len = seq_len
+        self.clip = clip
+        self.model = PlainCharLM(
+            len(self.chars), embedding_dim, hidden_size, num_layers, cell
+        )
+        self.optimizer = torch.optim.Adam(
+            self.model.parameters(), lr=lr, fused=fused or None
+        )
+        self.position = 0
+        self.state = None
+
+    def train_batches(self, n):
+        model, optimizer = self.model, self.optimizer
+        model.train()
+        n_chars = 0
+        for _ in range(n):
+            if self.position >= self.inputs.shape[1]:  # a new epoch
+                self.position, self.state = 0, None
+            window = slice(self.position, self.position + self.seq_len)
+            x, y = self.inputs[:, window], self.targets[:, window]
+            optimizer.zero_grad()
+            logits, state = model(x, self.state)
+            self.state = (
+                tuple(s.detach() for s in state)
+                if isinstance(state, tuple)
+                else state.detach()
+            )
+            loss = nn.functional.cross_entropy(
+                logits.reshape(-1, logits.shape[-1]), y.reshape(-1)
+            )
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), self.clip)
+            optimizer.step()
+            self.position += self.seq_len
+            n_chars += y.numel()
+        return n_chars
+
+
+def train_plain_tbptt(text, n_batches, **kwargs):
+    """Train a :class:`PlainTBPTT` for ``n_batches`` batches and return it."""
+    trainer = PlainTBPTT(text, **kwargs)
+    trainer.train_batches(n_batches)
+    return trainer

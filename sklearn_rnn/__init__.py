@@ -1,8 +1,9 @@
 """Recurrent neural networks (RNN, LSTM, GRU) behind the scikit-learn API."""
 
 from ._classifier import RNNClassifier
+from ._generator import CharLMGenerator
 from ._persistence import load
 from ._regressor import RNNRegressor
 from ._version import __version__
 
-__all__ = ["RNNClassifier", "RNNRegressor", "__version__", "load"]
+__all__ = ["CharLMGenerator", "RNNClassifier", "RNNRegressor", "__version__", "load"]

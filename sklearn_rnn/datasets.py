@@ -57,3 +57,58 @@ def load_japanese_vowels(*, subset="train", return_X_y=False):
     if return_X_y:
         return X, y
     return Bunch(data=X, target=y, DESCR=_JAPANESE_VOWELS_DESCR)
+
+
+_TINYSHAKESPEARE_DESCR = """\
+tiny shakespeare (Karpathy 2015, from the works of William Shakespeare; public domain)
+
+1,115,394 characters (65 distinct) of Shakespeare's plays, joined into one plain-text
+file, as used by char-rnn. Convention: the first 90 % trains, the last 10 % validates.
+Validation cross-entropy in nats per character: uniform 4.17, smoothed 5-gram 1.76.
+"""
+
+# The conventional split: the first 90 % of the characters train.
+_TINYSHAKESPEARE_SPLIT = 0.9
+
+
+def load_tinyshakespeare(*, subset="all", return_text=False):
+    """Load tiny shakespeare: one text of about a million characters.
+
+    Parameters
+    ----------
+    subset : {"all", "train", "validation"}, default="all"
+        The whole text, its first 90 % or its last 10 % (the usual split for
+        language models).
+    return_text : bool, default=False
+        Return the text itself instead of a Bunch.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        ``data`` (str, the text) and ``DESCR``.
+    text : str, when ``return_text`` is True.
+
+    Examples
+    --------
+    >>> from sklearn_rnn.datasets import load_tinyshakespeare
+    >>> text = load_tinyshakespeare(return_text=True)
+    >>> len(text), len(set(text))
+    (1115394, 65)
+    >>> print(text[:30])
+    First Citizen:
+    Before we proce
+    """
+    if subset not in ("all", "train", "validation"):
+        raise ValueError(
+            f"subset must be 'all', 'train' or 'validation', got {subset!r}"
+        )
+    path = resources.files("sklearn_rnn") / "bundled_data" / "tinyshakespeare.txt"
+    text = path.read_text(encoding="utf-8")
+    split = int(_TINYSHAKESPEARE_SPLIT * len(text))
+    if subset == "train":
+        text = text[:split]
+    elif subset == "validation":
+        text = text[split:]
+    if return_text:
+        return text
+    return Bunch(data=text, DESCR=_TINYSHAKESPEARE_DESCR)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sklearn_rnn.__main__ import main
-from sklearn_rnn.datasets import load_japanese_vowels
+from sklearn_rnn.datasets import load_japanese_vowels, load_tinyshakespeare
 
 
 def test_japanese_vowels_matches_the_shared_copy(shared_data):
@@ -35,3 +35,14 @@ def test_main_trains_on_bundled_data_and_reports(capsys):
     accuracy = float(re.search(r"Test accuracy: (\d\.\d+)", out).group(1))
     assert accuracy > 0.9  # nine speakers: chance is about 0.11
     assert re.search(r"for \d+ epochs in \d+\.\d s", out)
+
+
+def test_tinyshakespeare_matches_the_shared_copy_and_splits_90_10(shared_data):
+    text = load_tinyshakespeare(return_text=True)
+    assert text == (shared_data / "tinyshakespeare" / "input.txt").read_text()
+    train = load_tinyshakespeare(subset="train", return_text=True)
+    valid = load_tinyshakespeare(subset="validation").data
+    assert train + valid == text and len(train) == int(0.9 * len(text))
+    assert "public domain" in load_tinyshakespeare().DESCR
+    with pytest.raises(ValueError, match="subset must be"):
+        load_tinyshakespeare(subset="test")

@@ -6,7 +6,16 @@ from a name in it and plain keyword arguments, so its saved state never holds co
 
 from .encoder import CELLS, OneHot, RecurrentEncoder
 from .heads import POOLINGS, ManyToOneNet
+from .language_model import CharLanguageModel
 
-MODULES = {cls.__name__: cls for cls in (ManyToOneNet,)}
+MODULES = {cls.__name__: cls for cls in (ManyToOneNet, CharLanguageModel)}
 
-__all__ = ["CELLS", "MODULES", "POOLINGS", "ManyToOneNet", "OneHot", "RecurrentEncoder"]
+__all__ = [
+    "CELLS",
+    "MODULES",
+    "POOLINGS",
+    "CharLanguageModel",
+    "ManyToOneNet",
+    "OneHot",
+    "RecurrentEncoder",
+]

@@ -62,11 +62,13 @@ class RecurrentEncoder(nn.Module):
 
     Notes
     -----
-    ``forward(inputs, lengths)`` takes ``(N, L)`` int64 symbols or ``(N, L, C)`` floats
-    padded at the end, and ``lengths`` ``(N,)`` int64 on the CPU, sorted in decreasing
-    order. It returns ``outputs`` ``(N, L, D*H)`` (zero past each length) and the final
-    state ``(K*D, N, H)`` (a pair of them for the LSTM) taken at each sequence's true
-    last step.
+    ``forward(inputs, lengths, state=None)`` takes ``(N, L)`` int64 symbols or
+    ``(N, L, C)`` floats padded at the end, and ``lengths`` ``(N,)`` int64 on the CPU,
+    sorted in decreasing order (``None`` when every sequence fills all ``L`` steps). It
+    returns ``outputs`` ``(N, L, D*H)`` (zero past each length) and the final state
+    ``(K*D, N, H)`` (a pair of them for the LSTM) taken at each sequence's true last
+    step. A ``state`` passed in continues from there (truncated backpropagation through
+    time, generation) instead of starting from ``init_state``.
     """
 
     def __init__(
@@ -130,14 +132,12 @@ class RecurrentEncoder(nn.Module):
         features = self.input_layer(inputs)
         return self.dropout(features) if self.symbolic else features
 
-    def forward(self, inputs, lengths, state=None):
+    def forward(self, inputs, lengths=None, state=None):
         features = self.embed(inputs)
-        if state is None and self.initial_state is not None:
-            n = features.shape[0]
-            states = [s.expand(-1, n, -1).contiguous() for s in self.initial_state]
-            state = tuple(states) if self.cell == "lstm" else states[0]
+        if state is None:
+            state = self.start_state(features.shape[0])
         total_length = features.shape[1]
-        if int(lengths[-1]) == total_length:
+        if lengths is None or int(lengths[-1]) == total_length:
             # every sequence fills the batch: packing would only cost time
             outputs, state = self.rnn(features, state)
         else:
@@ -147,6 +147,13 @@ class RecurrentEncoder(nn.Module):
                 outputs, batch_first=True, total_length=total_length
             )
         return outputs, state
+
+    def start_state(self, n):
+        """The initial state of ``n`` sequences: ``None`` (zeros) or the learned one."""
+        if self.initial_state is None:
+            return None
+        states = [s.expand(-1, n, -1).contiguous() for s in self.initial_state]
+        return tuple(states) if self.cell == "lstm" else states[0]
 
     def last_hidden(self, state):
         """The top layer's final hidden state, both directions: ``(N, D*H)``."""
