@@ -4,9 +4,22 @@
 from a name in it and plain keyword arguments, so its saved state never holds code.
 """
 
+from .crf import LinearChainCRF
 from .encoder import CELLS, OneHot, RecurrentEncoder
 from .heads import POOLINGS, ManyToOneNet
+from .tagger import CharCNN, SequenceTaggerNet, TokenFeatures
 
-MODULES = {cls.__name__: cls for cls in (ManyToOneNet,)}
+MODULES = {cls.__name__: cls for cls in (ManyToOneNet, SequenceTaggerNet)}
 
-__all__ = ["CELLS", "MODULES", "POOLINGS", "ManyToOneNet", "OneHot", "RecurrentEncoder"]
+__all__ = [
+    "CELLS",
+    "MODULES",
+    "POOLINGS",
+    "CharCNN",
+    "LinearChainCRF",
+    "ManyToOneNet",
+    "OneHot",
+    "RecurrentEncoder",
+    "SequenceTaggerNet",
+    "TokenFeatures",
+]
