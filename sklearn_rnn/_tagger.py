@@ -435,18 +435,20 @@ class LSTMSequenceTagger(BaseRNN):
         labels = self._label_lists(y, lengths)
         flat = [label for seq in labels for label in seq]
         strings = all(isinstance(label, str) for label in flat)
-        if not strings and not all(
-            isinstance(label, numbers.Integral | np.bool_) for label in flat
-        ):
+        if not strings and not all(_is_integer(label) for label in flat):
+            first = flat[0]
             bad = next(
                 label
                 for label in flat
-                if not isinstance(label, str | numbers.Integral | np.bool_)
+                if not (
+                    isinstance(label, str)
+                    if isinstance(first, str)
+                    else _is_integer(label)
+                )
             )
             raise TypeError(
-                f"Labels must be all strings or all integers; y holds {bad!r} "
-                f"({type(bad).__name__})"
-                + (" among strings" if any(isinstance(v, str) for v in flat) else "")
+                f"Labels must be all strings or all integers, but y holds {first!r} "
+                f"({type(first).__name__}) and {bad!r} ({type(bad).__name__})"
             )
         if reset:
             self.classes_ = np.unique(np.asarray(flat))
@@ -708,6 +710,10 @@ class LSTMSequenceTagger(BaseRNN):
                 ):
                     result[i] = values[row, :length]
         return result
+
+
+def _is_integer(label):
+    return isinstance(label, numbers.Integral | np.bool_)
 
 
 def _internal_order(tag):
