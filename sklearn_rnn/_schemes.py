@@ -26,6 +26,7 @@ The tagger trains on IOBES internally whatever the user's scheme: it marks both 
 every chunk, which IOB1 hides. :func:`iobes_to_scheme_table` maps its tags back.
 """
 
+import functools
 import re
 
 import numpy as np
@@ -58,8 +59,11 @@ def check_scheme(scheme):
 def split_tag(tag):
     """``(prefix, type)`` of a chunk tag, ``("O", "")`` for ``"O"``, ``None`` for a
     label that is not a chunk tag. A tag without a type has type ``""``."""
-    if not isinstance(tag, str):
-        return None
+    return _split_string(tag) if isinstance(tag, str) else None
+
+
+@functools.lru_cache(maxsize=4096)  # a corpus has few distinct tags and many tokens
+def _split_string(tag):
     match = _TAG.match(tag)
     if match is None:
         return None

@@ -1,6 +1,7 @@
 """LSTMSequenceTagger: shapes, learning, the CRF under tag schemes, character
 features, bad input, and life inside scikit-learn."""
 
+import itertools
 import pickle
 import warnings
 
@@ -205,8 +206,6 @@ def test_iob1_probabilities_match_enumerated_marginals():
     crf, k = module.crf, len(tagger.tags_)
     expected = np.zeros_like(proba)
     scores, paths = [], []
-    import itertools
-
     for path in itertools.product(range(k), repeat=3):
         tags = [tagger.tags_[i] for i in path]
         if _schemes.violation(tags, "IOBES") is not None:
@@ -234,6 +233,9 @@ def test_plain_labels_are_scored_by_token_accuracy():
     tagger = LSTMSequenceTagger(**FAST).fit(X, pos)
     assert tagger.tag_scheme_ is None and tagger.tags_ == ["NNP", "X"]
     assert tagger.score(X, pos) > 0.95
+    proba = tagger.predict_proba(X[:3])
+    assert [p.shape for p in proba] == [(len(s), 2) for s in X[:3]]
+    np.testing.assert_allclose(np.concatenate(proba).sum(axis=1), 1.0, atol=1e-6)
     # a chunk-looking scheme can be switched off
     plain = LSTMSequenceTagger(tag_scheme=None, **{**FAST, "max_iter": 1}).fit(X, y)
     assert plain.tag_scheme_ is None and plain.tags_ == plain.classes_.tolist()
@@ -248,6 +250,8 @@ def test_numeric_frames_with_integer_labels():
     assert [len(p) for p in predicted] == [len(x) for x in X[:3]]
     assert set(predicted[0]) <= {0, 1} and tagger.classes_.tolist() == [0, 1]
     assert tagger.score(X, y) > 0.9  # chance is about 0.5
+    assert tagger.predict_proba(X[:1])[0].shape == (len(X[0]), 2)
+    assert tagger.transform(X[:1])[0].shape == (len(X[0]), 32)
     with pytest.raises(ValueError, match="needs token input"):
         LSTMSequenceTagger(pretrained_embeddings={"a": [1.0]}).fit(X, y)
 
