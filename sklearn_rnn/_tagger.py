@@ -8,6 +8,7 @@ and given back in that scheme.
 """
 
 import numbers
+from collections import Counter
 from collections.abc import Mapping
 
 import numpy as np
@@ -81,9 +82,11 @@ class LSTMSequenceTagger(BaseRNN):
         Number of character features per token (convolution filters of width 3).
 
     word_dropout : float, default=0.05
-        While training, replace each known word by the unknown symbol with this
-        probability, so the network learns to tag words it has never seen from their
-        spelling and context.
+        Unknown-word replacement while training: a word seen ``c`` times in ``fit``
+        is replaced by the unknown symbol with probability
+        ``word_dropout / (word_dropout + c)`` (Kiperwasser and Goldberg 2016), so rare
+        words often and frequent ones almost never, and the network learns to tag
+        words it has never seen from their spelling and context. 0 turns it off.
 
     crf : bool, default=True
         Decode with a linear-chain CRF trained on the sentence's log-likelihood.
@@ -164,6 +167,8 @@ class LSTMSequenceTagger(BaseRNN):
     """
 
     _module_name = "SequenceTaggerNet"
+    # unknown-word replacement: rare words more often than frequent ones
+    _word_dropout_by_frequency = True
 
     _parameter_constraints: dict = {
         **{
@@ -174,7 +179,7 @@ class LSTMSequenceTagger(BaseRNN):
         "char_features": ["boolean"],
         "char_embedding_dim": [Interval(numbers.Integral, 1, None, closed="left")],
         "char_filters": [Interval(numbers.Integral, 1, None, closed="left")],
-        "word_dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+        "word_dropout": [Interval(numbers.Real, 0, None, closed="left")],
         "crf": ["boolean"],
         "tag_scheme": [
             StrOptions({"auto", *_schemes.SCHEMES, *_schemes.ALIASES}),
@@ -525,6 +530,7 @@ class LSTMSequenceTagger(BaseRNN):
                 max_size=self.max_vocabulary_size,
             )
             self._pretrained_rows = self._add_pretrained_words()
+            self._unknown_rates = self._word_dropout_rates(words)
             self.char_vocabulary_ = (
                 _data.build_char_vocabulary(sequences)
                 if self.char_features and strings
@@ -542,6 +548,23 @@ class LSTMSequenceTagger(BaseRNN):
         return _data.Ragged(
             torch.cat([ragged.values.unsqueeze(1), chars], dim=1), ragged.lengths
         )
+
+    def _word_dropout_rates(self, words):
+        """Per-word probabilities of the unknown-word replacement while training:
+        ``word_dropout / (word_dropout + count)`` for a word seen ``count`` times
+        (Kiperwasser and Goldberg 2016), or ``word_dropout`` for every word."""
+        rates = np.zeros(len(self.vocabulary_) + _data.N_SPECIAL, dtype=np.float32)
+        if not self._word_dropout_by_frequency:
+            rates[_data.N_SPECIAL :] = self.word_dropout
+            return rates
+        counts = Counter(token for seq in words for token in seq)
+        index = np.fromiter(self.vocabulary_.values(), dtype=np.int64)
+        seen = np.fromiter(
+            (counts.get(word, 0) for word in self.vocabulary_), dtype=np.float32
+        )
+        alpha = self.word_dropout
+        rates[index] = alpha / np.maximum(alpha + seen, 1e-12) if alpha > 0 else 0.0
+        return rates
 
     def _add_pretrained_words(self):
         """Add the pretrained vectors' words to ``vocabulary_``; return the rows of
@@ -608,13 +631,19 @@ class LSTMSequenceTagger(BaseRNN):
 
     def _build_module(self):
         super()._build_module()
+        features = self.module_.features
         rows = getattr(self, "_pretrained_rows", None)
-        if rows is not None:
-            index, vectors = rows
-            with torch.no_grad():
-                weight = self.module_.features.embedding.weight
-                weight[torch.from_numpy(index)] = torch.from_numpy(vectors)
-        self._pretrained_rows = None  # the vectors live in the module from here on
+        with torch.no_grad():
+            if rows is not None:
+                index, vectors = rows
+                features.embedding.weight[torch.from_numpy(index)] = torch.from_numpy(
+                    vectors
+                )
+            rates = getattr(self, "_unknown_rates", None)
+            if rates is not None:
+                features.unknown_rate.copy_(torch.from_numpy(rates))
+        # both live in the module (and its state) from here on
+        self._pretrained_rows = self._unknown_rates = None
 
     def _constraints(self):
         """The CRF's masks: IOBES rules, and no path that would read back as a tag

@@ -439,3 +439,18 @@ def test_sample_weight_and_warm_start():
     assert tagger.n_iter_ == 4 and len(tagger.loss_curve_) == 4
     with pytest.raises(ValueError, match="sample_weight.shape"):
         LSTMSequenceTagger(**FAST).fit(X, y, sample_weight=[1.0, 2.0])
+
+
+def test_unknown_word_replacement_targets_rare_words():
+    X = [["the", "cat", "sat"], ["the", "dog", "sat"], ["the", "cat", "ran"]]
+    y = [["O", "B-A", "O"], ["O", "B-A", "O"], ["O", "B-A", "O"]]
+    tagger = LSTMSequenceTagger(word_dropout=0.5, **{**FAST, "max_iter": 1}).fit(X, y)
+    rate = tagger.module_.features.unknown_rate
+    expected = {"the": 0.5 / 3.5, "cat": 0.5 / 2.5, "dog": 0.5 / 1.5, "ran": 0.5 / 1.5}
+    for word, value in expected.items():
+        assert rate[tagger.vocabulary_[word]].item() == pytest.approx(value)
+    assert rate[:2].tolist() == [0.0, 0.0]  # padding and the unknown symbol
+    loaded = pickle.loads(pickle.dumps(tagger))
+    torch.testing.assert_close(loaded.module_.features.unknown_rate, rate)
+    off = LSTMSequenceTagger(word_dropout=0.0, **{**FAST, "max_iter": 1}).fit(X, y)
+    assert (off.module_.features.unknown_rate == 0).all()

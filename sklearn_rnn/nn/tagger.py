@@ -48,7 +48,9 @@ class TokenFeatures(nn.Module):
     ``forward`` takes ``(N, L)`` word indices, or ``(N, L, 1 + C)`` with the word index
     first and the token's character indices after it. While training, each known word
     is replaced by the unknown symbol with probability ``word_dropout``, so that the
-    network learns what to do with words it has not seen.
+    network learns what to do with words it has not seen; the buffer
+    ``unknown_rate`` ``(V,)`` holds that probability per word, and an owner that knows
+    word counts may set it per word (rare words more often).
     """
 
     def __init__(
@@ -80,14 +82,16 @@ class TokenFeatures(nn.Module):
             if n_chars is None
             else CharCNN(n_chars, char_embedding_dim, char_filters)
         )
-        self.word_dropout = word_dropout
+        rate = torch.full((n_symbols,), float(word_dropout))
+        rate[: UNK + 1] = 0.0  # padding and the unknown symbol stay as they are
+        self.register_buffer("unknown_rate", rate)
         self.output_size = size + (0 if self.chars is None else char_filters)
 
     def forward(self, inputs):
         words = inputs if self.chars is None else inputs[..., 0]
-        if self.training and self.word_dropout > 0:
-            drop = torch.rand(words.shape, device=words.device) < self.word_dropout
-            words = words.masked_fill(drop & (words > UNK), UNK)
+        if self.training:
+            drop = torch.rand(words.shape, device=words.device)
+            words = words.masked_fill(drop < self.unknown_rate[words], UNK)
         features = self.embedding(words)
         if self.chars is not None:
             n, length, width = inputs.shape
@@ -114,7 +118,8 @@ class SequenceTaggerNet(nn.Module):
     char_embedding_dim, char_filters : int
         Sizes of the character embedding and of the character features.
     word_dropout : float
-        Probability of replacing a known word by the unknown symbol while training.
+        Probability of replacing a known word by the unknown symbol while training
+        (the same for every word; see :class:`TokenFeatures`).
     freeze_embedding : bool
         Keep the word embedding as it was initialised (pretrained vectors).
     crf : bool
