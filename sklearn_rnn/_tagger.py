@@ -315,8 +315,9 @@ class LSTMSequenceTagger(BaseRNN):
         """Marginal probability of each label at each token.
 
         With ``crf=True`` these are the CRF's posterior marginals (forward-backward),
-        which account for the whole sentence; with a tag scheme they are computed under
-        its rules.
+        which account for the whole sentence; with ``crf=False``, the per-token
+        softmax. Either way, with a tag scheme only tag sequences that follow its
+        rules count.
 
         Parameters
         ----------
@@ -327,7 +328,7 @@ class LSTMSequenceTagger(BaseRNN):
         list of ndarray of shape (n_tokens_i, n_classes)
             Columns in the order of ``classes_``; rows sum to 1.
         """
-        mapping = None
+        mapping, context = None, None
         if self.tag_scheme_ is not None:
             context, table = self._scheme_table()
             onehot = np.zeros(table.shape + (len(self.classes_),))
@@ -337,7 +338,9 @@ class LSTMSequenceTagger(BaseRNN):
 
         def probabilities(module, batch):
             scores = module(batch.inputs, batch.lengths).double()
-            unary, pair = module.marginals(scores, batch.lengths)
+            unary, pair = module.marginals(
+                scores, batch.lengths, pairs=context is not None
+            )
             return _class_probabilities(unary, pair, batch.lengths, mapping)
 
         return self._per_step(X, probabilities)

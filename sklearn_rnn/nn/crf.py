@@ -143,11 +143,12 @@ class LinearChainCRF(nn.Module):
         path = torch.stack(path[::-1], dim=1)
         return path.masked_fill(~mask, 0)
 
-    def marginals(self, emissions, lengths):
+    def marginals(self, emissions, lengths, pairs=True):
         """Posterior marginals by forward-backward.
 
         Returns ``(N, L, K)`` probabilities of each tag at each step (zero past each
-        length) and ``(N, L - 1, K, K)`` probabilities of each pair at ``t, t + 1``.
+        length) and ``(N, L - 1, K, K)`` probabilities of each pair at ``t, t + 1``
+        (``None`` with ``pairs=False``, which saves their memory).
         """
         start, transitions, end = self._potentials(FORBIDDEN)
         n, total_length, k = emissions.shape
@@ -171,6 +172,8 @@ class LinearChainCRF(nn.Module):
         # large enough to overflow, and inf * 0 is NaN
         zero = emissions.new_zeros(())
         unary = torch.where(mask.unsqueeze(2), torch.exp(alpha + beta - log_z), zero)
+        if not pairs:
+            return unary, None
         pair = torch.exp(
             alpha[:, :-1].unsqueeze(3)
             + transitions

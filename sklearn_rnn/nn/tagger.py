@@ -216,5 +216,5 @@ class SequenceTaggerNet(nn.Module):
     def decode(self, scores, lengths):
         return self.crf.decode(self._emissions(scores), lengths)
 
-    def marginals(self, scores, lengths):
-        return self.crf.marginals(self._emissions(scores), lengths)
+    def marginals(self, scores, lengths, pairs=True):
+        return self.crf.marginals(self._emissions(scores), lengths, pairs=pairs)
