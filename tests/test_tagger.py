@@ -3,6 +3,7 @@ features, bad input, and life inside scikit-learn."""
 
 import itertools
 import pickle
+import re
 import warnings
 
 import joblib
@@ -454,3 +455,16 @@ def test_unknown_word_replacement_targets_rare_words():
     torch.testing.assert_close(loaded.module_.features.unknown_rate, rate)
     off = LSTMSequenceTagger(word_dropout=0.0, **{**FAST, "max_iter": 1}).fit(X, y)
     assert (off.module_.features.unknown_rate == 0).all()
+
+
+def test_documented_defaults_are_the_real_ones():
+    doc = LSTMSequenceTagger.__doc__
+    for name, value in LSTMSequenceTagger().get_params().items():
+        match = re.search(rf"^ *{name} : .*?default=(.+)$", doc, flags=re.M)
+        assert match, f"{name} is not documented"
+        documented = match.group(1).strip()
+        if isinstance(value, float):
+            assert float(documented) == value, name
+        else:
+            expected = f'"{value}"' if isinstance(value, str) else repr(value)
+            assert documented == expected, (name, documented, value)
