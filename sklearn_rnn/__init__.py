@@ -4,6 +4,14 @@ from ._classifier import RNNClassifier
 from ._generator import CharLMGenerator
 from ._persistence import load
 from ._regressor import RNNRegressor
+from ._tagger import LSTMSequenceTagger
 from ._version import __version__
 
-__all__ = ["CharLMGenerator", "RNNClassifier", "RNNRegressor", "__version__", "load"]
+__all__ = [
+    "CharLMGenerator",
+    "LSTMSequenceTagger",
+    "RNNClassifier",
+    "RNNRegressor",
+    "__version__",
+    "load",
+]

@@ -126,12 +126,15 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
 
     # ------------------------------------------------------------------ reading X
 
-    def _read_X(self, X, *, reset):
+    def _read_X(self, X, *, reset, lowercase=None):
         """Check ``X``; return ``("symbols", token lists)`` or ``("numeric", arrays)``.
 
         With ``reset`` it records what fit saw (the input family and, for a 2-D table,
         ``n_features_in_``); otherwise it checks that ``X`` agrees with that.
+        ``lowercase`` overrides the parameter of that name (``False`` keeps the case
+        of string tokens for an estimator that reads their characters).
         """
+        lowercase = self.lowercase if lowercase is None else lowercase
         kind = _data.sniff_kind(X)
         if kind == "table":
             X = validate_data(
@@ -163,9 +166,9 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         if reset:
             self._input_family = family
         if kind == "text":
-            return family, _data.read_text(X, self.tokenizer, self.lowercase)
+            return family, _data.read_text(X, self.tokenizer, lowercase)
         if kind == "tokens":
-            return family, _data.read_tokens(X, self.lowercase)
+            return family, _data.read_tokens(X, lowercase)
         arrays = _data.read_numeric(X, kind)
         n_channels = arrays[0].shape[1]
         if not reset and n_channels != self.n_channels_:
@@ -203,13 +206,28 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
 
     # ------------------------------------------------------------------ fit
 
-    def _fit(self, X, y, sample_weight=None, *, incremental=False, classes=None):
+    def _fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        *,
+        incremental=False,
+        classes=None,
+        X_val=None,
+        y_val=None,
+    ):
+        """Train; ``X_val, y_val`` (optional) are held-out data that early stopping
+        reads instead of a ``validation_fraction`` of ``X``."""
         first = not (hasattr(self, "module_") and (self.warm_start or incremental))
         before = dict(vars(self))
         try:
             data = self._training_data(
                 X, y, sample_weight, reset=first, classes=classes
             )
+            valid_data = None
+            if X_val is not None:
+                valid_data = self._validation_data(X_val, y_val)
             device = resolve_device(self.device)
             if first:
                 self._rng = np.random.default_rng(
@@ -218,8 +236,12 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                     )
                 )
                 self._training_state = TrainingState()
-            train_data, valid_data = data, None
-            if not incremental and self._use_early_stopping(len(data)):
+            train_data = data
+            if (
+                valid_data is None
+                and not incremental
+                and self._use_early_stopping(len(data))
+            ):
                 train_data, valid_data = self._validation_split(data)
         except BaseException:
             # bad input (or a failing tokenizer) leaves a fitted model as it was
@@ -274,6 +296,17 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         return _data.SequenceDataset(
             self._encode_X(family, sequences, reset=reset), targets, weights
         )
+
+    def _validation_data(self, X_val, y_val):
+        """Encode held-out data given to ``fit``, as the training data was encoded."""
+        if y_val is None:
+            raise ValueError("X_val was given without y_val")
+        if self.early_stopping is False:
+            raise ValueError(
+                "X_val and y_val are only read for early stopping, but "
+                "early_stopping=False"
+            )
+        return self._training_data(X_val, y_val, None, reset=False)
 
     def _epoch_batches(self, data):
         """The batches of one training epoch (shuffled, length-bucketed)."""
@@ -357,7 +390,6 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
             bidirectional=self.bidirectional,
             dropout=self.dropout,
             init_state=self.init_state,
-            **self._module_kwargs(),
         )
         if self._input_family == "symbols":
             kwargs.update(
@@ -366,6 +398,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
             )
         else:
             kwargs.update(n_channels=self.n_channels_)
+        kwargs.update(self._module_kwargs())  # last, so that a subclass may override
         self._module_spec = (self._module_name, kwargs)
         self.module_ = MODULES[self._module_name](**kwargs)
         self.optimizer_ = self._make_optimizer(self.module_)

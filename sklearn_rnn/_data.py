@@ -263,6 +263,43 @@ def build_vocabulary(sequences, *, min_frequency=1, max_size=None):
     return {t: i for i, t in enumerate(kept, start=N_SPECIAL)}
 
 
+# Characters of a token that character features read: a longer token keeps its first
+# and its last MAX_WORD_CHARS // 2 (URLs and hashtags in social media run to 200).
+MAX_WORD_CHARS = 24
+
+
+def build_char_vocabulary(sequences):
+    """Map each character of the string tokens to an index from 2 (0 is padding, 1 an
+    unknown character), most frequent first, ties in order of first appearance."""
+    counts = Counter(c for seq in sequences for token in seq for c in token)
+    return {c: i for i, (c, _) in enumerate(counts.most_common(), start=N_SPECIAL)}
+
+
+def encode_chars(sequences, vocabulary, max_chars=MAX_WORD_CHARS):
+    """Character indices of every token, ``(total tokens, C)`` int64, zero-padded to
+    the longest token (at most ``max_chars``). Each distinct token is spelled once."""
+    half = max_chars // 2
+    rows = {}
+    spelled = []
+    for seq in sequences:
+        for token in seq:
+            if token not in rows:
+                rows[token] = len(spelled)
+                if len(token) > max_chars:
+                    token = token[:half] + token[len(token) - half :]
+                spelled.append([vocabulary.get(c, UNK) for c in token])
+    width = max(1, max(len(chars) for chars in spelled))
+    table = np.zeros((len(spelled), width), dtype=np.int64)
+    for i, chars in enumerate(spelled):
+        table[i, : len(chars)] = chars
+    index = np.fromiter(
+        (rows[token] for seq in sequences for token in seq),
+        dtype=np.int64,
+        count=sum(len(seq) for seq in sequences),
+    )
+    return torch.from_numpy(table[index])
+
+
 class Ragged:
     """Sequences stacked into one flat tensor: ``values`` ``(total_steps, ...)`` plus
     ``offsets`` and ``lengths`` (numpy int64, one per sequence).

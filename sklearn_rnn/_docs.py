@@ -182,12 +182,27 @@ checkpoint_path_ : str
 _PLACEHOLDER = re.compile(r"^( *)\{\{(\w+)\}\}$", re.MULTILINE)
 
 
-def fill_doc(obj):
-    """Replace each ``{{name}}`` line of ``obj.__doc__`` with its shared paragraph."""
+def fill_doc(obj=None, *, defaults=None):
+    """Replace each ``{{name}}`` line of ``obj.__doc__`` with its shared paragraph.
+
+    ``defaults`` (used as ``@fill_doc(defaults={"max_iter": "50"})``) maps a parameter
+    to the default that this class has instead of the one the paragraph names.
+    """
+    if obj is None:
+        return lambda obj: fill_doc(obj, defaults=defaults)
+    unused = dict(defaults or {})
 
     def paragraph(match):
         indent, name = match.groups()
-        return textwrap.indent(PARAGRAPHS[name].strip("\n"), indent)
+        text = PARAGRAPHS[name].strip("\n")
+        for param, value in list(unused.items()):
+            pattern = re.compile(rf"^({re.escape(param)} : .*, default=).*$", re.M)
+            text, found = pattern.subn(lambda m, v=value: m.group(1) + v, text)
+            if found:
+                del unused[param]
+        return textwrap.indent(text, indent)
 
     obj.__doc__ = _PLACEHOLDER.sub(paragraph, obj.__doc__)
+    if unused:
+        raise ValueError(f"No shared paragraph documents {sorted(unused)}")
     return obj

@@ -1,9 +1,11 @@
-"""Loaders for the small public data sets bundled with the package.
+"""Loaders for the small public data sets bundled with the package, and a reader for
+CoNLL-style column files.
 
 Each loader reads files installed with the package; nothing is downloaded. See
 ``sklearn_rnn/bundled_data/README.md`` for sources and licences.
 """
 
+import os
 from importlib import resources
 
 import numpy as np
@@ -57,6 +59,136 @@ def load_japanese_vowels(*, subset="train", return_X_y=False):
     if return_X_y:
         return X, y
     return Bunch(data=X, target=y, DESCR=_JAPANESE_VOWELS_DESCR)
+
+
+_WNUT17_DESCR = """\
+WNUT-17 Emerging and Rare Entities (Derczynski, Nichols, van Erp and Limsopatham 2017;
+CC BY 4.0)
+
+Named entities in noisy user-generated English (Twitter, Reddit, YouTube, StackExchange)
+of six types: person, location, group, creative-work, corporation, product. Few surface
+forms repeat, so memorising names helps little. Tags are IOB2. 3,394 training, 1,009
+development and 1,287 test sentences (62,730 / 15,733 / 23,394 tokens).
+"""
+
+_WNUT17_FILES = {
+    "train": "wnut17train.conll",
+    "dev": "emerging.dev.conll",
+    "test": "emerging.test.annotated",
+}
+
+
+def load_conll(path, *, word_column=0, tag_column=-1, sep=None, encoding="utf-8"):
+    """Read a CoNLL-style column file into sentences and their tags.
+
+    One token per line with its columns; a blank line ends a sentence. ``-DOCSTART-``
+    lines (document boundaries) are dropped and end the sentence before them, with or
+    without a blank line after them.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file.
+    word_column, tag_column : int, default=0 and -1
+        Which columns hold the token and its tag (negative counts from the end).
+        CoNLL-2003 has ``word POS chunk NER``: ``tag_column=1`` reads part-of-speech
+        tags, ``-1`` the named entities.
+    sep : str or None, default=None
+        Column separator. ``None`` splits on tabs when a line holds one (so tokens may
+        hold spaces), else on runs of whitespace.
+    encoding : str, default="utf-8"
+
+    Returns
+    -------
+    sentences : list of list of str
+    tags : list of list of str
+        Of the same lengths as ``sentences``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sklearn_rnn.datasets import load_conll
+    >>> text = "-DOCSTART- -X- O O\\nEU NNP I-NP I-ORG\\nrejects VBZ I-VP O\\n\\n"
+    >>> with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+    ...     _ = f.write(text)
+    >>> load_conll(f.name)
+    ([['EU', 'rejects']], [['I-ORG', 'O']])
+    >>> load_conll(f.name, tag_column=1)
+    ([['EU', 'rejects']], [['NNP', 'VBZ']])
+    >>> import os
+    >>> os.remove(f.name)
+    """
+    sentences, tags = [], []
+    words, labels = [], []
+
+    def close():
+        if words:
+            sentences.append(list(words))
+            tags.append(list(labels))
+            words.clear()
+            labels.clear()
+
+    with open(os.fspath(path), encoding=encoding) as lines:
+        for number, line in enumerate(lines, 1):
+            line = line.rstrip("\r\n")
+            if not line.strip():
+                close()
+                continue
+            if sep is not None:
+                columns = line.split(sep)
+            elif "\t" in line:
+                columns = line.split("\t")
+            else:
+                columns = line.split()
+            if columns[0] == "-DOCSTART-":
+                close()
+                continue
+            try:
+                word, label = columns[word_column], columns[tag_column]
+            except IndexError:
+                raise ValueError(
+                    f"Line {number} of {os.fspath(path)} has {len(columns)} columns, "
+                    f"but word_column={word_column} and tag_column={tag_column} "
+                    f"need more: {line[:80]!r}"
+                ) from None
+            words.append(word)
+            labels.append(label)
+    close()
+    return sentences, tags
+
+
+def load_wnut17(*, subset="train", return_X_y=False):
+    """Load the WNUT-17 emerging-entities data: noisy social-media NER (IOB2).
+
+    Parameters
+    ----------
+    subset : {"train", "dev", "test"}, default="train"
+        The training, development or official test split (3,394, 1,009 or 1,287
+        sentences).
+    return_X_y : bool, default=False
+        Return ``(X, y)`` instead of a Bunch.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        ``data`` (list of token lists), ``target`` (list of tag lists) and ``DESCR``.
+    (X, y) : tuple, when ``return_X_y`` is True.
+
+    Examples
+    --------
+    >>> from sklearn_rnn.datasets import load_wnut17
+    >>> X, y = load_wnut17(return_X_y=True)
+    >>> len(X), X[0][:3], y[0][14:17]
+    (3394, ['@paulwalk', 'It', "'s"], ['B-location', 'I-location', 'I-location'])
+    """
+    if subset not in _WNUT17_FILES:
+        raise ValueError(f"subset must be 'train', 'dev' or 'test', got {subset!r}")
+    path = resources.files("sklearn_rnn") / "bundled_data" / "wnut17"
+    with resources.as_file(path / _WNUT17_FILES[subset]) as file:
+        X, y = load_conll(file, sep="\t")
+    if return_X_y:
+        return X, y
+    return Bunch(data=X, target=y, DESCR=_WNUT17_DESCR)
 
 
 _TINYSHAKESPEARE_DESCR = """\

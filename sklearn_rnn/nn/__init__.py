@@ -4,18 +4,26 @@
 from a name in it and plain keyword arguments, so its saved state never holds code.
 """
 
+from .crf import LinearChainCRF
 from .encoder import CELLS, OneHot, RecurrentEncoder
 from .heads import POOLINGS, ManyToOneNet
 from .language_model import CharLanguageModel
+from .tagger import CharCNN, SequenceTaggerNet, TokenFeatures
 
-MODULES = {cls.__name__: cls for cls in (ManyToOneNet, CharLanguageModel)}
+MODULES = {
+    cls.__name__: cls for cls in (ManyToOneNet, CharLanguageModel, SequenceTaggerNet)
+}
 
 __all__ = [
     "CELLS",
     "MODULES",
     "POOLINGS",
+    "CharCNN",
     "CharLanguageModel",
+    "LinearChainCRF",
     "ManyToOneNet",
     "OneHot",
     "RecurrentEncoder",
+    "SequenceTaggerNet",
+    "TokenFeatures",
 ]

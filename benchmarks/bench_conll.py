@@ -1,0 +1,225 @@
+"""Named-entity recognition on CoNLL-2003 and WNUT-17: entity F1, training time and
+prediction speed of LSTMSequenceTagger beside sklearn-crfsuite with the classic word
+features, both trained in the same run.
+
+CoNLL-2003: both train on eng.train. The tagger's settings (``CHOSEN``) and its
+stopping epoch were chosen on eng.testa only (passed as ``X_val``); eng.testb is read
+once, at the end, for the figures reported. The defaults are trained as a user would
+train them: early stopping on a tenth of eng.train. Scores are entity-level micro F1
+in the default (conlleval) reading, on the IOB1 tags as the files hold them.
+
+WNUT-17 (bundled): both train on the training file; the tagger stops on the development
+file; the official test file is scored once.
+
+    flock /tmp/sklearn-rnn-bench.lock python benchmarks/bench_conll.py   # ~1 hour
+"""
+
+import sys
+import warnings
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import DATA, Timer, parse_args, record, require  # noqa: E402
+
+from sklearn_rnn import LSTMSequenceTagger  # noqa: E402
+from sklearn_rnn.datasets import load_conll, load_wnut17  # noqa: E402
+from sklearn_rnn.metrics import entity_f1_score  # noqa: E402
+
+# Chosen on eng.testa (see the trial log in the module docstring of each row); the
+# stopping epoch is chosen on eng.testa too, by early stopping on it.
+CHOSEN = {"learning_rate": "adaptive", "n_iter_no_change": 6, "max_iter": 30}
+SEED = 0
+
+
+# ------------------------------------------------------------------ sklearn-crfsuite
+
+
+def word_features(sentence, i, pos):
+    """The classic hand-made features of sklearn-crfsuite's tutorial: the word's
+    lowercase form, suffixes, shape flags and part of speech, and those of its
+    neighbours."""
+    word = sentence[i]
+    features = {
+        "bias": 1.0,
+        "word.lower()": word.lower(),
+        "word[-3:]": word[-3:],
+        "word[-2:]": word[-2:],
+        "word.isupper()": word.isupper(),
+        "word.istitle()": word.istitle(),
+        "word.isdigit()": word.isdigit(),
+    }
+    if pos is not None:
+        features.update({"postag": pos[i], "postag[:2]": pos[i][:2]})
+    for offset, name in ((-1, "-1"), (1, "+1")):
+        j = i + offset
+        if 0 <= j < len(sentence):
+            other = sentence[j]
+            features.update(
+                {
+                    f"{name}:word.lower()": other.lower(),
+                    f"{name}:word.istitle()": other.istitle(),
+                    f"{name}:word.isupper()": other.isupper(),
+                }
+            )
+            if pos is not None:
+                features.update(
+                    {f"{name}:postag": pos[j], f"{name}:postag[:2]": pos[j][:2]}
+                )
+        else:
+            features["BOS" if offset < 0 else "EOS"] = True
+    return features
+
+
+def sentence_features(X, pos=None):
+    return [
+        [word_features(s, i, None if pos is None else pos[k]) for i in range(len(s))]
+        for k, s in enumerate(X)
+    ]
+
+
+def crfsuite(X, y, X_test, y_test, pos=None, pos_test=None):
+    """Fit sklearn-crfsuite (c1 = c2 = 0.1, 100 iterations); F1, seconds to train and
+    tokens per second predicted (feature extraction included)."""
+    import sklearn_crfsuite
+
+    crf = sklearn_crfsuite.CRF(
+        algorithm="lbfgs",
+        c1=0.1,
+        c2=0.1,
+        max_iterations=100,
+        all_possible_transitions=True,
+    )
+    with Timer() as fit_time:
+        crf.fit(sentence_features(X, pos), y)
+    with Timer() as predict_time:
+        predicted = crf.predict(sentence_features(X_test, pos_test))
+    n_tokens = sum(map(len, X_test))
+    return (
+        entity_f1_score(y_test, predicted),
+        fit_time.seconds,
+        n_tokens / predict_time.seconds,
+    )
+
+
+# ---------------------------------------------------------------------- ours
+
+
+def tagger(params, X, y, X_test, y_test, X_val=None, y_val=None):
+    """Fit our tagger; F1, seconds to train, tokens per second predicted, epochs."""
+    if ARGS.quick:
+        params = {**params, "max_iter": 1}
+    model = LSTMSequenceTagger(random_state=SEED, device=ARGS.device, **params)
+    with Timer() as fit_time, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X, y, X_val=X_val, y_val=y_val)
+    with Timer() as predict_time:
+        predicted = model.predict(X_test)
+    n_tokens = sum(map(len, X_test))
+    print(
+        f"  {params or 'defaults'}: {model.n_iter_} epochs in {fit_time.seconds:.0f} s,"
+        f" best validation F1 {model.best_validation_score_:.4f}",
+        flush=True,
+    )
+    return (
+        entity_f1_score(y_test, predicted),
+        fit_time.seconds,
+        n_tokens / predict_time.seconds,
+        model.n_iter_,
+    )
+
+
+def main():
+    conll = DATA / "conll2003"
+    X, y = load_conll(require(conll / "eng.train"))
+    pos = load_conll(conll / "eng.train", tag_column=1)[1]
+    X_a, y_a = load_conll(require(conll / "eng.testa"))
+    X_b, y_b = load_conll(require(conll / "eng.testb"))
+    pos_b = load_conll(conll / "eng.testb", tag_column=1)[1]
+    if ARGS.quick:  # check the script's mechanics in a minute; figures mean nothing
+        X, y, pos, X_a, y_a = X[:500], y[:500], pos[:500], X_a[:100], y_a[:100]
+
+    print("sklearn-crfsuite, classic features (with part of speech):", flush=True)
+    crf_f1, crf_fit, crf_speed = crfsuite(X, y, X_b, y_b, pos, pos_b)
+    print(f"  testb F1 {crf_f1:.4f}, {crf_fit:.0f} s, {crf_speed:,.0f} tokens/s")
+
+    print("LSTMSequenceTagger:", flush=True)
+    chosen_f1, chosen_fit, chosen_speed, chosen_epochs = tagger(
+        CHOSEN, X, y, X_b, y_b, X_val=X_a, y_val=y_a
+    )
+    default_f1, default_fit, default_speed, default_epochs = tagger({}, X, y, X_b, y_b)
+
+    X_w, y_w = load_wnut17(subset="train", return_X_y=True)
+    X_wd, y_wd = load_wnut17(subset="dev", return_X_y=True)
+    X_wt, y_wt = load_wnut17(subset="test", return_X_y=True)
+    if ARGS.quick:
+        X_w, y_w, X_wd, y_wd = X_w[:300], y_w[:300], X_wd[:100], y_wd[:100]
+    print("WNUT-17:", flush=True)
+    wnut_crf_f1, wnut_crf_fit, _ = crfsuite(X_w, y_w, X_wt, y_wt)
+    wnut_f1, wnut_fit, _, wnut_epochs = tagger(
+        CHOSEN, X_w, y_w, X_wt, y_wt, X_val=X_wd, y_val=y_wd
+    )
+
+    reference = f"{crf_f1:.4f} (sklearn-crfsuite)"
+    rows = [
+        (
+            "CoNLL-2003",
+            f"testb entity F1, chosen on testa: {CHOSEN}",
+            f"{chosen_f1:.4f}",
+            reference,
+            f"{chosen_f1 - crf_f1:+.4f}",
+        ),
+        (
+            "CoNLL-2003",
+            "testb entity F1, defaults (stopping on 10% of train)",
+            f"{default_f1:.4f}",
+            reference,
+            f"{default_f1 - crf_f1:+.4f}",
+        ),
+        (
+            "CoNLL-2003",
+            f"fit seconds, chosen ({chosen_epochs} epochs)",
+            f"{chosen_fit:.0f}",
+            f"{crf_fit:.0f} (sklearn-crfsuite)",
+            "",
+        ),
+        (
+            "CoNLL-2003",
+            f"fit seconds, defaults ({default_epochs} epochs)",
+            f"{default_fit:.0f}",
+            f"{crf_fit:.0f} (sklearn-crfsuite)",
+            "",
+        ),
+        (
+            "CoNLL-2003",
+            "predict tokens per second, testb",
+            f"{chosen_speed:,.0f}",
+            f"{crf_speed:,.0f} (sklearn-crfsuite)",
+            f"{chosen_speed / crf_speed:.2f}x",
+        ),
+        (
+            "WNUT-17",
+            f"test entity F1, {CHOSEN}, stopping on dev",
+            f"{wnut_f1:.4f}",
+            f"{wnut_crf_f1:.4f} (sklearn-crfsuite)",
+            f"{wnut_f1 - wnut_crf_f1:+.4f}",
+        ),
+        (
+            "WNUT-17",
+            f"fit seconds ({wnut_epochs} epochs)",
+            f"{wnut_fit:.0f}",
+            f"{wnut_crf_fit:.0f} (sklearn-crfsuite)",
+            "",
+        ),
+    ]
+    record(ARGS, "python benchmarks/bench_conll.py", rows)
+
+
+if __name__ == "__main__":
+    ARGS = parse_args(
+        __doc__.splitlines()[0],
+        quick=dict(action="store_true", help="tiny subsets, 1 epoch: a dry run"),
+    )
+    if ARGS.quick:
+        ARGS.no_record = True
+    main()

@@ -1,0 +1,220 @@
+"""The sequence tagger's network: token features, a recurrent encoder, a score per tag
+and step, and a linear-chain CRF (or independent steps) on top.
+
+Shapes follow :mod:`sklearn_rnn.nn.encoder` (``N``, ``L``, ``D*H``); ``C`` is the
+number of character slots per token, ``K`` the number of tags.
+"""
+
+import math
+
+import torch
+from torch import nn
+
+from .crf import LinearChainCRF, _mask
+from .encoder import OneHot, RecurrentEncoder
+
+UNK = 1  # the unknown-symbol index (0 is padding), as everywhere in this package
+
+
+class CharCNN(nn.Module):
+    """Character embeddings, a convolution of width 3 and a maximum over positions:
+    one vector per token, ``(M, C)`` character indices to ``(M, F)``.
+
+    It reads the token as written (capitals, digits, affixes), so a token never seen in
+    training still gets a telling representation. Positions past a token's end never
+    reach the maximum; a token without characters (padding) gets the zero vector.
+    """
+
+    def __init__(self, n_chars, embedding_dim=25, n_filters=50):
+        super().__init__()
+        self.embedding = nn.Embedding(n_chars, embedding_dim, padding_idx=0)
+        self.conv = nn.Conv1d(embedding_dim, n_filters, kernel_size=3, padding=1)
+        self.output_size = n_filters
+
+    def forward(self, chars):
+        mask = chars != 0
+        lengths = mask.sum(dim=1)
+        width = max(1, int(lengths.max())) if len(chars) else 1
+        chars, mask = chars[:, :width], mask[:, :width]  # the batch's longest token
+        features = self.conv(self.embedding(chars).transpose(1, 2))
+        features = features.masked_fill(~mask.unsqueeze(1), float("-inf")).amax(dim=2)
+        return torch.where((lengths > 0).unsqueeze(1), features, 0.0)
+
+
+class TokenFeatures(nn.Module):
+    """A word embedding of each token's index, joined with character features of its
+    spelling when ``n_chars`` is given.
+
+    ``forward`` takes ``(N, L)`` word indices, or ``(N, L, 1 + C)`` with the word index
+    first and the token's character indices after it. While training, each known word
+    is replaced by the unknown symbol with probability ``word_dropout``, so that the
+    network learns what to do with words it has not seen; the buffer
+    ``unknown_rate`` ``(V,)`` holds that probability per word, and an owner that knows
+    word counts may set it per word (rare words more often).
+    """
+
+    def __init__(
+        self,
+        n_symbols,
+        embedding_dim=None,
+        *,
+        n_chars=None,
+        char_embedding_dim=25,
+        char_filters=50,
+        word_dropout=0.0,
+        freeze_embedding=False,
+    ):
+        super().__init__()
+        if embedding_dim is None:
+            self.embedding = OneHot(n_symbols)
+            size = n_symbols
+        else:
+            self.embedding = nn.Embedding(n_symbols, embedding_dim, padding_idx=0)
+            # variance 1 / dim rather than 1: the recurrent layer starts unsaturated
+            bound = math.sqrt(3.0 / embedding_dim)
+            with torch.no_grad():
+                self.embedding.weight.uniform_(-bound, bound)
+                self.embedding.weight[0] = 0.0
+            self.embedding.weight.requires_grad_(not freeze_embedding)
+            size = embedding_dim
+        self.chars = (
+            None
+            if n_chars is None
+            else CharCNN(n_chars, char_embedding_dim, char_filters)
+        )
+        rate = torch.full((n_symbols,), float(word_dropout))
+        rate[: UNK + 1] = 0.0  # padding and the unknown symbol stay as they are
+        self.register_buffer("unknown_rate", rate)
+        self.output_size = size + (0 if self.chars is None else char_filters)
+
+    def forward(self, inputs):
+        words = inputs if self.chars is None else inputs[..., 0]
+        if self.training:
+            drop = torch.rand(words.shape, device=words.device)
+            words = words.masked_fill(drop < self.unknown_rate[words], UNK)
+        features = self.embedding(words)
+        if self.chars is not None:
+            n, length, width = inputs.shape
+            chars = self.chars(inputs[..., 1:].reshape(n * length, width - 1))
+            features = torch.cat([features, chars.view(n, length, -1)], dim=2)
+        return features
+
+
+class SequenceTaggerNet(nn.Module):
+    """Token features, a recurrent encoder, dropout and a linear layer: a score for
+    every tag at every step, read by a linear-chain CRF.
+
+    Parameters
+    ----------
+    n_tags : int
+        ``K``.
+    n_symbols, embedding_dim : int or None
+        Vocabulary size and embedding size for symbol input (see
+        :class:`TokenFeatures`); ``None`` for numeric input.
+    n_channels : int or None
+        Channels of numeric input ``(N, L, C)``, which enters as it is.
+    n_chars : int or None
+        Size of the character vocabulary; ``None`` turns character features off.
+    char_embedding_dim, char_filters : int
+        Sizes of the character embedding and of the character features.
+    word_dropout : float
+        Probability of replacing a known word by the unknown symbol while training
+        (the same for every word; see :class:`TokenFeatures`).
+    freeze_embedding : bool
+        Keep the word embedding as it was initialised (pretrained vectors).
+    crf : bool
+        Train the CRF's start, transition and end scores with the CRF likelihood;
+        ``False`` trains each step's softmax alone (cross-entropy), and only the masks
+        below link the steps when decoding.
+    allowed_start, allowed_transitions, allowed_end : nested lists of bool or None
+        Masks of a tag scheme (see :class:`~sklearn_rnn.nn.crf.LinearChainCRF`).
+    dropout : float
+        On the token features, between stacked layers and on the encoder's outputs.
+    **encoder_kwargs
+        ``cell``, ``hidden_size``, ``num_layers``, ``bidirectional``, ``init_state``
+        of :class:`~sklearn_rnn.nn.encoder.RecurrentEncoder`.
+
+    Notes
+    -----
+    ``forward(inputs, lengths)`` -> scores ``(N, L, K)``; ``encode(inputs, lengths)``
+    -> ``(N, L, D*H)``; ``loss(scores, tags, lengths)`` -> ``(N,)`` summed over each
+    sequence's steps; ``decode(scores, lengths)`` -> ``(N, L)`` tag indices;
+    ``marginals(scores, lengths)`` -> per-step and pairwise probabilities.
+    """
+
+    def __init__(
+        self,
+        *,
+        n_tags,
+        n_symbols=None,
+        embedding_dim=None,
+        n_channels=None,
+        n_chars=None,
+        char_embedding_dim=25,
+        char_filters=50,
+        word_dropout=0.0,
+        freeze_embedding=False,
+        crf=True,
+        allowed_start=None,
+        allowed_transitions=None,
+        allowed_end=None,
+        dropout=0.0,
+        **encoder_kwargs,
+    ):
+        super().__init__()
+        if (n_symbols is None) == (n_channels is None):
+            raise ValueError("Expected exactly one of n_symbols and n_channels")
+        if n_symbols is not None:
+            self.features = TokenFeatures(
+                n_symbols,
+                embedding_dim,
+                n_chars=n_chars,
+                char_embedding_dim=char_embedding_dim,
+                char_filters=char_filters,
+                word_dropout=word_dropout,
+                freeze_embedding=freeze_embedding,
+            )
+            input_size = self.features.output_size
+        else:
+            self.features = None
+            input_size = n_channels
+        self.dropout = nn.Dropout(dropout)
+        self.encoder = RecurrentEncoder(
+            n_channels=input_size, dropout=dropout, **encoder_kwargs
+        )
+        self.output = nn.Linear(self.encoder.output_size, n_tags)
+        self.use_crf = crf
+        self.crf = LinearChainCRF(
+            n_tags,
+            allowed_start=allowed_start,
+            allowed_transitions=allowed_transitions,
+            allowed_end=allowed_end,
+            learn_transitions=crf,
+        )
+
+    def encode(self, inputs, lengths):
+        if self.features is not None:
+            inputs = self.dropout(self.features(inputs))
+        outputs, _ = self.encoder(inputs, lengths)
+        return outputs
+
+    def forward(self, inputs, lengths):
+        return self.output(self.dropout(self.encode(inputs, lengths)))
+
+    def _emissions(self, scores):
+        return scores if self.use_crf else torch.log_softmax(scores, dim=-1)
+
+    def loss(self, scores, tags, lengths):
+        if self.use_crf:
+            return self.crf.nll(scores, tags, lengths)
+        losses = nn.functional.cross_entropy(
+            scores.transpose(1, 2), tags, reduction="none"
+        )
+        mask = _mask(lengths, scores.shape[1], scores.device)
+        return (losses * mask).sum(dim=1)
+
+    def decode(self, scores, lengths):
+        return self.crf.decode(self._emissions(scores), lengths)
+
+    def marginals(self, scores, lengths, pairs=True):
+        return self.crf.marginals(self._emissions(scores), lengths, pairs=pairs)

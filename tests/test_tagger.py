@@ -1,0 +1,470 @@
+"""LSTMSequenceTagger: shapes, learning, the CRF under tag schemes, character
+features, bad input, and life inside scikit-learn."""
+
+import itertools
+import pickle
+import re
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone, is_classifier
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils.estimator_checks import (
+    check_get_params_invariance,
+    check_no_attributes_set_in_init,
+    check_set_params,
+)
+
+from sklearn_rnn import LSTMSequenceTagger, _schemes
+from sklearn_rnn.metrics import entity_f1_scorer, token_accuracy_scorer
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+FAST = dict(
+    hidden_size=16,
+    embedding_dim=16,
+    char_embedding_dim=8,
+    char_filters=16,
+    dropout=0.0,
+    learning_rate_init=0.02,
+    batch_size=8,
+    max_iter=15,
+    random_state=0,
+)
+
+PEOPLE = [["Anna"], ["Bo"], ["Carl", "Berg"], ["Dana"], ["Erik", "Lund"], ["Fay"]]
+PLACES = [["Oslo"], ["Rome"], ["New", "York"], ["Lima"], ["Bern"]]
+TEMPLATES = [
+    "{PER} lives in {LOC}",
+    "{PER} met {PER} in {LOC} today",
+    "in {LOC} , {PER} works",
+    "{PER} flew from {LOC} to {LOC}",
+    "the weather in {LOC} is fine",
+]
+
+
+def ner_data(n, seed=0):
+    """Small NER task in IOB2 with one- and two-token chunks."""
+    rng = np.random.RandomState(seed)
+    X, y = [], []
+    for _ in range(n):
+        words, tags = [], []
+        for part in TEMPLATES[rng.randint(len(TEMPLATES))].split():
+            if part in ("{PER}", "{LOC}"):
+                kind = part[1:-1]
+                pool = PEOPLE if kind == "PER" else PLACES
+                name = pool[rng.randint(len(pool))]
+                words += name
+                tags += [f"B-{kind}"] + [f"I-{kind}"] * (len(name) - 1)
+            else:
+                words.append(part)
+                tags.append("O")
+        X.append(words)
+        y.append(tags)
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X, y = ner_data(80)
+    return LSTMSequenceTagger(**FAST).fit(X, y), X, y
+
+
+def test_learns_a_small_ner_task(fitted):
+    tagger, X, y = fitted
+    X_test, y_test = ner_data(40, seed=1)
+    assert tagger.tag_scheme_ == "IOB2"
+    assert tagger.classes_.tolist() == ["B-LOC", "B-PER", "I-LOC", "I-PER", "O"]
+    assert tagger.tags_ == ["O", "B-LOC", "E-LOC", "S-LOC", "B-PER", "E-PER", "S-PER"]
+    assert tagger.loss_curve_[-1] < 0.2 * tagger.loss_curve_[0]
+    assert tagger.score(X_test, y_test) > 0.9  # tagging everything "O" scores 0
+
+
+def test_outputs_have_the_input_lengths(fitted):
+    tagger, _, _ = fitted
+    X = [["Anna", "met", "Bo"], ["in"], ["Carl", "Berg", "flew", "to", "Oslo", "."]]
+    predicted = tagger.predict(X)
+    assert [len(p) for p in predicted] == [3, 1, 6]
+    assert all(isinstance(tag, str) for p in predicted for tag in p)
+    proba = tagger.predict_proba(X)
+    assert [p.shape for p in proba] == [(3, 5), (1, 5), (6, 5)]
+    for p in proba:
+        np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-6)
+    vectors = tagger.transform(X)
+    assert [v.shape for v in vectors] == [(3, 32), (1, 32), (6, 32)]
+    # the most probable label of each token is mostly the decoded one
+    flat_argmax = [tagger.classes_[i] for p in proba for i in p.argmax(axis=1)]
+    flat_pred = [t for p in predicted for t in p]
+    agree = np.mean([a == b for a, b in zip(flat_argmax, flat_pred, strict=True)])
+    assert agree > 0.8
+
+
+def test_padding_does_not_change_a_sentence(fitted):
+    tagger, _, _ = fitted
+    short = ["Bo", "lives", "in", "Rome"]
+    longer = [["the", "weather", "in", "New", "York", "is", "fine"] * 3] * 5
+    alone = tagger.predict_proba([short])[0]
+    batched = tagger.predict_proba(longer + [short] + longer)[5]
+    np.testing.assert_allclose(alone, batched, atol=1e-5)
+    np.testing.assert_allclose(
+        tagger.transform([short])[0], tagger.transform(longer + [short])[5], atol=1e-5
+    )
+
+
+def test_unseen_words_and_characters_never_raise(fitted):
+    tagger, _, _ = fitted
+    X = [["Zoë", "🙂", "ünïcode", "x" * 300], ["lives"]]
+    assert [len(p) for p in tagger.predict(X)] == [4, 1]
+
+
+def random_words(n, seed, capitalised):
+    rng = np.random.RandomState(seed)
+    letters = np.array(list("abcdefghijklmnop"))
+    words = ["".join(rng.choice(letters, size=rng.randint(2, 7))) for _ in range(n)]
+    return [w.capitalize() for w in words] if capitalised else words
+
+
+def capital_data(names, fillers, n, seed):
+    """A token is a person iff it is capitalised; positions are random, so only its
+    spelling can tell."""
+    rng = np.random.RandomState(seed)
+    X, y = [], []
+    for _ in range(n):
+        words, tags = [], []
+        for _ in range(rng.randint(3, 7)):
+            if rng.rand() < 0.4:
+                words.append(names[rng.randint(len(names))])
+                tags.append("B-PER")
+            else:
+                words.append(fillers[rng.randint(len(fillers))])
+                tags.append("O")
+        X.append(words)
+        y.append(tags)
+    return X, y
+
+
+@pytest.mark.parametrize("char_features", [True, False])
+def test_char_features_tag_unseen_capitalised_words(char_features):
+    # enough distinct words that spelling rules beat memorising letter groups
+    names, fillers = random_words(120, 0, True), random_words(120, 1, False)
+    X, y = capital_data(names[:100], fillers[:100], 150, 0)
+    # words unseen in fit, spelled with the same letters
+    X_new, y_new = capital_data(names[100:], fillers[100:], 30, 1)
+    params = {**FAST, "max_iter": 20, "word_dropout": 0.3}
+    tagger = LSTMSequenceTagger(char_features=char_features, **params).fit(X, y)
+    # every test word is unknown to the (lowercased) word lookup
+    assert not any(w.lower() in tagger.vocabulary_ for s in X_new for w in s)
+    if char_features:
+        assert tagger.score(X_new, y_new) > 0.9
+    else:  # an unknown word is an unknown word: no way to tell names from fillers
+        assert tagger.score(X_new, y_new) < 0.7
+
+
+def to_scheme(y, scheme):
+    return [_schemes.encode_chunks(_schemes.chunks(s), len(s), scheme) for s in y]
+
+
+@pytest.mark.parametrize("crf", [True, False])
+@pytest.mark.parametrize("scheme", ["IOB1", "IOB2", "IOE1", "BILOU"])
+def test_predicted_tags_always_follow_the_scheme(scheme, crf):
+    X, y = ner_data(60)
+    X += [["Anna", "Bo", "met", "Rome", "Lima"]]  # adjacent chunks: IOB1's B-
+    y += [["B-PER", "B-PER", "O", "B-LOC", "B-LOC"]]
+    y = to_scheme(y, scheme)
+    # barely trained, so that its scores alone would often break the scheme
+    params = {**FAST, "max_iter": 1, "learning_rate_init": 1e-3}
+    tagger = LSTMSequenceTagger(crf=crf, **params).fit(X, y)
+    assert tagger.tag_scheme_ == scheme
+    X_test = ner_data(40, seed=2)[0] + [["Anna"], ["New", "Oslo", "Bo", "Bo"]]
+    predicted = tagger.predict(X_test)
+    for tags in predicted:
+        assert _schemes.violation(tags, scheme) is None
+        assert set(tags) <= set(tagger.classes_)
+    for proba in tagger.predict_proba(X_test):
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
+
+
+def test_iob1_probabilities_match_enumerated_marginals():
+    """IOB1's B- depends on the previous tag; its probability comes from the CRF's
+    pairwise marginals. Check against the probability of every IOBES path."""
+    X, y = ner_data(40)
+    X += [["Anna", "Bo", "met", "Rome"]]
+    y += [["B-PER", "B-PER", "O", "B-LOC"]]
+    tagger = LSTMSequenceTagger(**{**FAST, "max_iter": 2}).fit(X, to_scheme(y, "IOB1"))
+    sentence = ["Bo", "Anna", "Oslo"]
+    proba = tagger.predict_proba([sentence])[0]
+    module = tagger.module_
+    inputs = tagger._inference_data([sentence])
+    batch = next(inputs.inference_batches(1))
+    with torch.no_grad():
+        emissions = module(batch.inputs, batch.lengths)[0]
+    crf, k = module.crf, len(tagger.tags_)
+    expected = np.zeros_like(proba)
+    scores, paths = [], []
+    for path in itertools.product(range(k), repeat=3):
+        tags = [tagger.tags_[i] for i in path]
+        if _schemes.violation(tags, "IOBES") is not None:
+            continue
+        user = _schemes.encode_chunks(_schemes.chunks(tags), 3, "IOB1")
+        if not set(user) <= set(tagger.classes_):
+            continue  # the constraints rule these out
+        paths.append(user)
+        with torch.no_grad():
+            scores.append(
+                crf.path_score(
+                    emissions[None], torch.tensor([path]), torch.tensor([3])
+                ).item()
+            )
+    weights = torch.softmax(torch.tensor(scores, dtype=torch.float64), 0).numpy()
+    for weight, user in zip(weights, paths, strict=True):
+        for t, tag in enumerate(user):
+            expected[t, tagger.classes_.tolist().index(tag)] += weight
+    np.testing.assert_allclose(proba, expected, atol=1e-5)
+
+
+def test_plain_labels_are_scored_by_token_accuracy():
+    X, y = ner_data(60)
+    pos = [["NNP" if t != "O" else "X" for t in tags] for tags in y]
+    tagger = LSTMSequenceTagger(**FAST).fit(X, pos)
+    assert tagger.tag_scheme_ is None and tagger.tags_ == ["NNP", "X"]
+    assert tagger.score(X, pos) > 0.95
+    proba = tagger.predict_proba(X[:3])
+    assert [p.shape for p in proba] == [(len(s), 2) for s in X[:3]]
+    np.testing.assert_allclose(np.concatenate(proba).sum(axis=1), 1.0, atol=1e-6)
+    # a chunk-looking scheme can be switched off
+    plain = LSTMSequenceTagger(tag_scheme=None, **{**FAST, "max_iter": 1}).fit(X, y)
+    assert plain.tag_scheme_ is None and plain.tags_ == plain.classes_.tolist()
+
+
+def test_numeric_frames_with_integer_labels():
+    rng = np.random.RandomState(0)
+    X = [rng.normal(size=(rng.randint(3, 12), 2)) for _ in range(60)]
+    y = [(x[:, 0] > 0).astype(int) for x in X]  # label each frame by its sign
+    tagger = LSTMSequenceTagger(**FAST).fit(X, y)
+    predicted = tagger.predict(X[:3])
+    assert [len(p) for p in predicted] == [len(x) for x in X[:3]]
+    assert set(predicted[0]) <= {0, 1} and tagger.classes_.tolist() == [0, 1]
+    assert tagger.score(X, y) > 0.9  # chance is about 0.5
+    assert tagger.predict_proba(X[:1])[0].shape == (len(X[0]), 2)
+    assert tagger.transform(X[:1])[0].shape == (len(X[0]), 32)
+    with pytest.raises(ValueError, match="needs token input"):
+        LSTMSequenceTagger(pretrained_embeddings={"a": [1.0]}).fit(X, y)
+
+
+def test_explicit_validation_data_drives_early_stopping():
+    X, y = ner_data(60)
+    X_val, y_val = ner_data(20, seed=3)
+    tagger = LSTMSequenceTagger(**{**FAST, "n_iter_no_change": 3}).fit(
+        X, y, X_val=X_val, y_val=y_val
+    )
+    assert len(tagger.validation_scores_) == tagger.n_iter_
+    # the weights kept are those of the best epoch on exactly these sentences
+    assert tagger.best_validation_score_ == pytest.approx(tagger.score(X_val, y_val))
+    with pytest.raises(ValueError, match="only read for early stopping"):
+        LSTMSequenceTagger(early_stopping=False).fit(X, y, X_val=X_val, y_val=y_val)
+    with pytest.raises(ValueError, match="without y_val"):
+        LSTMSequenceTagger().fit(X, y, X_val=X_val)
+
+
+def test_pretrained_embeddings_are_copied_and_can_stay_frozen():
+    X, y = ner_data(40)
+    vectors = {"Anna": [1.0, 2.0, 3.0], "lives": [0.5, 0.5, 0.5], "Zed": [9, 9, 9.0]}
+    params = {**FAST, "max_iter": 2}
+    for frozen in (True, False):
+        tagger = LSTMSequenceTagger(
+            pretrained_embeddings=vectors, freeze_embeddings=frozen, **params
+        ).fit(X, y)
+        weight = tagger.module_.features.embedding.weight.detach()
+        assert weight.shape[1] == 3  # embedding_dim follows the vectors
+        assert "zed" in tagger.vocabulary_  # unseen in fit, kept for predict
+        row = weight[tagger.vocabulary_["anna"]].tolist()
+        assert (row == [1.0, 2.0, 3.0]) is frozen
+    assert tagger.pretrained_embeddings is vectors  # the parameter is untouched
+    words, matrix = ["Anna", "Bo"], np.eye(2, 4)
+    tagger = LSTMSequenceTagger(
+        pretrained_embeddings=(words, matrix), freeze_embeddings=True, **params
+    ).fit(X, y)
+    weight = tagger.module_.features.embedding.weight.detach().numpy()
+    np.testing.assert_array_equal(weight[tagger.vocabulary_["bo"]], matrix[1])
+    with pytest.raises(ValueError, match="2 tokens but a matrix of shape"):
+        LSTMSequenceTagger(pretrained_embeddings=(words, np.eye(3))).fit(X, y)
+    with pytest.raises(ValueError, match="1-D vector of the same length"):
+        LSTMSequenceTagger(pretrained_embeddings={"a": [1.0], "b": [1, 2]}).fit(X, y)
+
+
+# ---------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    "X, y, error, message",
+    [
+        (
+            [["a", "b"], ["c"]],
+            [["O", "O"], ["O", "B-PER"]],
+            ValueError,
+            "Sample 1 of y has 2 labels, but sample 1 of X has 1 tokens",
+        ),
+        ([["a"], []], [["O"], []], ValueError, "Sample 1 of X is an empty sequence"),
+        (
+            [["a", "b"], ["c", 3]],
+            [["O", "B-X"], ["O", "O"]],
+            TypeError,
+            "Sample 1 of X mixes strings with other symbols",
+        ),
+        (["a b", "c"], [["O", "O"], ["O"]], TypeError, "Tokenise them first"),
+        ([["a"], ["b"]], [["O"]], ValueError, "X has 2 sequences but y has 1"),
+        ([["a"], ["b"]], [["O"], "B-X"], TypeError, "Sample 1 of y is a str"),
+        ([["a"], ["b"]], [["O"], ["O"]], ValueError, "at least 2 distinct labels"),
+        ([["a"], ["b"]], [["O"], [1]], TypeError, "all strings or all integers"),
+        (
+            [["a", "b"], ["c", "d"]],
+            [["O", "B-X"], ["I-Y", "O"]],
+            ValueError,
+            "look like chunk tags but follow no scheme",
+        ),
+    ],
+)
+def test_bad_input_gets_a_clear_error(X, y, error, message):
+    with pytest.raises(error, match=message):
+        LSTMSequenceTagger(**FAST).fit(X, y)
+
+
+def test_tags_that_break_the_declared_scheme_are_refused():
+    X = [["a", "b", "c"], ["d", "e"]]
+    y = [["O", "B-PER", "I-PER"], ["I-LOC", "O"]]
+    with pytest.raises(ValueError, match="Sample 1 of y breaks the IOB2 .*position 0"):
+        LSTMSequenceTagger(tag_scheme="BIO", **FAST).fit(X, y)
+    with pytest.raises(ValueError, match="needs string tags"):
+        LSTMSequenceTagger(tag_scheme="IOB2", **FAST).fit(X, [[0, 1, 1], [0, 1]])
+
+
+def test_not_fitted_and_refitting_with_new_labels(fitted):
+    with pytest.raises(NotFittedError):
+        LSTMSequenceTagger().predict([["a"]])
+    tagger, X, y = fitted
+    twin = clone(tagger).set_params(warm_start=True, max_iter=1).fit(X, y)
+    with pytest.raises(ValueError, match="the label 'B-ORG', which is not among"):
+        twin.fit([["Acme"]], [["B-ORG"]])
+    with pytest.raises(ValueError, match="X has 2 sequences but y has 1"):
+        tagger.score([["a"], ["b"]], [["O"]])
+
+
+# ---------------------------------------------------------------------- scikit-learn
+
+
+def test_project_checks_for_ragged_estimators():
+    tagger = LSTMSequenceTagger(**FAST)
+    name = type(tagger).__name__
+    check_no_attributes_set_in_init(name, tagger)
+    check_get_params_invariance(name, tagger)
+    check_set_params(name, tagger)
+    assert not is_classifier(tagger)
+    twin = clone(tagger.set_params(tag_scheme="IOB1", crf=False))
+    assert twin.get_params() == tagger.get_params()
+
+
+def test_fit_is_idempotent_with_a_fixed_random_state():
+    X, y = ner_data(40)
+    params = {**FAST, "max_iter": 3, "dropout": 0.3, "word_dropout": 0.2}
+    first = LSTMSequenceTagger(**params).fit(X, y)
+    proba = first.predict_proba(X[:5])
+    first.fit(X, y)
+    second = LSTMSequenceTagger(**params).fit(X, y)
+    again, other = first.predict_proba(X[:5]), second.predict_proba(X[:5])
+    for a, b, c in zip(proba, again, other, strict=True):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)
+
+
+def test_joblib_round_trip_predicts_identically(fitted, tmp_path):
+    tagger, X, _ = fitted
+    joblib.dump(tagger, tmp_path / "tagger.joblib")
+    loaded = joblib.load(tmp_path / "tagger.joblib")
+    assert loaded.predict(X) == tagger.predict(X)
+    for a, b in zip(loaded.predict_proba(X), tagger.predict_proba(X), strict=True):
+        np.testing.assert_array_equal(a, b)
+    # the pickle holds plain data: no torch object, and no device
+    state = tagger.__getstate__()
+    assert b"torch" not in pickle.dumps(state)
+    assert isinstance(state["tags_"], list) and isinstance(
+        state["classes_"], np.ndarray
+    )
+    assert all(isinstance(k, str) for k in state["char_vocabulary_"])
+
+
+def test_grid_search_and_cross_validation_with_integer_cv():
+    X, y = ner_data(45)
+    params = {**FAST, "max_iter": 4}
+    search = GridSearchCV(
+        LSTMSequenceTagger(**params), {"crf": [True, False]}, cv=3
+    ).fit(X, y)
+    assert search.cv_results_["mean_test_score"].shape == (2,)
+    assert len(search.predict(X[:2])) == 2
+    scores = cross_val_score(
+        LSTMSequenceTagger(**params), X, y, cv=3, scoring=entity_f1_scorer
+    )
+    assert scores.shape == (3,) and (scores > 0).all()
+    search = GridSearchCV(
+        LSTMSequenceTagger(**params),
+        {"cell": ["gru"]},
+        cv=3,
+        scoring={"f1": entity_f1_scorer, "accuracy": token_accuracy_scorer},
+        refit="f1",
+    ).fit(X, y)
+    assert (search.cv_results_["mean_test_accuracy"] > 0.5).all()
+
+
+def test_in_a_pipeline():
+    X, y = ner_data(40)
+    digits_to_zero = FunctionTransformer(
+        lambda X: [[w.replace("1", "0") for w in s] for s in X]
+    )
+    pipe = make_pipeline(digits_to_zero, LSTMSequenceTagger(**FAST)).fit(X, y)
+    assert [len(p) for p in pipe.predict(X[:4])] == [len(s) for s in X[:4]]
+    assert 0 <= pipe.score(X, y) <= 1
+
+
+def test_sample_weight_and_warm_start():
+    X, y = ner_data(40)
+    tagger = LSTMSequenceTagger(warm_start=True, **{**FAST, "max_iter": 2})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tagger.fit(X, y, sample_weight=np.linspace(0.5, 2, 40))
+        tagger.fit(X, y)
+    assert tagger.n_iter_ == 4 and len(tagger.loss_curve_) == 4
+    with pytest.raises(ValueError, match="sample_weight.shape"):
+        LSTMSequenceTagger(**FAST).fit(X, y, sample_weight=[1.0, 2.0])
+
+
+def test_unknown_word_replacement_targets_rare_words():
+    X = [["the", "cat", "sat"], ["the", "dog", "sat"], ["the", "cat", "ran"]]
+    y = [["O", "B-A", "O"], ["O", "B-A", "O"], ["O", "B-A", "O"]]
+    tagger = LSTMSequenceTagger(word_dropout=0.5, **{**FAST, "max_iter": 1}).fit(X, y)
+    rate = tagger.module_.features.unknown_rate
+    expected = {"the": 0.5 / 3.5, "cat": 0.5 / 2.5, "dog": 0.5 / 1.5, "ran": 0.5 / 1.5}
+    for word, value in expected.items():
+        assert rate[tagger.vocabulary_[word]].item() == pytest.approx(value)
+    assert rate[:2].tolist() == [0.0, 0.0]  # padding and the unknown symbol
+    loaded = pickle.loads(pickle.dumps(tagger))
+    torch.testing.assert_close(loaded.module_.features.unknown_rate, rate)
+    off = LSTMSequenceTagger(word_dropout=0.0, **{**FAST, "max_iter": 1}).fit(X, y)
+    assert (off.module_.features.unknown_rate == 0).all()
+
+
+def test_documented_defaults_are_the_real_ones():
+    doc = LSTMSequenceTagger.__doc__
+    for name, value in LSTMSequenceTagger().get_params().items():
+        match = re.search(rf"^ *{name} : .*?default=(.+)$", doc, flags=re.M)
+        assert match, f"{name} is not documented"
+        documented = match.group(1).strip()
+        if isinstance(value, float):
+            assert float(documented) == value, name
+        else:
+            expected = f'"{value}"' if isinstance(value, str) else repr(value)
+            assert documented == expected, (name, documented, value)
