@@ -194,7 +194,7 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
 
     Attributes
     ----------
-    classes_ : ndarray of str of shape (n_classes,)
+    classes_ : ndarray of shape (n_classes,), dtype=object
         The characters seen in the first ``fit``, sorted: the vocabulary.
         :meth:`predict_proba` columns follow it.
 
@@ -375,7 +375,8 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
             raise ValueError("X holds no characters: there is no text to learn from")
         if reset:
             seen = set().union(*map(set, documents))
-            self.classes_ = np.array(sorted(seen))
+            # object, not a numpy str dtype, which would drop a trailing "\x00"
+            self.classes_ = np.array(sorted(seen), dtype=object)
         return _data.TextStream.from_documents(documents, self.classes_)
 
     def _check_targets(self, y, n_samples, *, reset, classes=None):

@@ -226,6 +226,7 @@ class LSTMSequenceTagger(BaseRNN):
         verbose=0,
         random_state=None,
         device="auto",
+        checkpoint_dir=None,
     ):
         self.cell = cell
         self.hidden_size = hidden_size
@@ -261,6 +262,7 @@ class LSTMSequenceTagger(BaseRNN):
         self.verbose = verbose
         self.random_state = random_state
         self.device = device
+        self.checkpoint_dir = checkpoint_dir
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None):

@@ -466,3 +466,12 @@ def test_fit_warns_at_max_iter():
         warnings.simplefilter("always")
         CharLMGenerator(**{**SMALL, "max_iter": 1}).fit(TEXT)
     assert any(issubclass(w.category, ConvergenceWarning) for w in caught)
+
+
+def test_a_nul_character_is_a_character_like_any_other():
+    gen = CharLMGenerator(hidden_size=4, num_layers=1, max_iter=1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gen.fit("a\x00b\x00")
+    assert gen.classes_.tolist() == ["\x00", "a", "b"]
+    assert gen.predict_proba(["\x00"]).shape == (1, 3)

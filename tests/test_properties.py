@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sklearn_rnn import RNNClassifier, RNNRegressor
+from sklearn_rnn import CharLMGenerator, LSTMSequenceTagger, RNNClassifier, RNNRegressor
 
 TINY = dict(hidden_size=4, embedding_dim=3, max_iter=1, batch_size=4, random_state=0)
 SETTINGS = settings(
@@ -120,3 +120,102 @@ def test_only_documented_errors_for_extreme_values(value, sample, step):
         assert f"time step {step}, channel 1" in str(exc)
     else:
         assert np.isfinite(value) and abs(value) <= float(np.finfo(np.float32).max)
+
+
+# ------------------------------------------------------------------ tagger
+
+
+@st.composite
+def tagged_sentences(draw):
+    """Token lists with valid IOB2 tags or plain labels, one per token."""
+    X = draw(token_lists)
+    chunks = draw(st.booleans())
+    y = []
+    for sentence in X:
+        tags, previous = [], "O"
+        for _ in sentence:
+            if chunks:
+                choices = ["O", "B-PER", "B-LOC"]
+                if previous != "O":
+                    choices.append("I-" + previous[2:])
+                previous = draw(st.sampled_from(choices))
+            else:
+                previous = draw(st.sampled_from(["N", "V", "D"]))
+            tags.append(previous)
+        y.append(tags)
+    return X, y
+
+
+def check_tagger_outputs(tagger, X):
+    n_labels = len(tagger.classes_)
+    predicted = tagger.predict(X)
+    assert [len(tags) for tags in predicted] == [len(s) for s in X]
+    assert {tag for tags in predicted for tag in tags} <= set(tagger.classes_)
+    for sentence, proba, vectors in zip(
+        X, tagger.predict_proba(X), tagger.transform(X), strict=True
+    ):
+        assert proba.shape == (len(sentence), n_labels)
+        assert np.isfinite(proba).all()
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-4)
+        assert vectors.shape[0] == len(sentence)
+
+
+TAGGER_TINY = dict(TINY, char_embedding_dim=3, char_filters=2)
+
+
+@SETTINGS
+@given(data=tagged_sentences(), unseen=token_lists)
+def test_tagger_on_any_token_lists(data, unseen):
+    X, y = data
+    tagger = LSTMSequenceTagger(**TAGGER_TINY)
+    if len({tag for tags in y for tag in tags}) < 2:
+        with pytest.raises(ValueError, match="at least 2 distinct labels"):
+            tagger.fit(X, y)
+        return
+    fit_quietly(tagger, X, y)
+    for sentences in (X, unseen, X[:1]):  # unseen words and a batch of one
+        check_tagger_outputs(tagger, sentences)
+
+
+@SETTINGS
+@given(X=numeric_sequences())
+def test_tagger_on_any_numeric_frames(X):
+    y = [[int(v > 0) for v in x[:, 0]] for x in X]
+    tagger = LSTMSequenceTagger(**TAGGER_TINY)
+    if len({label for labels in y for label in labels}) < 2:
+        with pytest.raises(ValueError, match="at least 2 distinct labels"):
+            tagger.fit(X, y)
+        return
+    fit_quietly(tagger, X, y)
+    check_tagger_outputs(tagger, X)
+
+
+# ------------------------------------------------------------------ generator
+
+GENERATOR_TINY = dict(
+    hidden_size=4, embedding_dim=3, num_layers=1, seq_len=4, batch_size=2, max_iter=1
+)
+
+
+@SETTINGS
+@given(
+    documents=st.lists(st.text(max_size=20), min_size=1, max_size=4),
+    unseen=st.text(max_size=10),
+    n_chars=st.integers(0, 12),
+)
+def test_generator_on_any_unicode_text(documents, unseen, n_chars):
+    gen = CharLMGenerator(random_state=0, **GENERATOR_TINY)
+    if not "".join(documents):
+        with pytest.raises(ValueError, match="no characters"):
+            gen.fit(documents)
+        return
+    fit_quietly(gen, documents, None)
+    assert list(gen.classes_) == sorted(set("".join(documents)))
+    for texts in (documents, [unseen], [""]):  # unseen characters, an empty prefix
+        proba = gen.predict_proba(texts)
+        assert proba.shape == (len(texts), len(gen.classes_))
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-4)
+        assert np.isfinite(gen.score(texts))
+        assert gen.transform(texts).shape[0] == len(texts)
+    text = gen.generate(n_chars, prompt=unseen, random_state=0)
+    assert len(text) <= n_chars and set(text) <= set(gen.classes_)
