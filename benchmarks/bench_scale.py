@@ -1,17 +1,23 @@
-"""Memory at scale: predicting on 10,000 and 100,000 variable-length series runs in
-batches, so the extra memory grows with the input (which must be held anyway), not with
-batch x time x hidden units.
+"""Memory at scale: predicting on 10,000 and 100,000 variable-length series, and scoring
+one text of 1 and 10 million characters, run in batches and chunks, so the extra memory
+grows with the input (which must be held anyway), not with batch x time x hidden units.
 
 Each size runs in a fresh process, whose peak resident memory is read before and after
-``predict``; the reference column is the size of the input arrays themselves.
+``predict_proba`` or ``score``; the reference column is the size of the input itself.
+The text is tiny shakespeare repeated, read as one document (exactly, as ``score``
+does), by a small CharLMGenerator (1 layer of 64 LSTM units) trained for one epoch:
+memory, not the quality of the model, is measured.
 
-    python benchmarks/bench_scale.py            # about 2 minutes on two cores
+    python benchmarks/bench_scale.py            # about 5 minutes on two cores
 """
 
 import json
+import os
 import resource
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -58,23 +64,92 @@ def child(n, threads):
     )
 
 
+def train_small_generator(path, threads):
+    """A small generator trained for one epoch, saved to ``path``: memory, not the
+    quality of the model, is measured."""
+    import torch
+
+    from sklearn_rnn import CharLMGenerator
+    from sklearn_rnn.datasets import load_tinyshakespeare
+
+    torch.set_num_threads(threads)
+    gen = CharLMGenerator(
+        hidden_size=64, num_layers=1, embedding_dim=16, max_iter=1, random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gen.fit(load_tinyshakespeare(return_text=True)[:200_000])
+    gen.save(path)
+
+
+def child_score(n_chars, threads, path):
+    """Load the saved generator and score a text of ``n_chars``; print JSON. Loading
+    in a fresh process keeps training's memory out of the peak."""
+    import torch
+
+    from sklearn_rnn import load
+    from sklearn_rnn.datasets import load_tinyshakespeare
+
+    torch.set_num_threads(threads)
+    gen = load(path)
+    text = load_tinyshakespeare(return_text=True)
+    big = (text * (n_chars // len(text) + 1))[:n_chars]
+    del text
+    gen.score(big[:1000])  # warm up
+    before = peak_mb()
+    start = time.perf_counter()
+    score = gen.score(big)
+    seconds = time.perf_counter() - start
+    assert np.isfinite(score)
+    print(
+        json.dumps(
+            {
+                "input_mb": len(big.encode()) / 2**20,
+                "extra_peak_mb": peak_mb() - before,
+                "seconds": seconds,
+            }
+        )
+    )
+
+
+def run_child(kind, n, threads, *extra):
+    out = subprocess.run(
+        [sys.executable, __file__, kind, str(n), "--threads", str(threads), *extra],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
 def main(args):
     rows = []
+    folder = tempfile.mkdtemp()
+    model = os.path.join(folder, "generator.skrnn")
+    train_small_generator(model, args.threads)
+    for n in (1_000_000, 10_000_000):
+        result = run_child("--child-score", n, args.threads, model)
+        print(f"score on {n:,} characters: {result}")
+        rows.append(
+            (
+                "scale (tiny shakespeare x N)",
+                f"score one text of {n:,} characters: extra peak RSS (MB)",
+                f"{result['extra_peak_mb']:.0f}",
+                f"{result['input_mb']:.0f} (the text)",
+                f"{result['extra_peak_mb'] / result['input_mb']:.2f}x input",
+            )
+        )
+        rows.append(
+            (
+                "scale (tiny shakespeare x N)",
+                f"score one text of {n:,} characters: characters per second",
+                f"{n / result['seconds']:,.0f}",
+                "",
+                "",
+            )
+        )
     for n in (10_000, 100_000):
-        out = subprocess.run(
-            [
-                sys.executable,
-                __file__,
-                "--child",
-                str(n),
-                "--threads",
-                str(args.threads),
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        result = json.loads(out.strip().splitlines()[-1])
+        result = run_child("--child", n, args.threads)
         print(f"{n:,} series: {result}")
         rows.append(
             (
@@ -94,13 +169,16 @@ def main(args):
                 "",
             )
         )
+    shutil.rmtree(folder)
     record(args, "python benchmarks/bench_scale.py", rows)
 
 
 if __name__ == "__main__":
-    if "--child" in sys.argv:
-        i = sys.argv.index("--child")
+    if sys.argv[1:2] in (["--child"], ["--child-score"]):
         threads = int(sys.argv[sys.argv.index("--threads") + 1])
-        child(int(sys.argv[i + 1]), threads)
+        if sys.argv[1] == "--child":
+            child(int(sys.argv[2]), threads)
+        else:
+            child_score(int(sys.argv[2]), threads, sys.argv[-1])
     else:
         main(parse_args(__doc__.splitlines()[0]))
