@@ -65,8 +65,8 @@ def training_speed(args, train):
     ours = CharLMGenerator(
         **SIZES, early_stopping=False, random_state=0, device=args.device
     )
-    plain = PlainTBPTT(train, **_plain_sizes(), fused=False)
-    fused = PlainTBPTT(train, **_plain_sizes(), fused=True)
+    plain = PlainTBPTT(train, **_plain_sizes(), fused=False, device=args.device)
+    fused = PlainTBPTT(train, **_plain_sizes(), fused=True, device=args.device)
     runs = {
         "ours": lambda: ours.partial_fit(piece),
         "plain": lambda: plain.train_batches(n_batches),
@@ -81,6 +81,7 @@ def training_speed(args, train):
         for name in order:
             with Timer() as t:
                 runs[name]()
+                _synchronize(args)
             speeds[name].append(chars / t.seconds)
         print(
             f"  speed repeat {repeat + 1}: "
@@ -88,6 +89,12 @@ def training_speed(args, train):
             flush=True,
         )
     return {name: statistics.median(v) for name, v in speeds.items()}
+
+
+def _synchronize(args):
+    """Wait for queued GPU work, so that a timer sees all of it."""
+    if args.device.startswith("cuda"):
+        torch.cuda.synchronize()
 
 
 def _plain_sizes():
@@ -122,8 +129,9 @@ def train_for(args, text, seconds):
 
 def naive_generate(module, n_chars, seed):
     """What one writes first: the module's full forward for every character."""
-    generator = torch.Generator().manual_seed(seed)
-    x = torch.tensor([[BOUNDARY]])  # a document begins
+    device = next(module.parameters()).device
+    generator = torch.Generator(device).manual_seed(seed)
+    x = torch.tensor([[BOUNDARY]], device=device)  # a document begins
     state, out = None, []
     with torch.inference_mode():
         for _ in range(n_chars):
@@ -132,7 +140,7 @@ def naive_generate(module, n_chars, seed):
             drawn = torch.multinomial(probs, 1, generator=generator)
             symbol = int(drawn) + N_STREAM_SPECIAL
             out.append(symbol)
-            x = torch.tensor([[symbol]])
+            x = torch.tensor([[symbol]], device=device)
     return out
 
 
@@ -148,6 +156,7 @@ def generation_speed(args, gen):
         for name in runs if repeat % 2 == 0 else list(runs)[::-1]:
             with Timer() as t:
                 runs[name]()
+                _synchronize(args)
             speeds[name].append(counts[name] / t.seconds)
         print(
             f"  generation repeat {repeat + 1}: "

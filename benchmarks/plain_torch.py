@@ -110,19 +110,22 @@ class PlainTBPTT:
         clip=5.0,
         seed=0,
         fused=False,
+        device="cpu",
     ):
         torch.manual_seed(seed)
         self.chars = sorted(set(text))
         index = {c: i for i, c in enumerate(self.chars)}
         ids = torch.tensor([index[c] for c in text])
         steps = (len(ids) - 1) // batch_size
-        self.inputs = ids[: batch_size * steps].view(batch_size, steps)
+        # the whole text sits on the device, as a user who moves it once would have it
+        self.inputs = ids[: batch_size * steps].view(batch_size, steps).to(device)
         self.targets = ids[1 : batch_size * steps + 1].view(batch_size, steps)
+        self.targets = self.targets.to(device)
         self.seq_len = seq_len
         self.clip = clip
         self.model = PlainCharLM(
             len(self.chars), embedding_dim, hidden_size, num_layers, cell
-        )
+        ).to(device)
         self.optimizer = torch.optim.Adam(
             self.model.parameters(), lr=lr, fused=fused or None
         )

@@ -265,30 +265,6 @@ def test_bad_input_to_a_warm_start_fit_changes_nothing():
     np.testing.assert_array_equal(est.predict_proba(X), proba)
 
 
-@pytest.mark.cuda
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_fit_on_gpu_save_and_load_on_cpu(tmp_path):
-    X = series()
-    y = np.arange(24) % 2
-    est = RNNClassifier(device="cuda", **QUICK).fit(X, y)
-    assert next(est.module_.parameters()).is_cuda
-    on_gpu = est.predict_proba(X)
-    est.save(tmp_path / "m.skrnn")
-    joblib.dump(est, tmp_path / "m.joblib")
-    for loaded in (load(tmp_path / "m.skrnn"), joblib.load(tmp_path / "m.joblib")):
-        assert not next(loaded.module_.parameters()).is_cuda
-        np.testing.assert_allclose(loaded.predict_proba(X), on_gpu, atol=1e-5)
-
-
-@pytest.mark.cuda
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_fit_on_cpu_predict_on_gpu():
-    X = series()
-    est = RNNClassifier(device="cpu", **QUICK).fit(X, np.arange(24) % 2)
-    on_cpu = est.predict_proba(X)
-    np.testing.assert_allclose(est.to("cuda").predict_proba(X), on_cpu, atol=1e-5)
-
-
 def test_to_moves_the_model_and_needs_a_fit():
     from sklearn.exceptions import NotFittedError
 

@@ -89,7 +89,7 @@ parametrize_cases = pytest.mark.parametrize("case", list(CASES))
 
 def _assert_same(a, b, **tolerance):
     for x, y in zip(a, b, strict=True):
-        if tolerance:
+        if tolerance and np.issubdtype(np.asarray(x).dtype, np.number):
             np.testing.assert_allclose(x, y, **tolerance)
         else:
             np.testing.assert_array_equal(x, y)
@@ -251,6 +251,9 @@ def test_a_diverging_fit_keeps_the_last_good_weights(case):
     assert _finite(outputs(est))
 
 
+# cuDNN's recurrent kernels may compute in TF32 and sum in another order than the
+# CPU: the docs promise agreement to about this much, not bit for bit
+GPU_TOLERANCE = dict(rtol=5e-3, atol=1e-3)
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
 
@@ -271,7 +274,7 @@ def test_fit_on_the_gpu_then_save_and_load_on_the_cpu(case, tmp_path):
             on_cpu = outputs(loaded)
         if case == "generator":  # sampling may branch on a last-digit difference
             on_cpu, on_gpu = on_cpu[:2], on_gpu[:2]
-        _assert_same(on_cpu, on_gpu, rtol=1e-4, atol=1e-5)
+        _assert_same(on_cpu, on_gpu, **GPU_TOLERANCE)
 
 
 @pytest.mark.cuda
@@ -283,4 +286,4 @@ def test_fit_on_the_cpu_then_predict_on_the_gpu(case):
     on_gpu = outputs(est.to("cuda"))
     if case == "generator":
         on_cpu, on_gpu = on_cpu[:2], on_gpu[:2]
-    _assert_same(on_gpu, on_cpu, rtol=1e-4, atol=1e-5)
+    _assert_same(on_gpu, on_cpu, **GPU_TOLERANCE)
