@@ -20,6 +20,7 @@ hello = CharLMGenerator(
     cell="rnn",  # h_t = tanh(W_hh h_{t-1} + W_xh x_t + b)
     embedding_dim=None,  # one-hot characters
     hidden_size=16,
+    dropout=0.0,  # five characters: nothing to regularise
     learning_rate_init=0.01,
     max_iter=100,
     random_state=0,

@@ -116,7 +116,7 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
     embedding_dim : int or None, default=64
         Size of the learned character embedding, or ``None`` to feed one-hot vectors.
 
-    dropout : float, default=0.0
+    dropout : float, default=0.1
         Dropout on embedded characters, between stacked layers and on what the output
         layer reads.
 
@@ -133,7 +133,7 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
         shorter than ``2 * seq_len``), so that every stream is at least one window
         long.
 
-    learning_rate_init : float, default=2e-3
+    learning_rate_init : float, default=3e-3
         Learning rate of the optimizer.
 
     learning_rate : {"constant", "adaptive"}, default="adaptive"
@@ -245,8 +245,8 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
     --------
     >>> from sklearn_rnn import CharLMGenerator
     >>> gen = CharLMGenerator(
-    ...     cell="rnn", hidden_size=16, embedding_dim=None, max_iter=100,
-    ...     learning_rate_init=0.01, random_state=0,
+    ...     cell="rnn", hidden_size=16, embedding_dim=None, dropout=0.0,
+    ...     max_iter=100, learning_rate_init=0.01, random_state=0,
     ... ).fit("hello")
     >>> gen.classes_.tolist()
     ['e', 'h', 'l', 'o']
@@ -280,11 +280,11 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
         hidden_size=256,
         num_layers=2,
         embedding_dim=64,
-        dropout=0.0,
+        dropout=0.1,
         seq_len=100,
         max_iter=30,
         batch_size=64,
-        learning_rate_init=2e-3,
+        learning_rate_init=3e-3,
         learning_rate="adaptive",
         optimizer="adam",
         weight_decay=0.0,

@@ -38,8 +38,10 @@ class StoppingRule:
     """What to do on a plateau. Training stops after ``n_iter_no_change`` epochs without
     an improvement of ``tol`` in the validation score (ties broken by the validation
     loss) or, without validation data, in the training loss -- the rule of
-    scikit-learn's ``MLPClassifier``. With ``lr_decay``, every ``lr_patience`` epochs
-    without improvement first multiply the learning rate by ``lr_decay``."""
+    scikit-learn's ``MLPClassifier``; the weights kept are those of the best epoch
+    even when it beat the one before by less than ``tol``. With ``lr_decay``, every
+    ``lr_patience`` epochs without improvement first multiply the learning rate by
+    ``lr_decay``."""
 
     n_iter_no_change: int = 10
     tol: float = 1e-4
@@ -148,11 +150,17 @@ def train(
                     valid_loss, valid_score = evaluate(module)
                 record.update(valid_loss=valid_loss, valid_score=valid_score)
                 state.validation_scores.append(valid_score)
+                # patience needs a gain of tol; the weights kept are simply the
+                # best seen (as MLPClassifier keeps its best coefficients)
                 improved = valid_score > state.best_validation_score + rule.tol or (
                     valid_score >= state.best_validation_score
                     and valid_loss < state.best_validation_loss - rule.tol
                 )
-                if improved or best is None:
+                better = valid_score > state.best_validation_score or (
+                    valid_score == state.best_validation_score
+                    and valid_loss < state.best_validation_loss
+                )
+                if better or best is None:
                     state.best_validation_score = max(
                         valid_score, state.best_validation_score
                     )

@@ -32,6 +32,7 @@ SMALL = dict(
     seq_len=20,
     batch_size=4,
     learning_rate_init=0.01,
+    dropout=0.0,
     max_iter=25,
     random_state=0,
 )
@@ -48,6 +49,7 @@ def hello_model(**kwargs):
         cell="rnn",
         hidden_size=16,
         embedding_dim=None,
+        dropout=0.0,
         max_iter=100,
         learning_rate_init=0.01,
         random_state=0,

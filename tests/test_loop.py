@@ -75,6 +75,17 @@ def test_validation_stopping_restores_the_best_epoch():
     assert not caught
 
 
+def test_a_gain_below_tol_keeps_the_better_weights_but_not_the_patience():
+    module, state, reason, _ = run(
+        valid_scores=[0.5, 0.9, 0.905, 0.6, 0.6, 0.95],
+        rule=StoppingRule(n_iter_no_change=3, tol=0.01),
+    )
+    assert reason == "converged"
+    assert state.n_iter == 5  # epoch 3 gained less than tol: patience ran on
+    assert float(module.w.detach()) == 3.0  # but its weights were the best
+    assert state.best_validation_score == 0.905
+
+
 def test_training_loss_stopping_without_validation():
     module, state, reason, _ = run(train_losses=[5, 4, 3, 3, 3, 3, 1])
     assert reason == "converged" and state.n_iter == 6
