@@ -230,7 +230,12 @@ def main(args):
     print("-" * 72)
     print(gen.generate(500, temperature=0.8, stop_at_end=False, random_state=0))
     print("-" * 72)
-    record(args, command + f" --threads {args.threads}", rows)
+    options = f" --threads {args.threads}"
+    if args.device != "cpu":
+        options += f" --device {args.device}"
+    if args.minutes != 10:
+        options += f" --minutes {args.minutes:g}"
+    record(args, command + options, rows)
 
 
 def _describe(gen):
