@@ -12,7 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_rnn import RNNClassifier, RNNRegressor
 from sklearn_rnn._training import _Progress
-from sklearn_rnn.exceptions import DivergenceWarning, InterruptedFitWarning
+from sklearn_rnn.exceptions import DivergenceWarning
 
 
 def sign_task(n=120, seed=0):
@@ -130,58 +130,7 @@ def test_early_stopping_auto_depends_on_the_sample_count(monkeypatch):
         assert len(clf.fit(X, y).validation_scores_) == 2
 
 
-def _failing_optimizer(fail_at_step, exception):
-    """An Adam whose ``fail_at_step``-th step raises ``exception`` or poisons all
-    weights with NaN (``exception=None``)."""
-
-    class Failing(torch.optim.Adam):
-        steps = 0
-
-        def step(self, closure=None):
-            Failing.steps += 1
-            if Failing.steps == fail_at_step:
-                if exception is None:
-                    with torch.no_grad():
-                        for group in self.param_groups:
-                            for p in group["params"]:
-                                p.fill_(float("nan"))
-                    return None
-                raise exception
-            return super().step(closure)
-
-    return Failing
-
-
-def test_keyboard_interrupt_keeps_the_model_trained_so_far():
-    X, y = sign_task(64)  # 2 batches an epoch
-    clf = RNNClassifier(
-        hidden_size=8,
-        max_iter=50,
-        batch_size=32,
-        optimizer=_failing_optimizer(7, KeyboardInterrupt()),
-        random_state=0,
-    )
-    with pytest.warns(InterruptedFitWarning, match="interrupted in epoch 4"):
-        clf.fit(X, y)  # returns instead of raising
-    assert clf.n_iter_ == 3
-    proba = clf.predict_proba(X)
-    assert np.isfinite(proba).all()
-
-
-def test_divergence_stops_with_a_message_and_keeps_the_last_good_weights():
-    X, y = sign_task(64)
-    clf = RNNClassifier(
-        hidden_size=8,
-        max_iter=50,
-        batch_size=32,
-        optimizer=_failing_optimizer(5, None),  # NaN weights in epoch 3
-        random_state=0,
-    )
-    with pytest.warns(DivergenceWarning, match="loss became nan in epoch 3"):
-        clf.fit(X, y)
-    assert clf.n_iter_ == 2
-    assert np.isfinite(clf.predict_proba(X)).all()
-    assert all(torch.isfinite(p).all() for p in clf.module_.parameters())
+# An interrupted or NaN-poisoned fit of every estimator: tests/test_trust.py
 
 
 def test_a_huge_learning_rate_diverges_cleanly():
