@@ -26,9 +26,16 @@ from sklearn_rnn import LSTMSequenceTagger  # noqa: E402
 from sklearn_rnn.datasets import load_conll, load_wnut17  # noqa: E402
 from sklearn_rnn.metrics import entity_f1_score  # noqa: E402
 
-# Chosen on eng.testa (see the trial log in the module docstring of each row); the
+# Chosen on eng.testa among two trials (testa F1 0.9040 for the first three settings
+# alone, 0.9120 with word_dropout 0.1 and char_filters 100, seed 0); the
 # stopping epoch is chosen on eng.testa too, by early stopping on it.
-CHOSEN = {"learning_rate": "adaptive", "n_iter_no_change": 6, "max_iter": 30}
+CHOSEN = {
+    "learning_rate": "adaptive",
+    "n_iter_no_change": 6,
+    "max_iter": 30,
+    "word_dropout": 0.1,
+    "char_filters": 100,
+}
 SEED = 0
 
 
