@@ -2,8 +2,9 @@
 one text of 1 and 10 million characters, run in batches and chunks, so the extra memory
 grows with the input (which must be held anyway), not with batch x time x hidden units.
 
-Each size runs in a fresh process, whose peak resident memory is read before and after
-``predict_proba`` or ``score``; the reference column is the size of the input itself.
+Each size runs in a fresh process, whose resident memory is read before and its peak
+after ``predict_proba`` or ``score``; the reference column is the size of the input
+itself.
 The text is tiny shakespeare repeated, read as one document (exactly, as ``score``
 does), by a small CharLMGenerator (1 layer of 64 LSTM units) trained for one epoch:
 memory, not the quality of the model, is measured.
@@ -33,6 +34,15 @@ def peak_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+def current_mb():
+    """Resident memory now (the peak so far may be higher, from loading)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS in /proc/self/status")
+
+
 def child(n, threads):
     """Fit on the bundled training series, then predict ``n`` series; print JSON."""
     import torch
@@ -48,7 +58,7 @@ def child(n, threads):
     X_test, _ = load_japanese_vowels(subset="test", return_X_y=True)
     big = [X_test[i % len(X_test)] for i in range(n)]
     input_mb = sum(x.nbytes for x in big) / 2**20
-    before = peak_mb()
+    before = current_mb()
     start = time.perf_counter()
     proba = clf.predict_proba(big)
     seconds = time.perf_counter() - start
@@ -96,7 +106,7 @@ def child_score(n_chars, threads, path):
     big = (text * (n_chars // len(text) + 1))[:n_chars]
     del text
     gen.score(big[:1000])  # warm up
-    before = peak_mb()
+    before = current_mb()
     start = time.perf_counter()
     score = gen.score(big)
     seconds = time.perf_counter() - start

@@ -462,17 +462,26 @@ BOUNDARY = N_SPECIAL
 N_STREAM_SPECIAL = N_SPECIAL + 1
 
 
+_ENCODE_CHUNK = 1 << 20  # characters encoded at a time: bounds the temporaries
+
+
 def encode_characters(text, classes):
     """Symbols of the characters of ``text`` (int64), :data:`UNK` for any character not
-    in ``classes`` (sorted single characters). Vectorised: a megabyte takes
-    milliseconds."""
-    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    in ``classes`` (sorted single characters). Vectorised, a million characters at a
+    time: a megabyte takes milliseconds, and a long text needs little memory beyond
+    its symbols."""
     known_codes = np.fromiter(map(ord, classes), dtype=np.uint32, count=len(classes))
+    symbols = np.full(len(text), UNK, dtype=np.int64)
     if len(known_codes) == 0:
-        return np.full(len(codes), UNK, dtype=np.int64)
-    position = np.searchsorted(known_codes, codes)
-    known = known_codes[np.minimum(position, len(known_codes) - 1)] == codes
-    return np.where(known, position + N_STREAM_SPECIAL, UNK).astype(np.int64)
+        return symbols
+    for start in range(0, len(text), _ENCODE_CHUNK):
+        piece = text[start : start + _ENCODE_CHUNK]
+        codes = np.frombuffer(piece.encode("utf-32-le", "surrogatepass"), np.uint32)
+        position = np.searchsorted(known_codes, codes)
+        known = known_codes[np.minimum(position, len(known_codes) - 1)] == codes
+        out = symbols[start : start + len(piece)]
+        out[known] = position[known] + N_STREAM_SPECIAL
+    return symbols
 
 
 def decode_characters(symbols, classes):
