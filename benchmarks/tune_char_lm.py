@@ -25,6 +25,7 @@ dropout 0.1, learning rate 3e-3        1.4687  1.4444  1.4454
 The last became the defaults.
 """
 
+import ast
 import json
 import sys
 import time
@@ -48,7 +49,8 @@ CANDIDATES = [
 def main(args):
     text = require(DATA / "tinyshakespeare" / "input.txt").read_text()
     train = text[: int(0.9 * len(text))]
-    for params in CANDIDATES:
+    candidates = ast.literal_eval(args.candidates) if args.candidates else CANDIDATES
+    for params in candidates:
         gen = CharLMGenerator(
             random_state=0, device=args.device, max_iter=args.epochs, **params
         )
@@ -72,6 +74,8 @@ def main(args):
 if __name__ == "__main__":
     main(
         parse_args(
-            __doc__.splitlines()[0], epochs=dict(type=int, default=16, help="max_iter")
+            __doc__.splitlines()[0],
+            epochs=dict(type=int, default=16, help="max_iter"),
+            candidates=dict(default=None, help="a Python list of parameter dicts"),
         )
     )
