@@ -133,7 +133,7 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
         shorter than ``2 * seq_len``), so that every stream is at least one window
         long.
 
-    learning_rate_init : float, default=3e-3
+    learning_rate_init : float, default=5e-3
         Learning rate of the optimizer.
 
     learning_rate : {"constant", "adaptive"}, default="adaptive"
@@ -284,7 +284,7 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
         seq_len=100,
         max_iter=30,
         batch_size=64,
-        learning_rate_init=3e-3,
+        learning_rate_init=5e-3,
         learning_rate="adaptive",
         optimizer="adam",
         weight_decay=0.0,
