@@ -29,6 +29,9 @@ AUTO_EARLY_STOPPING_MIN_CHARS = 100_000
 _VALIDATION_ROWS = 32
 _VALIDATION_MIN_ROW = 4096
 _VALIDATION_WARM_UP = 512
+# score() streams a document longer than this piece by piece, the state carried, so
+# its memory does not grow with the document
+_SCORE_PIECE = 1 << 16
 
 _GENERATE_CONSTRAINTS = {
     "n_chars": [Interval(numbers.Integral, 0, None, closed="left")],
@@ -483,13 +486,22 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
         """
         check_is_fitted(self, "module_")
         documents = _read_documents(X, single_allowed=score)
-        data = _data.SequenceDataset(
-            _data.encode_documents(documents, self.classes_, end=score)
-        )
         module = self.module_
         module.eval()
         device = next(module.parameters()).device
         states, sums = [], np.zeros(len(documents))
+        if score and any(len(doc) > _SCORE_PIECE for doc in documents):
+            long = [i for i, doc in enumerate(documents) if len(doc) > _SCORE_PIECE]
+            for i in long:
+                sums[i] = self._score_long_document(documents[i])
+            short = np.setdiff1d(np.arange(len(documents)), long)
+            if len(short):
+                short_sums, _ = self._read([documents[i] for i in short], score=True)
+                sums[short] = short_sums
+            return sums, int(sum(len(d) + 1 for d in documents))
+        data = _data.SequenceDataset(
+            _data.encode_documents(documents, self.classes_, end=score)
+        )
         with torch.inference_mode():
             for batch in data.inference_batches(self._inference_batch_size()):
                 inputs = batch.inputs.to(device)
@@ -510,6 +522,31 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
         for index, h in states:
             hidden[torch.from_numpy(index).to(device)] = h
         return hidden
+
+    def _score_long_document(self, document):
+        """Summed log-likelihood of one long document and its end, read exactly, a
+        piece of ``_SCORE_PIECE`` characters at a time with the state carried: memory
+        stays bounded however long the document is."""
+        module = self.module_
+        device = next(module.parameters()).device
+        state, total, previous = None, 0.0, _data.BOUNDARY
+        with torch.inference_mode():
+            for start in range(0, len(document) + 1, _SCORE_PIECE):
+                piece = document[start : start + _SCORE_PIECE]
+                targets = _data.encode_characters(piece, self.classes_)
+                if start + _SCORE_PIECE > len(document):  # the piece holds the end
+                    targets = np.append(targets, _data.BOUNDARY)
+                inputs = np.concatenate([[previous], targets[:-1]])
+                previous = targets[-1]
+                state, log_likelihood = module.read(
+                    torch.from_numpy(inputs)[None].to(device),
+                    torch.tensor([len(inputs)]),
+                    torch.from_numpy(targets)[None].to(device),
+                    self._chunk_size(),
+                    state=state,
+                )
+                total += float(log_likelihood.sum())
+        return total
 
     def _next_logits(self, X):
         """Logits over the characters of ``classes_`` after each string of ``X``."""

@@ -477,3 +477,11 @@ def test_a_nul_character_is_a_character_like_any_other():
         gen.fit("a\x00b\x00")
     assert gen.classes_.tolist() == ["\x00", "a", "b"]
     assert gen.predict_proba(["\x00"]).shape == (1, 3)
+
+
+@pytest.mark.parametrize("piece", [7, 64, 481])
+def test_long_documents_are_scored_piece_by_piece_exactly(fitted, monkeypatch, piece):
+    docs = [TEXT * 2 + "zq", "short", TEXT[:piece]]  # "z", "q" unseen
+    whole = fitted.score(docs)
+    monkeypatch.setattr("sklearn_rnn._generator._SCORE_PIECE", piece)
+    assert fitted.score(docs) == pytest.approx(whole, abs=1e-6)
