@@ -562,7 +562,8 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
 
         Each string is read as a document from its beginning; its characters and its
         end are scored (:class:`~sklearn.model_selection.GridSearchCV` maximises
-        this).
+        this). A long string is read exactly, 65,536 characters at a time with the
+        state carried, so scoring a text of millions of characters needs little memory.
 
         Parameters
         ----------
