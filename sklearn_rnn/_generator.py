@@ -130,7 +130,7 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
     max_iter : int, default=30
         Maximum number of epochs (passes over the text).
 
-    batch_size : int, default=64
+    batch_size : int, default=32
         Parallel streams the text is cut into. A text shorter than
         ``batch_size * seq_len`` characters is cut into fewer streams (one when it is
         shorter than ``2 * seq_len``), so that every stream is at least one window
@@ -286,7 +286,7 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
         dropout=0.1,
         seq_len=100,
         max_iter=30,
-        batch_size=64,
+        batch_size=32,
         learning_rate_init=5e-3,
         learning_rate="adaptive",
         optimizer="adam",
