@@ -240,6 +240,10 @@ def main(args):
         options += f" --device {args.device}"
     if args.minutes != 10:
         options += f" --minutes {args.minutes:g}"
+    if args.seed != 0:
+        options += f" --seed {args.seed}"
+    if args.skip_speed:
+        options += " --skip-speed"
     record(args, command + options, rows)
 
 
