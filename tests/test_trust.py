@@ -127,31 +127,19 @@ def test_save_load_and_pickle_give_identical_outputs(fitted, case, tmp_path):
         _assert_same(outputs(loaded), outputs(est))
 
 
-class _Payload:
-    def __init__(self, marker):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return (open, (self.marker, "w"))
-
-
 @parametrize_cases
 def test_a_pickle_payload_in_the_weights_never_runs(fitted, case, tmp_path):
     import io
-    import zipfile
+
+    from test_persistence import Payload, _rewrite
 
     est, _, _ = fitted[case]
     path = tmp_path / "m.skrnn"
     est.save(path)
     marker = tmp_path / "pwned"
     buffer = io.BytesIO()
-    torch.save({"weight": _Payload(marker)}, buffer)
-    with zipfile.ZipFile(path) as archive:
-        members = {n: archive.read(n) for n in archive.namelist()}
-    members["module.pt"] = buffer.getvalue()
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
+    torch.save({"weight": Payload(marker)}, buffer)
+    _rewrite(path, "module.pt", buffer.getvalue())
     with pytest.raises(ValueError, match="refusing"):
         load(path)
     assert not marker.exists()
