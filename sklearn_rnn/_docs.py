@@ -7,7 +7,17 @@ A class docstring names a paragraph as ``{{name}}`` on a line of its own;
 import re
 import textwrap
 
+_CHECKPOINT_PARAMETER = """
+checkpoint_dir : str, path-like or None, default=None
+    Save the model to a file in this folder after every epoch (the safe format of
+    :meth:`save`), replacing the fit's previous checkpoint. The file name holds the
+    class, the process id and a random tag, so parallel searches never overwrite each
+    other's files; ``checkpoint_path_`` names it. To resume, ``load`` it, set
+    ``warm_start=True`` and call ``fit`` again.
+"""
+
 PARAGRAPHS = {
+    "checkpoint_parameter": _CHECKPOINT_PARAMETER,
     "X_fit": """
 X : list of str, list of token lists, array-like or list of arrays
     Raw strings, token lists, a 2-D array ``(n_samples, n_timesteps)``, a 3-D array
@@ -130,14 +140,8 @@ device : str or torch.device, default="auto"
     Where to train: ``"auto"`` picks CUDA, then MPS, then the CPU; any torch device
     string (``"cpu"``, ``"cuda:1"``) is accepted. Prediction runs where the model is; a
     pickled model loads on the CPU.
-
-checkpoint_dir : str, path-like or None, default=None
-    Save the model to a file in this folder after every epoch (the safe format of
-    :meth:`save`), replacing the fit's previous checkpoint. The file name holds the
-    class, the process id and a random tag, so parallel searches never overwrite each
-    other's files; ``checkpoint_path_`` names it. To resume, ``load`` it, set
-    ``warm_start=True`` and call ``fit`` again.
-""",
+"""
+    + _CHECKPOINT_PARAMETER,
     "training_attributes": """
 loss_curve_ : list of float
     Mean training loss of each epoch.

@@ -19,6 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _data
 from ._base import BaseRNN
+from ._docs import fill_doc
 from .nn import MODULES
 
 # ``early_stopping="auto"`` holds out the end of texts at least this long.
@@ -89,6 +90,7 @@ def _detach(state):
     return state.detach()
 
 
+@fill_doc
 class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN):
     """Character-level recurrent language model that writes text.
 
@@ -188,12 +190,7 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
         Where to train: ``"auto"`` picks CUDA, then MPS, then the CPU. Generation and
         scoring run where the model is; a pickled model loads on the CPU.
 
-    checkpoint_dir : str, path-like or None, default=None
-        Save the model to a file in this folder after every epoch (the safe format of
-        :meth:`save`), replacing the fit's previous checkpoint. The file name holds the
-        class, the process id and a random tag, so parallel searches never overwrite
-        each other's files; ``checkpoint_path_`` names it. To resume, ``load`` it, set
-        ``warm_start=True`` and call ``fit`` again.
+    {{checkpoint_parameter}}
 
     Attributes
     ----------
