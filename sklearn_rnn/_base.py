@@ -30,7 +30,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import _data, _persistence
 from ._device import resolve_device, seeded
 from ._docs import fill_doc
-from ._training import StoppingRule, TrainingState, train
+from ._training import StoppingRule, TrainingState, cosine_annealing, train
 from ._version import __version__
 from .exceptions import InconsistentVersionWarning
 from .nn import CELLS, MODULES, POOLINGS
@@ -72,9 +72,10 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         ],
         "standardize": ["boolean"],
         "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "max_time": [Interval(numbers.Real, 0, None, closed="neither"), None],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "learning_rate_init": [Interval(numbers.Real, 0, None, closed="neither")],
-        "learning_rate": [StrOptions({"constant", "adaptive"})],
+        "learning_rate": [StrOptions({"constant", "adaptive", "cosine"})],
         "optimizer": [StrOptions(set(OPTIMIZERS)), callable],
         "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
         "clip_grad_norm": [Interval(numbers.Real, 0, None, closed="neither"), None],
@@ -282,6 +283,11 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                 clip_grad_norm=self.clip_grad_norm,
                 verbose=self.verbose,
                 on_epoch_end=on_epoch_end,
+                max_time=self.max_time,
+                # partial_fit's epochs have no planned end to anneal towards
+                lr_schedule=cosine_annealing
+                if self.learning_rate == "cosine" and not incremental
+                else None,
             )
         self._publish_training_state(validated=valid_data is not None)
         return self

@@ -81,6 +81,7 @@ class RNNClassifier(ClassifierMixin, BaseManyToOne):
         standardize=True,
         class_weight=None,
         max_iter=200,
+        max_time=None,
         batch_size=32,
         learning_rate_init=2e-3,
         learning_rate="constant",
@@ -112,6 +113,7 @@ class RNNClassifier(ClassifierMixin, BaseManyToOne):
         self.standardize = standardize
         self.class_weight = class_weight
         self.max_iter = max_iter
+        self.max_time = max_time
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
         self.learning_rate = learning_rate

@@ -377,6 +377,21 @@ class Batch(NamedTuple):
         return self._replace(inputs=inputs, targets=targets, weights=weights)
 
 
+class Epoch:
+    """One epoch's batches, made as they are read, and how many there are (what a
+    learning-rate schedule planned over batches needs to know beforehand)."""
+
+    def __init__(self, n_batches, batches):
+        self.n_batches = n_batches
+        self._batches = batches
+
+    def __len__(self):
+        return self.n_batches
+
+    def __iter__(self):
+        return iter(self._batches)
+
+
 class SequenceDataset:
     """Encoded sequences with optional targets, per sequence (a tensor) or per step
     (a :class:`Ragged`), and per-sequence weights."""
@@ -433,8 +448,8 @@ class SequenceDataset:
             index_batches.extend(
                 chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)
             )
-        for i in rng.permutation(len(index_batches)):
-            yield self.batch(index_batches[i])
+        order = rng.permutation(len(index_batches))
+        return Epoch(len(order), (self.batch(index_batches[i]) for i in order))
 
     def inference_batches(self, batch_size):
         """Batches in order of length, for prediction; ``index`` puts rows back."""
@@ -552,15 +567,20 @@ class TextStream:
         inputs = self.symbols[: n * steps].view(n, steps)
         targets = self.symbols[1 : n * steps + 1].view(n, steps)
         index = np.arange(n)
-        for start in range(0, steps, seq_len):
-            stop = min(start + seq_len, steps)
-            yield Batch(
-                inputs[:, start:stop],
-                torch.full((n,), stop - start, dtype=torch.int64),
-                targets[:, start:stop],
-                None,
-                index,
-            )
+        starts = range(0, steps, seq_len)
+        return Epoch(
+            len(starts),
+            (
+                Batch(
+                    inputs[:, start : start + seq_len],
+                    torch.full((n,), min(seq_len, steps - start), dtype=torch.int64),
+                    targets[:, start : start + seq_len],
+                    None,
+                    index,
+                )
+                for start in starts
+            ),
+        )
 
     def parallel_rows(self, n_rows, warm_up):
         """The stream cut into ``n_rows`` consecutive pieces to read side by side.

@@ -16,8 +16,37 @@ checkpoint_dir : str, path-like or None, default=None
     ``warm_start=True`` and call ``fit`` again.
 """
 
+_LEARNING_RATE_PARAMETER = """
+learning_rate : {"constant", "adaptive", "cosine"}, default="constant"
+    ``"constant"`` keeps ``learning_rate_init``. ``"adaptive"`` divides it by 5 whenever
+    a third of ``n_iter_no_change`` epochs (at least one) pass without improvement.
+    ``"cosine"`` lowers it batch by batch along half a cosine, from
+    ``learning_rate_init`` to 0 at the end of the planned training: ``max_iter`` epochs,
+    or ``max_time`` seconds when that comes first -- usually the best model for a
+    given budget. Each ``fit`` starts again from ``learning_rate_init``; in
+    ``partial_fit`` every option keeps the rate constant.
+"""
+
+_MAX_TIME_PARAMETER = """
+max_time : float or None, default=None
+    Seconds one call of ``fit`` or ``partial_fit`` may train, evaluation included:
+    training stops in time for the last (possibly partial) epoch to be evaluated and
+    the best weights kept. ``None`` sets no limit.
+"""
+
+_HISTORY_ATTRIBUTE = """
+history_ : list of dict
+    One record per epoch: ``epoch``, ``train_loss``, ``lr`` (the learning rate of its
+    last batch), ``duration`` (seconds), ``batches`` (only for an epoch that
+    ``max_time`` cut short: how many it trained) and, with early stopping,
+    ``valid_loss`` and ``valid_score``.
+"""
+
 PARAGRAPHS = {
+    "history_attribute": _HISTORY_ATTRIBUTE,
     "checkpoint_parameter": _CHECKPOINT_PARAMETER,
+    "learning_rate_parameter": _LEARNING_RATE_PARAMETER,
+    "max_time_parameter": _MAX_TIME_PARAMETER,
     "X_fit": """
 X : list of str, list of token lists, array-like or list of arrays
     Raw strings, token lists, a 2-D array ``(n_samples, n_timesteps)``, a 3-D array
@@ -83,19 +112,18 @@ standardize : bool, default=True
     "training_parameters": """
 max_iter : int, default=200
     Maximum number of epochs (passes over the training data).
-
+"""
+    + _MAX_TIME_PARAMETER
+    + """
 batch_size : int, default=32
     Sequences per mini-batch. Batches are drawn from pools of similar length and padded
     only to their own longest sequence.
 
 learning_rate_init : float, default=2e-3
     Learning rate of the optimizer.
-
-learning_rate : {"constant", "adaptive"}, default="constant"
-    ``"adaptive"`` divides the learning rate by 5 whenever a third of
-    ``n_iter_no_change`` epochs pass without improvement (each ``fit`` starts again from
-    ``learning_rate_init``); ``"constant"`` keeps it.
-
+"""
+    + _LEARNING_RATE_PARAMETER
+    + """
 optimizer : {"adam", "adamw", "rmsprop", "sgd"} or callable, default="adam"
     ``"sgd"`` uses Nesterov momentum 0.9. A callable is called as
     ``optimizer(params, lr=learning_rate_init, weight_decay=weight_decay)`` and must
@@ -158,11 +186,9 @@ best_loss_ : float or None
 n_iter_ : int
     Epochs trained, over all calls of ``fit`` and ``partial_fit`` since the last fresh
     start.
-
-history_ : list of dict
-    One record per epoch: ``epoch``, ``train_loss``, ``duration`` (seconds) and, with
-    early stopping, ``valid_loss`` and ``valid_score``.
-
+"""
+    + _HISTORY_ATTRIBUTE
+    + """
 module_ : torch.nn.Module
     The trained network (pure torch, usable on its own).
 

@@ -90,7 +90,7 @@ def _detach(state):
     return state.detach()
 
 
-@fill_doc
+@fill_doc(defaults={"learning_rate": '"adaptive"'})
 class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN):
     """Character-level recurrent language model that writes text.
 
@@ -132,6 +132,8 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
     max_iter : int, default=30
         Maximum number of epochs (passes over the text).
 
+    {{max_time_parameter}}
+
     batch_size : int, default=32
         Parallel streams the text is cut into. A text shorter than
         ``batch_size * seq_len`` characters is cut into fewer streams (one when it is
@@ -141,10 +143,7 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
     learning_rate_init : float, default=5e-3
         Learning rate of the optimizer.
 
-    learning_rate : {"constant", "adaptive"}, default="adaptive"
-        ``"adaptive"`` divides the learning rate by 5 whenever a third of
-        ``n_iter_no_change`` epochs (at least one) pass without improvement (each
-        ``fit`` starts again from ``learning_rate_init``); ``"constant"`` keeps it.
+    {{learning_rate_parameter}}
 
     optimizer : {"adam", "adamw", "rmsprop", "sgd"} or callable, default="adam"
         ``"sgd"`` uses Nesterov momentum 0.9. A callable is called as
@@ -215,9 +214,7 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
         Epochs trained, over all calls of ``fit`` and ``partial_fit`` since the last
         fresh start.
 
-    history_ : list of dict
-        One record per epoch: ``epoch``, ``train_loss``, ``lr``, ``duration``
-        (seconds) and, with early stopping, ``valid_loss`` and ``valid_score``.
+    {{history_attribute}}
 
     module_ : torch.nn.Module
         The trained :class:`~sklearn_rnn.nn.CharLanguageModel` (pure torch).
@@ -262,7 +259,8 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
         **{
             name: BaseRNN._parameter_constraints[name]
             for name in (
-                "cell hidden_size num_layers dropout embedding_dim max_iter batch_size "
+                "cell hidden_size num_layers dropout embedding_dim max_iter max_time "
+                "batch_size "
                 "learning_rate_init learning_rate optimizer weight_decay "
                 "clip_grad_norm early_stopping validation_fraction n_iter_no_change "
                 "tol warm_start verbose random_state device checkpoint_dir"
@@ -283,6 +281,7 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
         dropout=0.1,
         seq_len=100,
         max_iter=30,
+        max_time=None,
         batch_size=32,
         learning_rate_init=5e-3,
         learning_rate="adaptive",
@@ -306,6 +305,7 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
         self.dropout = dropout
         self.seq_len = seq_len
         self.max_iter = max_iter
+        self.max_time = max_time
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
         self.learning_rate = learning_rate

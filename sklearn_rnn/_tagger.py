@@ -212,6 +212,7 @@ class LSTMSequenceTagger(BaseRNN):
         max_vocabulary_size=None,
         standardize=True,
         max_iter=200,
+        max_time=None,
         batch_size=32,
         learning_rate_init=2e-3,
         learning_rate="constant",
@@ -248,6 +249,7 @@ class LSTMSequenceTagger(BaseRNN):
         self.max_vocabulary_size = max_vocabulary_size
         self.standardize = standardize
         self.max_iter = max_iter
+        self.max_time = max_time
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
         self.learning_rate = learning_rate

@@ -1,5 +1,6 @@
 """The one training loop: epochs of mini-batches, clipping, validation, early stopping
-with best-weight restore, history, progress, interrupts and divergence.
+with best-weight restore, learning-rate schedules, a time budget, history, progress,
+interrupts and divergence.
 
 It knows nothing of any estimator. An estimator hands it a module, an optimizer, a
 function that yields an epoch's batches, a function from a batch to its mean loss, and
@@ -50,6 +51,12 @@ class StoppingRule:
     lr_patience: int = 3
 
 
+def cosine_annealing(progress):
+    """Learning-rate factor at ``progress`` (0 to 1) of the planned training: half a
+    cosine from 1 down to 0."""
+    return 0.5 * (1.0 + math.cos(math.pi * min(max(progress, 0.0), 1.0)))
+
+
 def _snapshot(module, optimizer):
     return (
         {k: v.detach().clone() for k, v in module.state_dict().items()},
@@ -77,6 +84,8 @@ def train(
     verbose=0,
     warn_at_max_iter=True,
     on_epoch_end=None,
+    max_time=None,
+    lr_schedule=None,
 ):
     """Train ``module`` for up to ``n_epochs`` epochs and return why it stopped.
 
@@ -85,7 +94,7 @@ def train(
     module, optimizer : torch objects, the module already on ``device``.
     state : TrainingState
         Updated in place: curves, history, best scores, ``n_iter``.
-    epoch_batches : callable () -> iterable of Batch
+    epoch_batches : callable () -> iterable of Batch (sized, ideally: see lr_schedule)
     batch_loss : callable (module, batch) -> (scalar tensor, items it averages)
     evaluate : callable (module) -> (loss, score), or None
         Runs on held-out data in eval mode without gradients; higher scores are better.
@@ -94,27 +103,68 @@ def train(
     verbose : int
         0 silent, 1 a line per epoch, 2 also a progress bar on stderr.
     on_epoch_end : callable () -> None, or None
-        Called after each complete epoch (checkpoints hang on it).
+        Called after each epoch (checkpoints hang on it).
+    max_time : float or None
+        Seconds this call may take. Training stops early enough that the last
+        (possibly partial) epoch's evaluation also fits, judged by the one before;
+        at least one batch is always trained.
+    lr_schedule : callable (progress) -> factor, or None
+        Sets each batch's learning rate to the starting rate times
+        ``lr_schedule(progress)``, where progress runs from 0 to 1 over the planned
+        training: ``n_epochs`` epochs, or ``max_time`` when that ends sooner.
 
     Returns
     -------
-    reason : {"converged", "max_iter", "diverged", "interrupted"}
+    reason : {"converged", "max_iter", "max_time", "diverged", "interrupted"}
     """
     rule = rule if rule is not None else StoppingRule()
     no_improvement = 0
     best = None
     last_good = _snapshot(module, optimizer)
     reason = "max_iter"
+    began = time.perf_counter()
+    base_lrs = [group["lr"] for group in optimizer.param_groups]
+    batches_per_epoch = None  # told by a sized epoch, or learnt from a complete one
+    evaluation_seconds = 0.0
+
+    def out_of_time():
+        return (
+            max_time is not None
+            and time.perf_counter() - began > max_time - evaluation_seconds
+        )
+
+    def schedule(epoch, i):
+        within = i / batches_per_epoch if batches_per_epoch else 0.0
+        progress = (epoch + within) / n_epochs
+        if max_time is not None:
+            progress = max(progress, (time.perf_counter() - began) / max_time)
+        factor = lr_schedule(progress)
+        for group, base in zip(optimizer.param_groups, base_lrs, strict=True):
+            group["lr"] = base * factor
+
     try:
-        for _ in range(n_epochs):
+        for epoch in range(n_epochs):
+            if epoch and out_of_time():
+                reason = "max_time"
+                break
             start = time.perf_counter()
             module.train()
             total = torch.zeros((), device=device)
             count = 0
+            n_batches = 0
+            cut_short = False
             batches = epoch_batches()
+            if hasattr(batches, "__len__"):
+                batches_per_epoch = len(batches)
             if verbose >= 2:
                 batches = _Progress(batches, state.n_iter + 1)
             for batch in batches:
+                if n_batches and out_of_time():
+                    cut_short = True
+                    break
+                if lr_schedule is not None:
+                    schedule(epoch, n_batches)
+                n_batches += 1
                 batch = batch.to(device)
                 optimizer.zero_grad(set_to_none=True)
                 loss, n_items = batch_loss(module, batch)
@@ -124,6 +174,8 @@ def train(
                 optimizer.step()
                 total += loss.detach() * n_items
                 count += n_items
+            if not cut_short:
+                batches_per_epoch = n_batches
             train_loss = (total / max(count, 1)).item()
             if not math.isfinite(train_loss):
                 _restore(module, optimizer, last_good)
@@ -144,10 +196,14 @@ def train(
                 "lr": optimizer.param_groups[0]["lr"],
             }
             state.loss_curve.append(train_loss)
+            if cut_short:
+                record["batches"] = n_batches  # of batches_per_epoch, if known
             if evaluate is not None:
                 module.eval()
+                evaluation_start = time.perf_counter()
                 with torch.no_grad():
                     valid_loss, valid_score = evaluate(module)
+                evaluation_seconds = time.perf_counter() - evaluation_start
                 record.update(valid_loss=valid_loss, valid_score=valid_score)
                 state.validation_scores.append(valid_score)
                 # patience needs a gain of tol; the weights kept are simply the
@@ -185,6 +241,9 @@ def train(
                 on_epoch_end()
             if verbose:
                 print(_epoch_line(record), flush=True)
+            if cut_short:
+                reason = "max_time"
+                break
             if rule.active and no_improvement >= rule.n_iter_no_change:
                 reason = "converged"
                 if verbose:
@@ -208,11 +267,18 @@ def train(
         reason = "interrupted"
     if best is not None:
         _restore(module, optimizer, best)
-    if reason == "max_iter" and warn_at_max_iter and rule.active:
+    if reason == "max_time" and verbose:
+        print(f"Stopping: max_time={max_time:g} s used", flush=True)
+    if reason in ("max_iter", "max_time") and warn_at_max_iter and rule.active:
+        limit = (
+            f"max_iter={n_epochs} epochs"
+            if reason == "max_iter"
+            else f"max_time={max_time:g} s ({state.n_iter} epochs in all)"
+        )
         warnings.warn(
-            f"Stopped at max_iter={n_epochs} epochs before the "
+            f"Stopped at {limit} before the "
             + ("validation score" if evaluate is not None else "training loss")
-            + " stopped improving; raise max_iter for a better fit.",
+            + f" stopped improving; raise {reason} for a better fit.",
             ConvergenceWarning,
             stacklevel=5,
         )
@@ -221,7 +287,10 @@ def train(
 
 
 def _epoch_line(record):
-    parts = [f"Epoch {record['epoch']}", f"loss = {record['train_loss']:.5f}"]
+    epoch = f"Epoch {record['epoch']}"
+    if "batches" in record:
+        epoch += f" (cut short after {record['batches']} batches)"
+    parts = [epoch, f"loss = {record['train_loss']:.5f}"]
     if "valid_loss" in record:
         parts.append(f"validation loss = {record['valid_loss']:.5f}")
         parts.append(f"validation score = {record['valid_score']:.5f}")
@@ -235,7 +304,8 @@ class _Progress:
     clean."""
 
     def __init__(self, iterable, epoch, stream=None, width=30):
-        self.items = list(iterable)
+        # a sized epoch is read as it comes; anything else is counted first
+        self.items = iterable if hasattr(iterable, "__len__") else list(iterable)
         self.epoch = epoch
         self.stream = stream if stream is not None else sys.stderr
         self.width = width

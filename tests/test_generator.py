@@ -470,6 +470,18 @@ def test_fit_warns_at_max_iter():
     assert any(issubclass(w.category, ConvergenceWarning) for w in caught)
 
 
+def test_cosine_schedule_and_time_budget_for_a_text():
+    gen = CharLMGenerator(**{**SMALL, "learning_rate": "cosine"}).fit(TEXT)
+    assert gen.history_[-1]["lr"] < 0.01 * SMALL["learning_rate_init"]
+    assert gen.score(TEXT) > -0.5  # annealed, it still learns the text well
+
+    budget = CharLMGenerator(**{**SMALL, "max_iter": 100_000, "max_time": 0.5})
+    with pytest.warns(ConvergenceWarning, match="max_time=0.5 s"):
+        budget.fit(TEXT * 20)
+    assert 1 <= budget.n_iter_ < 100_000
+    assert len(budget.generate(20, random_state=0)) <= 20
+
+
 def test_a_nul_character_is_a_character_like_any_other():
     gen = CharLMGenerator(hidden_size=4, num_layers=1, max_iter=1, random_state=0)
     with warnings.catch_warnings():

@@ -1,4 +1,5 @@
-"""The training loop on its own, with a scripted module: stopping rules and restores."""
+"""The training loop on its own, with a scripted module: stopping rules, restores,
+learning-rate schedules and time budgets."""
 
 import math
 import warnings
@@ -8,8 +9,9 @@ import pytest
 import torch
 from sklearn.exceptions import ConvergenceWarning
 
-from sklearn_rnn._data import Batch
-from sklearn_rnn._training import StoppingRule, TrainingState, train
+from sklearn_rnn import _training
+from sklearn_rnn._data import Batch, Epoch
+from sklearn_rnn._training import StoppingRule, TrainingState, cosine_annealing, train
 
 
 class Counter(torch.nn.Module):
@@ -112,3 +114,133 @@ def test_non_finite_loss_restores_the_previous_epoch(bad):
     assert reason == "diverged" and state.n_iter == 2
     assert float(module.w.detach()) == 2.0
     assert "DivergenceWarning" in type(caught[0].message).__name__
+
+
+# ---------------------------------------------------------------- schedules and budgets
+
+
+class FakeClock:
+    """Stands in for the ``time`` module of the loop: time passes only when told."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def perf_counter(self):
+        return self.now
+
+
+def budgeted_run(
+    monkeypatch,
+    *,
+    n_epochs,
+    max_time=None,
+    batch_seconds=1.0,
+    evaluation_seconds=0.0,
+    lr_schedule=None,
+    sized=True,
+):
+    """Four batches an epoch, each taking ``batch_seconds`` of a fake clock; the
+    validation score rises every epoch. Returns what ``run`` does and the learning
+    rate each batch saw."""
+    clock = FakeClock()
+    monkeypatch.setattr(_training, "time", clock)
+    module = Counter()
+    optimizer = torch.optim.SGD(module.parameters(), lr=0.5)
+    rates = []
+    batch = Batch(
+        torch.zeros(1, 1), torch.ones(1, dtype=torch.long), None, None, np.array([0])
+    )
+
+    def batches():
+        epoch = (batch for _ in range(4))
+        return Epoch(4, epoch) if sized else epoch
+
+    def batch_loss(module, batch):
+        rates.append(optimizer.param_groups[0]["lr"])
+        clock.now += batch_seconds
+        return -module.w, 1
+
+    def evaluate(module):
+        clock.now += evaluation_seconds
+        return 0.0, float(module.w.detach())
+
+    state = TrainingState()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        reason = train(
+            module,
+            optimizer,
+            state=state,
+            n_epochs=n_epochs,
+            epoch_batches=batches,
+            batch_loss=batch_loss,
+            device=torch.device("cpu"),
+            evaluate=evaluate,
+            rule=StoppingRule(n_iter_no_change=3, tol=0.0),
+            max_time=max_time,
+            lr_schedule=lr_schedule,
+        )
+    return state, reason, caught, rates, clock.now
+
+
+def test_cosine_annealing_runs_from_one_to_zero():
+    assert cosine_annealing(0.0) == 1.0
+    assert cosine_annealing(0.5) == pytest.approx(0.5)
+    assert cosine_annealing(1.0) == pytest.approx(0.0)
+    assert cosine_annealing(1.5) == pytest.approx(0.0)  # past the plan: stays at 0
+    assert cosine_annealing(-1.0) == 1.0
+
+
+@pytest.mark.parametrize("sized", [True, False])
+def test_a_schedule_sets_each_batch_rate_over_the_planned_epochs(monkeypatch, sized):
+    state, reason, _, rates, _ = budgeted_run(
+        monkeypatch, n_epochs=3, lr_schedule=cosine_annealing, sized=sized
+    )
+    assert reason == "max_iter" and state.n_iter == 3
+    expected = [
+        0.5 * cosine_annealing((e + i / 4) / 3) for e in range(3) for i in range(4)
+    ]
+    if not sized:  # an epoch of unknown size is learnt by reading the first one
+        expected[:4] = [0.5 * cosine_annealing(0.0)] * 4
+    assert rates == pytest.approx(expected)
+    assert rates[-1] < 0.5 * 0.03  # near the end, close to zero
+
+
+def test_a_schedule_follows_the_time_budget_when_it_ends_first(monkeypatch):
+    # 12 planned epochs, but 8 seconds only hold two epochs of four 1-second batches
+    _, reason, _, rates, _ = budgeted_run(
+        monkeypatch, n_epochs=12, max_time=8, lr_schedule=cosine_annealing
+    )
+    assert reason == "max_time"
+    # the batch that starts at 8 s (not past the budget yet) runs with a rate of 0
+    assert rates == pytest.approx([0.5 * cosine_annealing(t / 8) for t in range(9)])
+    assert rates[-1] == pytest.approx(0.0)
+
+
+def test_max_time_cuts_the_last_epoch_short_and_keeps_its_evaluation(monkeypatch):
+    state, reason, caught, rates, elapsed = budgeted_run(
+        monkeypatch, n_epochs=100, max_time=10
+    )
+    # epochs 1 and 2 take 8 s; epoch 3 stops once its 3rd batch passes 10 s
+    assert reason == "max_time" and state.n_iter == 3
+    assert len(rates) == 11 and elapsed == 11  # the budget and at most one batch
+    assert state.history[-1]["batches"] == 3 and "batches" not in state.history[1]
+    assert state.validation_scores == [2.0, 4.0, 5.5]  # the cut epoch was scored
+    [warning] = caught
+    assert isinstance(warning.message, ConvergenceWarning)
+    assert "max_time=10 s (3 epochs in all)" in str(warning.message)
+
+
+def test_max_time_leaves_room_for_the_evaluation(monkeypatch):
+    # an evaluation takes 2 s: the second epoch stops 2 s before the budget's end
+    state, reason, _, rates, elapsed = budgeted_run(
+        monkeypatch, n_epochs=100, max_time=10, evaluation_seconds=2
+    )
+    assert reason == "max_time" and state.n_iter == 2
+    assert state.history[-1]["batches"] == 3  # 4 + 2 + 3 batch and evaluation seconds
+    assert elapsed == 11
+
+
+def test_max_time_always_trains_one_batch(monkeypatch):
+    state, reason, _, rates, _ = budgeted_run(monkeypatch, n_epochs=5, max_time=1e-9)
+    assert reason == "max_time" and len(rates) == 1 and state.n_iter == 1

@@ -182,6 +182,61 @@ def test_warm_start_continues_and_partial_fit_runs_one_epoch():
     assert inc.loss_curve_[-1] < 0.5 * inc.loss_curve_[0]
 
 
+def test_cosine_learning_rate_anneals_to_zero_over_max_iter_and_still_learns():
+    X, y = sign_task()
+    clf = RNNClassifier(
+        hidden_size=16,
+        max_iter=12,
+        learning_rate="cosine",
+        learning_rate_init=1e-2,
+        early_stopping=False,
+        n_iter_no_change=100,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    rates = [record["lr"] for record in clf.history_]  # the epoch's last batch
+    assert rates == sorted(rates, reverse=True) and rates[0] < 1e-2
+    assert rates[-1] < 1e-2 * 0.01  # the last batch's rate is next to zero
+    assert clf.score(X, y) > 0.8
+    clf.fit(X, y)  # a new fit plans its schedule anew, from learning_rate_init
+    assert clf.history_[0]["lr"] == pytest.approx(rates[0])
+
+
+def test_cosine_partial_fit_keeps_the_rate():
+    X, y = sign_task(40)
+    clf = RNNClassifier(hidden_size=8, learning_rate="cosine", random_state=0)
+    for _ in range(2):
+        clf.partial_fit(X, y, classes=["neg", "pos"])
+    assert [r["lr"] for r in clf.history_] == [2e-3, 2e-3]
+
+
+def test_max_time_bounds_a_fit_and_warns():
+    X, y = sign_task()
+    clf = RNNClassifier(
+        hidden_size=8,
+        max_iter=100_000,
+        max_time=1.0,
+        early_stopping=False,
+        n_iter_no_change=100_000,
+        random_state=0,
+    )
+    with pytest.warns(ConvergenceWarning, match=r"max_time=1 s \(\d+ epochs in all\)"):
+        clf.fit(X, y)
+    # a generous bound: the budget, the check after a batch and the last epoch's end
+    assert sum(record["duration"] for record in clf.history_) < 5.0
+    assert 1 <= clf.n_iter_ < 100_000
+    assert clf.predict(X).shape == (len(X),)
+
+
+@pytest.mark.parametrize("max_time", [0, -1.0, "10"])
+def test_max_time_must_be_a_positive_number(max_time):
+    X, y = sign_task(20)
+    with pytest.raises(ValueError, match="max_time"):
+        RNNClassifier(max_time=max_time).fit(X, y)
+
+
 def test_partial_fit_needs_classes_first():
     X, y = sign_task(20)
     with pytest.raises(ValueError, match="classes must be passed on the first call"):
