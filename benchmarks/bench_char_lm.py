@@ -13,8 +13,10 @@ read from its start.
    plain loop of the same sizes (Adam as a user writes it, and with the fused kernel
    that sklearn-rnn uses), interleaved, medians.
 2. Validation cross-entropy after ``--minutes`` of wall-clock training with the
-   default parameters: fit is interrupted as Ctrl-C would (a timer) and keeps its best
-   epoch so far; validation passes count in the time.
+   default parameters (``--params`` overrides some) and ``max_time`` set to that
+   budget: fit stops itself in time and keeps its best epoch; validation passes count
+   in the time. (Rows before 2026-11-26 17:00 stopped fit with a timer, as Ctrl-C
+   would.)
 3. Generation speed for one stream, ours against a naive loop that calls the module's
    full forward once per character, interleaved, medians.
 4. A 500-character sample.
@@ -22,8 +24,8 @@ read from its start.
     python benchmarks/bench_char_lm.py --threads 2      # about 15 minutes
 """
 
+import json
 import math
-import signal
 import statistics
 import sys
 import warnings
@@ -109,22 +111,22 @@ def _plain_sizes():
     )
 
 
-def train_for(args, text, seconds):
-    """Fit with the defaults, stopped after ``seconds`` as Ctrl-C would stop it."""
-    gen = CharLMGenerator(random_state=args.seed, device=args.device, verbose=1)
+def train_for(args, text, train, seconds):
+    """Fit with the defaults (and ``--params``) given ``max_time=seconds``.
 
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGALRM, interrupt)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        with Timer() as t, warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            gen.fit(text)
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+    Early stopping holds out the end of what it is given, so with it the whole text is
+    fitted and the validation tenth is what it stops on (the issue's split); without
+    it only the training 90 % is fitted, so the validation text stays unseen."""
+    gen = CharLMGenerator(
+        random_state=args.seed,
+        device=args.device,
+        verbose=1,
+        max_time=seconds,
+        **json.loads(args.params),
+    )
+    with Timer() as t, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gen.fit(text if gen.early_stopping else train)
     return gen, t.seconds
 
 
@@ -198,12 +200,12 @@ def main(args):
         return
 
     print(f"2. {args.minutes:g} minutes of training with the defaults", flush=True)
-    gen, seconds = train_for(args, text, args.minutes * 60)
+    gen, seconds = train_for(args, text, train, args.minutes * 60)
     with Timer() as t:
         valid_ce = -gen.score(valid)
     print(
         f"  {gen.n_iter_} epochs in {seconds:.0f} s; best held-out score "
-        f"{gen.best_validation_score_:.4f}; validation cross-entropy {valid_ce:.4f} "
+        f"{gen.best_validation_score_}; validation cross-entropy {valid_ce:.4f} "
         f"nats ({valid_ce / math.log(2):.3f} bits) per character, scored in "
         f"{t.seconds:.1f} s",
         flush=True,
@@ -212,7 +214,8 @@ def main(args):
         (
             "tinyshakespeare",
             f"validation nats/char after {seconds / 60:.1f} min ({gen.n_iter_} "
-            f"epochs), defaults: {_describe(gen)}",
+            f"epochs), {'defaults' if args.params == '{}' else 'defaults with'} "
+            f"{args.params if args.params != '{}' else ''}: {_describe(gen)}",
             f"{valid_ce:.4f}",
             f"{TARGET} (target; smoothed 5-gram 1.76)",
             f"{valid_ce - TARGET:+.4f}",
@@ -244,6 +247,8 @@ def main(args):
         options += f" --seed {args.seed}"
     if args.skip_speed:
         options += " --skip-speed"
+    if args.params != "{}":
+        options += f" --params '{args.params}'"
     record(args, command + options, rows)
 
 
@@ -251,7 +256,8 @@ def _describe(gen):
     return (
         f"{gen.cell.upper()} {gen.num_layers}x{gen.hidden_size}, emb "
         f"{gen.embedding_dim}, seq_len {gen.seq_len}, batch {gen.batch_size}, lr "
-        f"{gen.learning_rate_init:g} {gen.learning_rate}, dropout {gen.dropout:g}"
+        f"{gen.learning_rate_init:g} {gen.learning_rate}, dropout {gen.dropout:g}, "
+        f"max_time {gen.max_time:g} s"
     )
 
 
@@ -264,6 +270,7 @@ if __name__ == "__main__":
             repeats=dict(type=int, default=5),
             gen_chars=dict(type=int, default=4000),
             seed=dict(type=int, default=0),
+            params=dict(default="{}", help="JSON of CharLMGenerator parameters"),
             skip_speed=dict(action="store_true", help="skip part 1"),
             speed_only=dict(action="store_true", help="run part 1 only"),
         )
