@@ -51,6 +51,17 @@ def run(valid_scores=None, train_losses=None, n_epochs=10, rule=None):
             i = epoch["i"]
             return 1.0 - valid_scores[i], valid_scores[i]
 
+    state, reason, caught = train_recording_warnings(
+        module, optimizer, n_epochs, batches, batch_loss, evaluate, rule=rule
+    )
+    return module, state, reason, caught
+
+
+def train_recording_warnings(
+    module, optimizer, n_epochs, batches, batch_loss, evaluate, rule=None, **options
+):
+    """``train`` on the CPU with a fresh state; the state, the reason it stopped and
+    the warnings it raised."""
     state = TrainingState()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -64,8 +75,9 @@ def run(valid_scores=None, train_losses=None, n_epochs=10, rule=None):
             device=torch.device("cpu"),
             evaluate=evaluate,
             rule=rule or StoppingRule(n_iter_no_change=3, tol=0.0),
+            **options,
         )
-    return module, state, reason, caught
+    return state, reason, caught
 
 
 def test_validation_stopping_restores_the_best_epoch():
@@ -164,22 +176,16 @@ def budgeted_run(
         clock.now += evaluation_seconds
         return 0.0, float(module.w.detach())
 
-    state = TrainingState()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        reason = train(
-            module,
-            optimizer,
-            state=state,
-            n_epochs=n_epochs,
-            epoch_batches=batches,
-            batch_loss=batch_loss,
-            device=torch.device("cpu"),
-            evaluate=evaluate,
-            rule=StoppingRule(n_iter_no_change=3, tol=0.0),
-            max_time=max_time,
-            lr_schedule=lr_schedule,
-        )
+    state, reason, caught = train_recording_warnings(
+        module,
+        optimizer,
+        n_epochs,
+        batches,
+        batch_loss,
+        evaluate,
+        max_time=max_time,
+        lr_schedule=lr_schedule,
+    )
     return state, reason, caught, rates, clock.now
 
 
