@@ -90,7 +90,7 @@ def _detach(state):
     return state.detach()
 
 
-@fill_doc(defaults={"learning_rate": '"adaptive"'})
+@fill_doc(defaults={"learning_rate": '"cosine"'})
 class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN):
     """Character-level recurrent language model that writes text.
 
@@ -284,7 +284,7 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
         max_time=None,
         batch_size=32,
         learning_rate_init=5e-3,
-        learning_rate="adaptive",
+        learning_rate="cosine",
         optimizer="adam",
         weight_decay=0.0,
         clip_grad_norm=5.0,
