@@ -214,8 +214,8 @@ def main(args):
         (
             "tinyshakespeare",
             f"validation nats/char after {seconds / 60:.1f} min ({gen.n_iter_} "
-            f"epochs), {'defaults' if args.params == '{}' else 'defaults with'} "
-            f"{args.params if args.params != '{}' else ''}: {_describe(gen)}",
+            f"epochs), defaults{'' if args.params == '{}' else ' with ' + args.params}"
+            f": {_describe(gen)}",
             f"{valid_ce:.4f}",
             f"{TARGET} (target; smoothed 5-gram 1.76)",
             f"{valid_ce - TARGET:+.4f}",
