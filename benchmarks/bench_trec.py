@@ -27,12 +27,15 @@ from plain_torch import train_plain  # noqa: E402
 
 from sklearn_rnn import RNNClassifier  # noqa: E402
 
-# Candidates tried on the validation split; the first is the defaults.
+# Candidates tried on the validation split; the first is the defaults. Validation
+# accuracy on 2026-11-27 in this order: 0.8462, 0.8553, 0.8315, 0.8388, 0.8498.
 CANDIDATES = [
     {},
     {"cell": "lstm"},
     {"hidden_size": 256},
     {"learning_rate": "adaptive", "n_iter_no_change": 12},
+    # annealed over 30 epochs, patience long enough for the schedule to finish
+    {"learning_rate": "cosine", "max_iter": 30, "n_iter_no_change": 30},
 ]
 SPEED_EPOCHS = 3
 
