@@ -76,6 +76,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "learning_rate_init": [Interval(numbers.Real, 0, None, closed="neither")],
         "learning_rate": [StrOptions({"constant", "adaptive", "cosine"})],
+        "ema_decay": [Interval(numbers.Real, 0, 1, closed="neither"), None],
         "optimizer": [StrOptions(set(OPTIMIZERS)), callable],
         "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
         "clip_grad_norm": [Interval(numbers.Real, 0, None, closed="neither"), None],
@@ -288,6 +289,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                 lr_schedule=cosine_annealing
                 if self.learning_rate == "cosine" and not incremental
                 else None,
+                ema_decay=None if incremental else self.ema_decay,
             )
         self._publish_training_state(validated=valid_data is not None)
         return self

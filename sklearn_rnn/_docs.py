@@ -34,6 +34,16 @@ max_time : float or None, default=None
     the best weights kept. ``None`` sets no limit.
 """
 
+_EMA_DECAY_PARAMETER = """
+ema_decay : float or None, default=None
+    Keep an exponential moving average of the weights, updated after every batch with
+    this decay (0.999 averages over roughly the last thousand batches; the decay starts
+    lower and rises to it, so the first batches are not averaged with the initial
+    weights). Validation, early stopping, checkpoints and the fitted model use the
+    average; training goes on from the trained weights. ``None`` averages nothing, and
+    ``partial_fit`` never does.
+"""
+
 _HISTORY_ATTRIBUTE = """
 history_ : list of dict
     One record per epoch: ``epoch``, ``train_loss``, ``lr`` (the learning rate of its
@@ -47,6 +57,7 @@ PARAGRAPHS = {
     "checkpoint_parameter": _CHECKPOINT_PARAMETER,
     "learning_rate_parameter": _LEARNING_RATE_PARAMETER,
     "max_time_parameter": _MAX_TIME_PARAMETER,
+    "ema_decay_parameter": _EMA_DECAY_PARAMETER,
     "X_fit": """
 X : list of str, list of token lists, array-like or list of arrays
     Raw strings, token lists, a 2-D array ``(n_samples, n_timesteps)``, a 3-D array
@@ -123,6 +134,7 @@ learning_rate_init : float, default=2e-3
     Learning rate of the optimizer.
 """
     + _LEARNING_RATE_PARAMETER
+    + _EMA_DECAY_PARAMETER
     + """
 optimizer : {"adam", "adamw", "rmsprop", "sgd"} or callable, default="adam"
     ``"sgd"`` uses Nesterov momentum 0.9. A callable is called as
@@ -155,6 +167,7 @@ tol : float, default=1e-4
 warm_start : bool, default=False
     Let ``fit`` continue from the current weights, vocabulary and scaling instead of
     starting anew.
+
 verbose : int, default=0
     0 is silent, 1 prints a line per epoch, 2 also draws a progress bar on stderr (plain
     lines when stderr is not a terminal, so log files stay free of control characters).

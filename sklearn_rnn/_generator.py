@@ -145,6 +145,8 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
 
     {{learning_rate_parameter}}
 
+    {{ema_decay_parameter}}
+
     optimizer : {"adam", "adamw", "rmsprop", "sgd"} or callable, default="adam"
         ``"sgd"`` uses Nesterov momentum 0.9. A callable is called as
         ``optimizer(params, lr=learning_rate_init, weight_decay=weight_decay)`` and
@@ -261,7 +263,7 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
             for name in (
                 "cell hidden_size num_layers dropout embedding_dim max_iter max_time "
                 "batch_size "
-                "learning_rate_init learning_rate optimizer weight_decay "
+                "learning_rate_init learning_rate ema_decay optimizer weight_decay "
                 "clip_grad_norm early_stopping validation_fraction n_iter_no_change "
                 "tol warm_start verbose random_state device checkpoint_dir"
             ).split()
@@ -285,6 +287,7 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
         batch_size=32,
         learning_rate_init=5e-3,
         learning_rate="cosine",
+        ema_decay=None,
         optimizer="adam",
         weight_decay=0.0,
         clip_grad_norm=5.0,
@@ -309,6 +312,7 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
         self.learning_rate = learning_rate
+        self.ema_decay = ema_decay
         self.optimizer = optimizer
         self.weight_decay = weight_decay
         self.clip_grad_norm = clip_grad_norm

@@ -75,6 +75,7 @@ class RNNRegressor(RegressorMixin, BaseManyToOne):
         batch_size=32,
         learning_rate_init=2e-3,
         learning_rate="constant",
+        ema_decay=None,
         optimizer="adam",
         weight_decay=0.0,
         clip_grad_norm=5.0,
@@ -106,6 +107,7 @@ class RNNRegressor(RegressorMixin, BaseManyToOne):
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
         self.learning_rate = learning_rate
+        self.ema_decay = ema_decay
         self.optimizer = optimizer
         self.weight_decay = weight_decay
         self.clip_grad_norm = clip_grad_norm

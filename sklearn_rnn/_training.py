@@ -1,6 +1,6 @@
 """The one training loop: epochs of mini-batches, clipping, validation, early stopping
-with best-weight restore, learning-rate schedules, a time budget, history, progress,
-interrupts and divergence.
+with best-weight restore, learning-rate schedules, a time budget, weight averaging,
+history, progress, interrupts and divergence.
 
 It knows nothing of any estimator. An estimator hands it a module, an optimizer, a
 function that yields an epoch's batches, a function from a batch to its mean loss, and
@@ -69,6 +69,45 @@ def _restore(module, optimizer, snapshot):
     optimizer.load_state_dict(snapshot[1])
 
 
+class WeightAverage:
+    """An exponential moving average of a module's trainable parameters (frozen ones
+    never change), updated after every optimizer step. The decay starts low and rises
+    to ``decay`` (``min(decay, (1 + t) / (10 + t))`` at step ``t``), so the first steps
+    do not keep the average near the initial weights."""
+
+    def __init__(self, module, decay):
+        self.parameters = [p for p in module.parameters() if p.requires_grad]
+        self.average = [p.detach().clone() for p in self.parameters]
+        self.decay = decay
+        self.steps = 0
+        self._raw = None
+
+    @torch.no_grad()
+    def update(self):
+        self.steps += 1
+        weight = 1.0 - min(self.decay, (1.0 + self.steps) / (10.0 + self.steps))
+        for average, parameter in zip(self.average, self.parameters, strict=True):
+            average.lerp_(parameter, weight)
+
+    @torch.no_grad()
+    def swap_in(self):
+        """Put the average into the module, keeping the trained weights aside."""
+        self._raw = [p.detach().clone() for p in self.parameters]
+        self.copy_into_module()
+
+    @torch.no_grad()
+    def swap_out(self):
+        """Put the trained weights back, to go on training."""
+        for parameter, raw in zip(self.parameters, self._raw, strict=True):
+            parameter.copy_(raw)
+        self._raw = None
+
+    @torch.no_grad()
+    def copy_into_module(self):
+        for parameter, average in zip(self.parameters, self.average, strict=True):
+            parameter.copy_(average)
+
+
 def train(
     module,
     optimizer,
@@ -86,6 +125,7 @@ def train(
     on_epoch_end=None,
     max_time=None,
     lr_schedule=None,
+    ema_decay=None,
 ):
     """Train ``module`` for up to ``n_epochs`` epochs and return why it stopped.
 
@@ -112,6 +152,10 @@ def train(
         Sets each batch's learning rate to the starting rate times
         ``lr_schedule(progress)``, where progress runs from 0 to 1 over the planned
         training: ``n_epochs`` epochs, or ``max_time`` when that ends sooner.
+    ema_decay : float or None
+        Keep an exponential moving average of the weights (see
+        :class:`WeightAverage`); validation, checkpoints and the weights left at the
+        end are the average's, while training goes on from the trained weights.
 
     Returns
     -------
@@ -126,6 +170,7 @@ def train(
     base_lrs = [group["lr"] for group in optimizer.param_groups]
     batches_per_epoch = None  # told by a sized epoch, or learnt from a complete one
     evaluation_seconds = 0.0
+    average = None if ema_decay is None else WeightAverage(module, ema_decay)
 
     def out_of_time():
         return (
@@ -172,6 +217,8 @@ def train(
                 if clip_grad_norm is not None:
                     torch.nn.utils.clip_grad_norm_(module.parameters(), clip_grad_norm)
                 optimizer.step()
+                if average is not None:
+                    average.update()
                 total += loss.detach() * n_items
                 count += n_items
             if not cut_short:
@@ -198,6 +245,8 @@ def train(
             state.loss_curve.append(train_loss)
             if cut_short:
                 record["batches"] = n_batches  # of batches_per_epoch, if known
+            if average is not None:  # evaluated and saved; trained no further
+                average.swap_in()
             if evaluate is not None:
                 module.eval()
                 evaluation_start = time.perf_counter()
@@ -236,9 +285,11 @@ def train(
                     group["lr"] *= rule.lr_decay
             record["duration"] = time.perf_counter() - start
             state.history.append(record)
-            last_good = _snapshot(module, optimizer)
             if on_epoch_end is not None:
                 on_epoch_end()
+            if average is not None:
+                average.swap_out()
+            last_good = _snapshot(module, optimizer)
             if verbose:
                 print(_epoch_line(record), flush=True)
             if cut_short:
@@ -259,6 +310,8 @@ def train(
             + (
                 "best weights so far."
                 if best is not None
+                else "average of the weights so far."
+                if average is not None
                 else "weights of the last complete epoch."
             ),
             InterruptedFitWarning,
@@ -267,6 +320,8 @@ def train(
         reason = "interrupted"
     if best is not None:
         _restore(module, optimizer, best)
+    elif average is not None and reason != "diverged":
+        average.copy_into_module()
     if reason == "max_time" and verbose:
         print(f"Stopping: max_time={max_time:g} s used", flush=True)
     if reason in ("max_iter", "max_time") and warn_at_max_iter and rule.active:

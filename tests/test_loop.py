@@ -250,3 +250,109 @@ def test_max_time_leaves_room_for_the_evaluation(monkeypatch):
 def test_max_time_always_trains_one_batch(monkeypatch):
     state, reason, _, rates, _ = budgeted_run(monkeypatch, n_epochs=5, max_time=1e-9)
     assert reason == "max_time" and len(rates) == 1 and state.n_iter == 1
+
+
+def averaging_run(
+    n_epochs, decay, *, per_epoch=3, evaluate=None, losses=None, interrupt_at=None
+):
+    """The counting module trained with a weight average: returns the module, the
+    weight each batch trained from, the state and the warnings."""
+    module = Counter()
+    optimizer = torch.optim.SGD(module.parameters(), lr=1.0)
+    trained_from = []
+
+    def batches():
+        for _ in range(per_epoch):
+            yield Batch(torch.zeros(1, 1), torch.ones(1), None, None, np.array([0]))
+
+    def batch_loss(module, batch):
+        if len(trained_from) == interrupt_at:
+            raise KeyboardInterrupt
+        trained_from.append(module.w.item())
+        reported = losses[len(trained_from) - 1] if losses else 1.0
+        return -module.w + module.w.detach() + reported, 1
+
+    state, _, caught = train_recording_warnings(
+        module,
+        optimizer,
+        n_epochs,
+        batches,
+        batch_loss,
+        evaluate,
+        rule=StoppingRule(n_iter_no_change=100, tol=0.0),
+        ema_decay=decay,
+    )
+    return module, trained_from, state, caught
+
+
+def expected_average(n_steps, decay):
+    """The average of the counting weight (t after step t), by the documented rule."""
+    average = 0.0
+    for t in range(1, n_steps + 1):
+        d = min(decay, (1 + t) / (10 + t))
+        average = d * average + (1 - d) * t
+    return average
+
+
+def test_weight_average_is_what_a_fit_ends_with_while_training_goes_on_unaveraged():
+    module, trained_from, _, _ = averaging_run(n_epochs=4, decay=0.9)
+    # every batch trained from the raw weights: the average never fed back
+    assert trained_from == list(range(12))
+    assert module.w.item() == pytest.approx(expected_average(12, 0.9))
+    assert module.w.item() < 11  # an average of the path, not its end
+
+
+def test_validation_reads_the_average_and_the_best_average_is_kept():
+    seen = []
+    scores = [0.1, 0.5, 0.9, 0.3, 0.2]
+
+    def evaluate(module):
+        seen.append(module.w.item())
+        return 1.0 - scores[len(seen) - 1], scores[len(seen) - 1]
+
+    module, trained_from, _, _ = averaging_run(5, 0.9, evaluate=evaluate)
+    assert seen == pytest.approx([expected_average(3 * e, 0.9) for e in range(1, 6)])
+    assert trained_from == list(range(15))
+    assert module.w.item() == pytest.approx(seen[2])  # the best epoch's average
+
+
+def test_a_diverging_fit_with_averaging_keeps_the_last_finite_weights():
+    losses = [1.0] * 6 + [math.nan] * 3
+    module, _, state, _ = averaging_run(3, 0.9, losses=losses)
+    assert state.n_iter == 2
+    assert module.w.item() == 6.0  # the trained weights after epoch 2
+
+
+def test_an_interrupted_fit_with_averaging_keeps_the_average_so_far():
+    module, trained_from, state, caught = averaging_run(3, 0.9, interrupt_at=7)
+    assert len(trained_from) == 7 and state.n_iter == 2
+    assert module.w.item() == pytest.approx(expected_average(7, 0.9))
+    assert any("average of the weights so far" in str(w.message) for w in caught)
+
+
+def test_checkpoints_hold_the_average_then_training_resumes_from_the_trained_weights():
+    module = Counter()
+    optimizer = torch.optim.SGD(module.parameters(), lr=1.0)
+    saved, trained_from = [], []
+
+    def batches():
+        for _ in range(2):
+            yield Batch(torch.zeros(1, 1), torch.ones(1), None, None, np.array([0]))
+
+    def batch_loss(module, batch):
+        trained_from.append(module.w.item())
+        return -module.w + module.w.detach() + 1.0, 1
+
+    train_recording_warnings(
+        module,
+        optimizer,
+        3,
+        batches,
+        batch_loss,
+        None,
+        rule=StoppingRule(n_iter_no_change=100, tol=0.0),
+        ema_decay=0.5,
+        on_epoch_end=lambda: saved.append(module.w.item()),
+    )
+    assert saved == pytest.approx([expected_average(2 * e, 0.5) for e in (1, 2, 3)])
+    assert trained_from == list(range(6))

@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_rnn import RNNClassifier, RNNRegressor
@@ -210,6 +211,42 @@ def test_cosine_partial_fit_keeps_the_rate():
     for _ in range(2):
         clf.partial_fit(X, y, classes=["neg", "pos"])
     assert [r["lr"] for r in clf.history_] == [2e-3, 2e-3]
+
+
+def test_weight_averaging_learns_and_leaves_partial_fit_unaveraged():
+    X, y = sign_task()
+    clf = RNNClassifier(
+        hidden_size=16,
+        max_iter=15,
+        learning_rate_init=1e-2,
+        ema_decay=0.9,
+        early_stopping=False,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    assert clf.score(X, y) > 0.8
+    unaveraged = clone(clf).set_params(ema_decay=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        unaveraged.fit(X, y)
+    # the fit ends with the average, not the weights the last batch left
+    assert not np.allclose(clf.predict_proba(X), unaveraged.predict_proba(X))
+    plain = RNNClassifier(hidden_size=8, random_state=0)
+    averaged = RNNClassifier(hidden_size=8, ema_decay=0.9, random_state=0)
+    for clf in (plain, averaged):
+        clf.partial_fit(X, y, classes=["neg", "pos"])
+    np.testing.assert_array_equal(
+        plain.predict_proba(X[:10]), averaged.predict_proba(X[:10])
+    )
+
+
+@pytest.mark.parametrize("ema_decay", [0, 1, 1.5, "0.99"])
+def test_ema_decay_must_lie_strictly_between_0_and_1(ema_decay):
+    X, y = sign_task(20)
+    with pytest.raises(ValueError, match="ema_decay"):
+        RNNClassifier(ema_decay=ema_decay).fit(X, y)
 
 
 def test_max_time_bounds_a_fit_and_warns():
