@@ -253,11 +253,19 @@ def test_max_time_always_trains_one_batch(monkeypatch):
 
 
 def averaging_run(
-    n_epochs, decay, *, per_epoch=3, evaluate=None, losses=None, interrupt_at=None
+    n_epochs,
+    decay,
+    *,
+    per_epoch=3,
+    evaluate=None,
+    losses=None,
+    interrupt_at=None,
+    module=None,
+    **options,
 ):
     """The counting module trained with a weight average: returns the module, the
     weight each batch trained from, the state and the warnings."""
-    module = Counter()
+    module = module or Counter()
     optimizer = torch.optim.SGD(module.parameters(), lr=1.0)
     trained_from = []
 
@@ -281,6 +289,7 @@ def averaging_run(
         evaluate,
         rule=StoppingRule(n_iter_no_change=100, tol=0.0),
         ema_decay=decay,
+        **options,
     )
     return module, trained_from, state, caught
 
@@ -331,27 +340,12 @@ def test_an_interrupted_fit_with_averaging_keeps_the_average_so_far():
 
 
 def test_checkpoints_hold_the_average_then_training_resumes_from_the_trained_weights():
-    module = Counter()
-    optimizer = torch.optim.SGD(module.parameters(), lr=1.0)
-    saved, trained_from = [], []
-
-    def batches():
-        for _ in range(2):
-            yield Batch(torch.zeros(1, 1), torch.ones(1), None, None, np.array([0]))
-
-    def batch_loss(module, batch):
-        trained_from.append(module.w.item())
-        return -module.w + module.w.detach() + 1.0, 1
-
-    train_recording_warnings(
-        module,
-        optimizer,
+    module, saved = Counter(), []
+    _, trained_from, _, _ = averaging_run(
         3,
-        batches,
-        batch_loss,
-        None,
-        rule=StoppingRule(n_iter_no_change=100, tol=0.0),
-        ema_decay=0.5,
+        0.5,
+        per_epoch=2,
+        module=module,
         on_epoch_end=lambda: saved.append(module.w.item()),
     )
     assert saved == pytest.approx([expected_average(2 * e, 0.5) for e in (1, 2, 3)])
