@@ -142,11 +142,31 @@ def crfsuite(X, y, X_test, y_test, pos=None, pos_test=None):
 # ---------------------------------------------------------------------- ours
 
 
+def view(X, columns):
+    """CoNLL-2003 sentences of ``(word, POS, chunk)`` tokens as the tagger reads them:
+    the word alone, or tuples of the word and the file ``columns`` named (1 POS,
+    2 chunk). Sentences of plain words (WNUT-17) pass as they are."""
+    if isinstance(X[0][0], str):
+        return X
+    if not columns:
+        return [[token[0] for token in s] for s in X]
+    return [[(token[0], *(token[c] for c in columns)) for token in s] for s in X]
+
+
+def split_columns(params):
+    """``(feature_columns, the tagger's parameters)`` of a settings dict."""
+    params = dict(params)
+    return params.pop("feature_columns", None), params
+
+
 def fit_tagger(params, X, y, X_val=None, y_val=None):
-    """Fit our tagger with ``params``; the model and the seconds it took."""
+    """Fit our tagger with ``params`` (``feature_columns`` says which CoNLL columns
+    join the word as token features); the model and the seconds it took."""
     if ARGS.quick:
         params = {**params, "max_iter": 1}
+    columns, params = split_columns(params)
     model = LSTMSequenceTagger(random_state=ARGS.seed, device=ARGS.device, **params)
+    X, X_val = view(X, columns), None if X_val is None else view(X_val, columns)
     with Timer() as fit_time, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model.fit(X, y, X_val=X_val, y_val=y_val)
@@ -161,6 +181,7 @@ def fit_tagger(params, X, y, X_val=None, y_val=None):
 def tagger(params, X, y, X_test, y_test, X_val=None, y_val=None):
     """Fit our tagger; F1, seconds to train, tokens per second predicted, epochs."""
     model, fit_seconds = fit_tagger(params, X, y, X_val, y_val)
+    X_test = view(X_test, split_columns(params)[0])
     with Timer() as predict_time:
         predicted = model.predict(X_test)
     n_tokens = sum(map(len, X_test))
@@ -194,19 +215,21 @@ def select(X, y, X_a, y_a):
 
 def main():
     conll = DATA / "conll2003"
-    X, y = load_conll(require(conll / "eng.train"))
-    pos = load_conll(conll / "eng.train", tag_column=1)[1]
-    X_a, y_a = load_conll(require(conll / "eng.testa"))
+    # tokens (word, POS, chunk); ``view`` gives each system the columns it reads
+    X, y = load_conll(require(conll / "eng.train"), feature_columns=[1, 2])
+    pos = [[token[1] for token in s] for s in X]
+    X_a, y_a = load_conll(require(conll / "eng.testa"), feature_columns=[1, 2])
     if ARGS.quick:  # check the script's mechanics in a minute; figures mean nothing
         X, y, pos, X_a, y_a = X[:500], y[:500], pos[:500], X_a[:100], y_a[:100]
     if ARGS.select:
         select(X, y, X_a, y_a)
         return
-    X_b, y_b = load_conll(require(conll / "eng.testb"))
-    pos_b = load_conll(conll / "eng.testb", tag_column=1)[1]
+    X_b, y_b = load_conll(require(conll / "eng.testb"), feature_columns=[1, 2])
+    pos_b = [[token[1] for token in s] for s in X_b]
 
     print("sklearn-crfsuite, classic features (with part of speech):", flush=True)
-    crf_f1, crf_fit, crf_speed = crfsuite(X, y, X_b, y_b, pos, pos_b)
+    words, words_b = view(X, None), view(X_b, None)
+    crf_f1, crf_fit, crf_speed = crfsuite(words, y, words_b, y_b, pos, pos_b)
     print(f"  testb F1 {crf_f1:.4f}, {crf_fit:.0f} s, {crf_speed:,.0f} tokens/s")
 
     print("LSTMSequenceTagger:", flush=True)

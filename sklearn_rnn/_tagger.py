@@ -81,6 +81,10 @@ class LSTMSequenceTagger(BaseRNN):
     char_filters : int, default=50
         Number of character features per token (convolution filters of width 3).
 
+    feature_embedding_dim : int, default=25
+        Size of the embedding of each categorical token feature, for tokens given as
+        tuples ``(word, feature, ...)`` (see ``fit``).
+
     word_dropout : float, default=0.05
         Unknown-word replacement while training: a word seen ``c`` times in ``fit``
         is replaced by the unknown symbol with probability
@@ -139,6 +143,10 @@ class LSTMSequenceTagger(BaseRNN):
     char_vocabulary_ : dict or None
         Character to index (from 2) for the character features, or ``None``.
 
+    feature_vocabularies_ : list of dict
+        For each categorical token feature (the tuple fields after the word), value
+        to index (from 2); empty when the tokens are plain words.
+
     {{training_attributes}}
 
     See Also
@@ -179,6 +187,7 @@ class LSTMSequenceTagger(BaseRNN):
         "char_features": ["boolean"],
         "char_embedding_dim": [Interval(numbers.Integral, 1, None, closed="left")],
         "char_filters": [Interval(numbers.Integral, 1, None, closed="left")],
+        "feature_embedding_dim": [Interval(numbers.Integral, 1, None, closed="left")],
         "word_dropout": [Interval(numbers.Real, 0, None, closed="left")],
         "crf": ["boolean"],
         "tag_scheme": [
@@ -202,6 +211,7 @@ class LSTMSequenceTagger(BaseRNN):
         char_features=True,
         char_embedding_dim=25,
         char_filters=50,
+        feature_embedding_dim=25,
         word_dropout=0.05,
         crf=True,
         tag_scheme="auto",
@@ -240,6 +250,7 @@ class LSTMSequenceTagger(BaseRNN):
         self.char_features = char_features
         self.char_embedding_dim = char_embedding_dim
         self.char_filters = char_filters
+        self.feature_embedding_dim = feature_embedding_dim
         self.word_dropout = word_dropout
         self.crf = crf
         self.tag_scheme = tag_scheme
@@ -276,7 +287,13 @@ class LSTMSequenceTagger(BaseRNN):
         ----------
         X : list of token lists, or list of arrays of shape (n_timesteps_i, n_channels)
             Token sequences (lists of strings; tokenise raw text first), or numeric
-            sequences with one label per step.
+            sequences with one label per step. A token may also be a tuple of strings
+            ``(word, feature, ...)``: the fields after the word are categorical
+            features of the token (part of speech, chunk, a gazetteer flag), each
+            embedded (``feature_embedding_dim``) and joined to the word's features.
+            Every token then carries the same number of fields, here and at predict
+            (:func:`~sklearn_rnn.datasets.load_conll` reads them with
+            ``feature_columns``); a value unseen in ``fit`` is read as unknown.
         y : list of label lists
             One label per token, ``len(y[i]) == len(X[i])``: chunk tags such as
             ``"B-PER"``, or any labels (part-of-speech tags, integers).
@@ -402,7 +419,16 @@ class LSTMSequenceTagger(BaseRNN):
                 "raw strings. Tokenise them first, e.g. [text.split() for text in X]"
             )
         # the case is kept for the character features; _encode_X lowercases the words
-        return super()._read_X(X, reset=reset, lowercase=False)
+        family, sequences = super()._read_X(X, reset=reset, lowercase=False)
+        if family == "symbols":
+            n_fields = _check_fields(sequences)
+            if not reset and n_fields != 1 + len(self.feature_vocabularies_):
+                raise ValueError(
+                    f"{type(self).__name__} was fitted on tokens "
+                    f"{_describe_fields(1 + len(self.feature_vocabularies_))}, but X "
+                    f"holds tokens {_describe_fields(n_fields)}"
+                )
+        return family, sequences
 
     def _training_data(self, X, y, sample_weight, *, reset, classes=None):
         family, sequences = self._read_X(X, reset=reset)
@@ -527,7 +553,13 @@ class LSTMSequenceTagger(BaseRNN):
                     "pretrained_embeddings needs token input, but X holds numeric "
                     "sequences"
                 )
+            if reset:
+                self.feature_vocabularies_ = []
             return super()._encode_X(family, sequences, reset=reset)
+        fields = None
+        if isinstance(sequences[0][0], tuple):
+            fields = [list(zip(*seq, strict=True)) for seq in sequences]
+            sequences = [list(seq_fields[0]) for seq_fields in fields]
         strings = isinstance(sequences[0][0], str)
         words = sequences
         if strings and self.lowercase:
@@ -545,18 +577,27 @@ class LSTMSequenceTagger(BaseRNN):
                 if self.char_features and strings
                 else None
             )
+            self.feature_vocabularies_ = [
+                _data.build_vocabulary([seq_fields[j] for seq_fields in fields])
+                for j in range(1, len(fields[0]) if fields else 1)
+            ]
         elif self.char_vocabulary_ is not None and not strings:
             raise TypeError(
                 f"{type(self).__name__} was fitted on string tokens, but X holds "
                 f"{type(sequences[0][0]).__name__} symbols"
             )
         ragged = _data.Ragged.from_symbols(words, self.vocabulary_)
-        if self.char_vocabulary_ is None:
+        columns = [ragged.values.unsqueeze(1)]
+        for j, vocabulary in enumerate(self.feature_vocabularies_, start=1):
+            values = [seq_fields[j] for seq_fields in fields]
+            columns.append(
+                _data.Ragged.from_symbols(values, vocabulary).values[:, None]
+            )
+        if self.char_vocabulary_ is not None:
+            columns.append(_data.encode_chars(sequences, self.char_vocabulary_))
+        if len(columns) == 1:
             return ragged
-        chars = _data.encode_chars(sequences, self.char_vocabulary_)
-        return _data.Ragged(
-            torch.cat([ragged.values.unsqueeze(1), chars], dim=1), ragged.lengths
-        )
+        return _data.Ragged(torch.cat(columns, dim=1), ragged.lengths)
 
     def _word_dropout_rates(self, words):
         """Per-word probabilities of the unknown-word replacement while training:
@@ -630,6 +671,11 @@ class LSTMSequenceTagger(BaseRNN):
                 char_embedding_dim=self.char_embedding_dim,
                 char_filters=self.char_filters,
                 word_dropout=self.word_dropout,
+                feature_sizes=[
+                    len(vocabulary) + _data.N_SPECIAL
+                    for vocabulary in self.feature_vocabularies_
+                ],
+                feature_embedding_dim=self.feature_embedding_dim,
             )
             if getattr(self, "_pretrained_rows", None) is not None:
                 kwargs.update(
@@ -748,6 +794,44 @@ class LSTMSequenceTagger(BaseRNN):
                 ):
                     result[i] = values[row, :length]
         return result
+
+
+def _check_fields(sequences):
+    """The number of fields of every token: 1 for plain tokens, ``1 + F`` for tuples
+    ``(word, feature, ...)`` of strings, which must agree across ``X``."""
+    first = sequences[0][0]
+    n_fields = len(first) if isinstance(first, tuple) else 1
+    for i, seq in enumerate(sequences):
+        for token in seq:
+            if n_fields == 1 and not isinstance(token, tuple):
+                continue
+            if not isinstance(token, tuple) or len(token) != n_fields:
+                raise ValueError(
+                    f"Sample {i} of X holds the token {token!r}, but the first token "
+                    f"of X is {first!r}: every token must be "
+                    f"{_describe_fields(n_fields)}"
+                )
+            if not all(isinstance(field, str) for field in token):
+                raise TypeError(
+                    f"Sample {i} of X holds the token {token!r}: the fields of a "
+                    "token tuple (word, feature, ...) must be strings"
+                )
+    if n_fields < 2 and isinstance(first, tuple):
+        raise ValueError(
+            f"Sample 0 of X holds the token {first!r}: a token tuple needs the word "
+            "and at least one feature, (word, feature, ...)"
+        )
+    return n_fields
+
+
+def _describe_fields(n_fields):
+    if n_fields == 1:
+        return "given as plain words"
+    n_features = n_fields - 1
+    features = "feature" if n_features == 1 else "features"
+    return (
+        f"given as tuples of {n_fields} fields (the word and {n_features} {features})"
+    )
 
 
 def _is_integer(label):

@@ -78,7 +78,15 @@ _WNUT17_FILES = {
 }
 
 
-def load_conll(path, *, word_column=0, tag_column=-1, sep=None, encoding="utf-8"):
+def load_conll(
+    path,
+    *,
+    word_column=0,
+    tag_column=-1,
+    feature_columns=None,
+    sep=None,
+    encoding="utf-8",
+):
     """Read a CoNLL-style column file into sentences and their tags.
 
     One token per line with its columns; a blank line ends a sentence. ``-DOCSTART-``
@@ -93,6 +101,11 @@ def load_conll(path, *, word_column=0, tag_column=-1, sep=None, encoding="utf-8"
         Which columns hold the token and its tag (negative counts from the end).
         CoNLL-2003 has ``word POS chunk NER``: ``tag_column=1`` reads part-of-speech
         tags, ``-1`` the named entities.
+    feature_columns : list of int or None, default=None
+        Columns to keep beside the word as categorical token features: each token
+        is then a tuple ``(word, feature, ...)``, the form
+        :class:`~sklearn_rnn.LSTMSequenceTagger` embeds. ``[1, 2]`` keeps CoNLL-2003's
+        part-of-speech and chunk tags.
     sep : str or None, default=None
         Column separator. ``None`` splits on tabs when a line holds one (so tokens may
         hold spaces), else on runs of whitespace.
@@ -100,7 +113,8 @@ def load_conll(path, *, word_column=0, tag_column=-1, sep=None, encoding="utf-8"
 
     Returns
     -------
-    sentences : list of list of str
+    sentences : list of list of str, or of list of tuple of str
+        Tuples ``(word, feature, ...)`` when ``feature_columns`` is given.
     tags : list of list of str
         Of the same lengths as ``sentences``.
 
@@ -115,11 +129,14 @@ def load_conll(path, *, word_column=0, tag_column=-1, sep=None, encoding="utf-8"
     ([['EU', 'rejects']], [['I-ORG', 'O']])
     >>> load_conll(f.name, tag_column=1)
     ([['EU', 'rejects']], [['NNP', 'VBZ']])
+    >>> load_conll(f.name, feature_columns=[1, 2])[0]
+    [[('EU', 'NNP', 'I-NP'), ('rejects', 'VBZ', 'I-VP')]]
     >>> import os
     >>> os.remove(f.name)
     """
     sentences, tags = [], []
     words, labels = [], []
+    feature_columns = [] if feature_columns is None else list(feature_columns)
 
     def close():
         if words:
@@ -145,11 +162,18 @@ def load_conll(path, *, word_column=0, tag_column=-1, sep=None, encoding="utf-8"
                 continue
             try:
                 word, label = columns[word_column], columns[tag_column]
+                if feature_columns:
+                    word = (word, *(columns[j] for j in feature_columns))
             except IndexError:
+                wanted = (
+                    f"word_column={word_column}, tag_column={tag_column} and "
+                    f"feature_columns={feature_columns}"
+                    if feature_columns
+                    else f"word_column={word_column} and tag_column={tag_column}"
+                )
                 raise ValueError(
                     f"Line {number} of {os.fspath(path)} has {len(columns)} columns, "
-                    f"but word_column={word_column} and tag_column={tag_column} "
-                    f"need more: {line[:80]!r}"
+                    f"but {wanted} need more: {line[:80]!r}"
                 ) from None
             words.append(word)
             labels.append(label)

@@ -30,6 +30,25 @@ def test_docstart_lines_are_dropped_with_or_without_a_blank_line(tmp_path):
     assert load_conll(path, word_column=2, tag_column=-2)[0][0] == ["I-NP", "I-VP"]
 
 
+def test_feature_columns_make_token_tuples(tmp_path):
+    path = write(
+        tmp_path, "EU NNP I-NP I-ORG\nrejects VBZ I-VP O\n\nPeter NNP I-NP I-PER\n"
+    )
+    X, y = load_conll(path, feature_columns=[1, 2])
+    assert X == [
+        [("EU", "NNP", "I-NP"), ("rejects", "VBZ", "I-VP")],
+        [("Peter", "NNP", "I-NP")],
+    ]
+    assert y == [["I-ORG", "O"], ["I-PER"]]
+    assert load_conll(path, feature_columns=[-2])[0][1] == [("Peter", "I-NP")]
+    with pytest.raises(
+        ValueError,
+        match="Line 1 of .* has 4 columns, but "
+        r"word_column=0, tag_column=-1 and feature_columns=\[5\]",
+    ):
+        load_conll(path, feature_columns=[5])
+
+
 def test_tabs_and_separators(tmp_path):
     path = write(tmp_path, "New York\tB-LOC\nis\tO\n \t \ncity\tO\n")
     X, y = load_conll(path)  # a tab-separated line keeps the space in its token

@@ -298,6 +298,93 @@ def test_pretrained_embeddings_are_copied_and_can_stay_frozen():
         LSTMSequenceTagger(pretrained_embeddings={"a": [1.0], "b": [1, 2]}).fit(X, y)
 
 
+# ---------------------------------------------------------------------- token features
+
+
+def feature_data(n, seed=0):
+    """Tokens ``(word, feature)`` whose label is set by the feature alone: the words
+    come from a small pool, independent of the labels."""
+    rng = np.random.RandomState(seed)
+    words, features = ["the", "a", "of", "in", "and"], ["NN", "VB", "JJ"]
+    X, y = [], []
+    for _ in range(n):
+        length = rng.randint(2, 7)
+        picked = [features[i] for i in rng.randint(len(features), size=length)]
+        X.append([(words[rng.randint(len(words))], f) for f in picked])
+        y.append([f"tag{f}" for f in picked])
+    return X, y
+
+
+def test_categorical_token_features_are_learned(tmp_path):
+    X, y = feature_data(120)
+    X_test, y_test = feature_data(40, seed=1)
+    params = {**FAST, "char_features": False, "max_iter": 25}
+    tagger = LSTMSequenceTagger(**params).fit(X, y)
+    assert tagger.tag_scheme_ is None
+    assert [sorted(v) for v in tagger.feature_vocabularies_] == [["JJ", "NN", "VB"]]
+    assert tagger.score(X_test, y_test) > 0.95
+    # the words alone say nothing: the same network without the feature guesses
+    words_only = LSTMSequenceTagger(**params).fit([[w for w, _ in s] for s in X], y)
+    assert words_only.score([[w for w, _ in s] for s in X_test], y_test) < 0.6
+    # an unseen value is read as unknown, never an error; shapes follow the input
+    sentence = [("the", "NN"), ("a", "XYZ"), ("of", "JJ")]
+    (proba,) = tagger.predict_proba([sentence])
+    assert proba.shape == (3, 3) and len(tagger.predict([sentence])[0]) == 3
+    assert tagger.transform([sentence])[0].shape == (3, 2 * FAST["hidden_size"])
+    joblib.dump(tagger, tmp_path / "tagger.joblib")
+    loaded = joblib.load(tmp_path / "tagger.joblib")
+    assert loaded.predict(X_test) == tagger.predict(X_test)
+    np.testing.assert_array_equal(loaded.predict_proba([sentence])[0], proba)
+
+
+def test_token_features_beside_character_features():
+    X, y = ner_data(40)
+    X = [[(w, "CAP" if w[0].isupper() else "low") for w in s] for s in X]
+    tagger = LSTMSequenceTagger(**FAST).fit(X, y)
+    assert tagger.char_vocabulary_ is not None  # the word field's characters
+    assert "C" in tagger.char_vocabulary_ and "cap" not in tagger.vocabulary_
+    assert tagger.score(X, y) > 0.9
+
+
+@pytest.mark.parametrize(
+    "X, error, message",
+    [
+        (
+            [[("a", "NN"), ("b", "VB")], [("c", "NN", "x")]],
+            ValueError,
+            r"Sample 1 of X holds the token \('c', 'NN', 'x'\), but the first token "
+            r"of X is \('a', 'NN'\): every token must be given as tuples of 2 fields",
+        ),
+        (
+            [[("a", "NN"), ("b", 3)]],
+            TypeError,
+            "Sample 0 of X holds the token .*must be strings",
+        ),
+        ([[("a",), ("b",)]], ValueError, "needs the word and at least one feature"),
+    ],
+)
+def test_bad_token_features_get_a_clear_error(X, error, message):
+    y = [["B-X"] + ["O"] * (len(s) - 1) for s in X]
+    with pytest.raises(error, match=message):
+        LSTMSequenceTagger(**FAST).fit(X, y)
+
+
+def test_predict_needs_the_token_fields_fit_saw():
+    X, y = feature_data(20)
+    tagger = LSTMSequenceTagger(**{**FAST, "max_iter": 1}).fit(X, y)
+    with pytest.raises(
+        ValueError,
+        match="fitted on tokens given as tuples of 2 fields "
+        r"\(the word and 1 feature\), but X holds tokens given as "
+        "plain words",
+    ):
+        tagger.predict([["the", "a"]])
+    plain = LSTMSequenceTagger(**{**FAST, "max_iter": 1}).fit(*ner_data(10))
+    assert plain.feature_vocabularies_ == []
+    with pytest.raises(ValueError, match="but X holds tokens given as tuples of 3"):
+        plain.predict([[("Anna", "NNP", "B-NP")]])
+
+
 # ---------------------------------------------------------------------- bad input
 
 

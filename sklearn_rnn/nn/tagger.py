@@ -43,10 +43,13 @@ class CharCNN(nn.Module):
 
 class TokenFeatures(nn.Module):
     """A word embedding of each token's index, joined with character features of its
-    spelling when ``n_chars`` is given.
+    spelling when ``n_chars`` is given and with an embedding of each of the token's
+    categorical features (part of speech, chunk, ...) when ``feature_sizes`` names
+    them.
 
-    ``forward`` takes ``(N, L)`` word indices, or ``(N, L, 1 + C)`` with the word index
-    first and the token's character indices after it. While training, each known word
+    ``forward`` takes ``(N, L)`` word indices, or ``(N, L, 1 + F + C)`` with the word
+    index first, then the indices of the ``F = len(feature_sizes)`` features, then the
+    token's character indices. While training, each known word
     is replaced by the unknown symbol with probability ``word_dropout``, so that the
     network learns what to do with words it has not seen; the buffer
     ``unknown_rate`` ``(V,)`` holds that probability per word, and an owner that knows
@@ -63,18 +66,15 @@ class TokenFeatures(nn.Module):
         char_filters=50,
         word_dropout=0.0,
         freeze_embedding=False,
+        feature_sizes=(),
+        feature_embedding_dim=25,
     ):
         super().__init__()
         if embedding_dim is None:
             self.embedding = OneHot(n_symbols)
             size = n_symbols
         else:
-            self.embedding = nn.Embedding(n_symbols, embedding_dim, padding_idx=0)
-            # variance 1 / dim rather than 1: the recurrent layer starts unsaturated
-            bound = math.sqrt(3.0 / embedding_dim)
-            with torch.no_grad():
-                self.embedding.weight.uniform_(-bound, bound)
-                self.embedding.weight[0] = 0.0
+            self.embedding = _embedding(n_symbols, embedding_dim)
             self.embedding.weight.requires_grad_(not freeze_embedding)
             size = embedding_dim
         self.chars = (
@@ -82,22 +82,46 @@ class TokenFeatures(nn.Module):
             if n_chars is None
             else CharCNN(n_chars, char_embedding_dim, char_filters)
         )
+        self.feature_embeddings = nn.ModuleList(
+            _embedding(n, feature_embedding_dim) for n in feature_sizes
+        )
         rate = torch.full((n_symbols,), float(word_dropout))
         rate[: UNK + 1] = 0.0  # padding and the unknown symbol stay as they are
         self.register_buffer("unknown_rate", rate)
-        self.output_size = size + (0 if self.chars is None else char_filters)
+        self.output_size = (
+            size
+            + (0 if self.chars is None else char_filters)
+            + len(feature_sizes) * feature_embedding_dim
+        )
 
     def forward(self, inputs):
-        words = inputs if self.chars is None else inputs[..., 0]
+        columns = self.chars is not None or len(self.feature_embeddings) > 0
+        words = inputs[..., 0] if columns else inputs
         if self.training:
             drop = torch.rand(words.shape, device=words.device)
             words = words.masked_fill(drop < self.unknown_rate[words], UNK)
-        features = self.embedding(words)
+        parts = [self.embedding(words)]
+        parts += [
+            embedding(inputs[..., 1 + j])
+            for j, embedding in enumerate(self.feature_embeddings)
+        ]
         if self.chars is not None:
             n, length, width = inputs.shape
-            chars = self.chars(inputs[..., 1:].reshape(n * length, width - 1))
-            features = torch.cat([features, chars.view(n, length, -1)], dim=2)
-        return features
+            first = 1 + len(self.feature_embeddings)
+            chars = self.chars(inputs[..., first:].reshape(n * length, width - first))
+            parts.append(chars.view(n, length, -1))
+        return torch.cat(parts, dim=2) if len(parts) > 1 else parts[0]
+
+
+def _embedding(n_symbols, dim):
+    """An embedding with padding row 0 and variance ``1 / dim``, so that the recurrent
+    layer starts unsaturated."""
+    embedding = nn.Embedding(n_symbols, dim, padding_idx=0)
+    bound = math.sqrt(3.0 / dim)
+    with torch.no_grad():
+        embedding.weight.uniform_(-bound, bound)
+        embedding.weight[0] = 0.0
+    return embedding
 
 
 class SequenceTaggerNet(nn.Module):
@@ -122,6 +146,11 @@ class SequenceTaggerNet(nn.Module):
         (the same for every word; see :class:`TokenFeatures`).
     freeze_embedding : bool
         Keep the word embedding as it was initialised (pretrained vectors).
+    feature_sizes : sequence of int
+        Number of values (with padding and the unknown value) of each categorical
+        token feature; empty for none.
+    feature_embedding_dim : int
+        Size of each categorical feature's embedding.
     crf : bool
         Train the CRF's start, transition and end scores with the CRF likelihood;
         ``False`` trains each step's softmax alone (cross-entropy), and only the masks
@@ -154,6 +183,8 @@ class SequenceTaggerNet(nn.Module):
         char_filters=50,
         word_dropout=0.0,
         freeze_embedding=False,
+        feature_sizes=(),
+        feature_embedding_dim=25,
         crf=True,
         allowed_start=None,
         allowed_transitions=None,
@@ -173,6 +204,8 @@ class SequenceTaggerNet(nn.Module):
                 char_filters=char_filters,
                 word_dropout=word_dropout,
                 freeze_embedding=freeze_embedding,
+                feature_sizes=feature_sizes,
+                feature_embedding_dim=feature_embedding_dim,
             )
             input_size = self.features.output_size
         else:
