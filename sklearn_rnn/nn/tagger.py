@@ -49,11 +49,11 @@ class TokenFeatures(nn.Module):
 
     ``forward`` takes ``(N, L)`` word indices, or ``(N, L, 1 + F + C)`` with the word
     index first, then the indices of the ``F = len(feature_sizes)`` features, then the
-    token's character indices. While training, each known word
-    is replaced by the unknown symbol with probability ``word_dropout``, so that the
-    network learns what to do with words it has not seen; the buffer
-    ``unknown_rate`` ``(V,)`` holds that probability per word, and an owner that knows
-    word counts may set it per word (rare words more often).
+    token's character indices. While training, each known word is replaced by the
+    unknown symbol with probability ``word_dropout``, so that the network learns what
+    to do with words it has not seen; the buffer ``unknown_rate`` ``(V,)`` holds that
+    probability per word, and an owner that knows word counts may set it per word
+    (rare words more often).
     """
 
     def __init__(
