@@ -296,8 +296,9 @@ def main():
         X_w, y_w, X_wd, y_wd = X_w[:300], y_w[:300], X_wd[:100], y_wd[:100]
     print("WNUT-17:", flush=True)
     wnut_crf_f1, wnut_crf_fit, _ = crfsuite(X_w, y_w, X_wt, y_wt)
+    wnut_params = split_columns(CHOSEN)[1]  # WNUT-17 has words and tags only
     wnut_f1, wnut_fit, _, wnut_epochs = tagger(
-        CHOSEN, X_w, y_w, X_wt, y_wt, X_val=X_wd, y_val=y_wd
+        wnut_params, X_w, y_w, X_wt, y_wt, X_val=X_wd, y_val=y_wd
     )
 
     reference = f"{crf_f1:.4f} (sklearn-crfsuite)"
@@ -325,7 +326,7 @@ def main():
         ),
         (
             "WNUT-17",
-            f"test entity F1, {CHOSEN}, stopping on dev",
+            f"test entity F1, {wnut_params}, stopping on dev",
             f"{wnut_f1:.4f}",
             f"{wnut_crf_f1:.4f} (sklearn-crfsuite)",
             f"{wnut_f1 - wnut_crf_f1:+.4f}",
