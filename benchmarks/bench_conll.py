@@ -18,15 +18,29 @@ eng.testa as the held-out data and prints (and records) the best testa F1 of eac
 never reads eng.testb.
 
     flock /tmp/sklearn-rnn-bench.lock python benchmarks/bench_conll.py --select
+
+Speed alone: ``--speed`` times CHOSEN's training epochs on eng.train and its
+predictions on eng.testa beside sklearn-crfsuite (fit on eng.train, predicting
+eng.testa); it never reads eng.testb and records no F1.
+
+    flock /tmp/sklearn-rnn-bench.lock python benchmarks/bench_conll.py --speed  # ~5 min
 """
 
+import statistics
 import sys
 import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import DATA, Timer, parse_args, record, require  # noqa: E402
+from _common import (  # noqa: E402
+    DATA,
+    Timer,
+    median_seconds,
+    parse_args,
+    record,
+    require,
+)
 
 from sklearn_rnn import LSTMSequenceTagger  # noqa: E402
 from sklearn_rnn.datasets import load_conll, load_wnut17  # noqa: E402
@@ -65,6 +79,7 @@ COSINE_BUDGET = {
 # chunk columns as token features beside the word (sklearn-crfsuite reads the
 # part of speech too)
 CANDIDATES = [{**CHOSEN, "feature_columns": [1, 2]}]
+SPEED_EPOCHS = 3
 
 
 # ------------------------------------------------------------------ sklearn-crfsuite
@@ -115,7 +130,8 @@ def sentence_features(X, pos=None):
 
 def crfsuite(X, y, X_test, y_test, pos=None, pos_test=None):
     """Fit sklearn-crfsuite (c1 = c2 = 0.1, 100 iterations); F1, seconds to train and
-    tokens per second predicted (feature extraction included)."""
+    tokens per second predicted (feature extraction included); no F1 without
+    ``y_test``."""
     import sklearn_crfsuite
 
     crf = sklearn_crfsuite.CRF(
@@ -131,7 +147,7 @@ def crfsuite(X, y, X_test, y_test, pos=None, pos_test=None):
         predicted = crf.predict(sentence_features(X_test, pos_test))
     n_tokens = sum(map(len, X_test))
     return (
-        entity_f1_score(y_test, predicted),
+        None if y_test is None else entity_f1_score(y_test, predicted),
         fit_time.seconds,
         n_tokens / predict_time.seconds,
     )
@@ -168,10 +184,11 @@ def fit_tagger(params, X, y, X_val=None, y_val=None):
     with Timer() as fit_time, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model.fit(X, y, X_val=X_val, y_val=y_val)
+    best = model.best_validation_score_
     print(
         f"  {params or 'defaults'}, feature columns {columns}: {model.n_iter_} "
-        f"epochs in {fit_time.seconds:.0f} s, best validation F1 "
-        f"{model.best_validation_score_:.4f}",
+        f"epochs in {fit_time.seconds:.0f} s"
+        + ("" if best is None else f", best validation F1 {best:.4f}"),
         flush=True,
     )
     return model, fit_time.seconds
@@ -212,6 +229,37 @@ def select(X, y, X_a, y_a):
     record(ARGS, command + (f" --seed {ARGS.seed}" if ARGS.seed else ""), rows)
 
 
+def speed(X, y, pos, X_a, pos_a):
+    """Seconds per training epoch of CHOSEN (median of SPEED_EPOCHS) and tokens per
+    second predicted on testa (median of 3), beside sklearn-crfsuite."""
+    words, words_a = view(X, None), view(X_a, None)
+    _, crf_fit, crf_speed = crfsuite(words, y, words_a, None, pos, pos_a)
+    columns, params = split_columns(CHOSEN)
+    params.update(max_iter=1 if ARGS.quick else SPEED_EPOCHS, early_stopping=False)
+    model, _ = fit_tagger({**params, "feature_columns": columns}, X, y)
+    epoch = statistics.median(record["duration"] for record in model.history_)
+    X_a = view(X_a, columns)
+    n_tokens = sum(map(len, X_a))
+    tokens_per_second = n_tokens / median_seconds(lambda: model.predict(X_a), 3)
+    rows = [
+        (
+            "CoNLL-2003",
+            f"seconds per training epoch, chosen (median of {SPEED_EPOCHS})",
+            f"{epoch:.1f}",
+            f"{crf_fit:.0f} (sklearn-crfsuite, whole fit)",
+            "",
+        ),
+        (
+            "CoNLL-2003",
+            "predict tokens per second, testa",
+            f"{tokens_per_second:,.0f}",
+            f"{crf_speed:,.0f} (sklearn-crfsuite)",
+            f"{tokens_per_second / crf_speed:.2f}x",
+        ),
+    ]
+    record(ARGS, "python benchmarks/bench_conll.py --speed", rows)
+
+
 def main():
     conll = DATA / "conll2003"
     # tokens (word, POS, chunk); ``view`` gives each system the columns it reads
@@ -222,6 +270,9 @@ def main():
         X, y, pos, X_a, y_a = X[:500], y[:500], pos[:500], X_a[:100], y_a[:100]
     if ARGS.select:
         select(X, y, X_a, y_a)
+        return
+    if ARGS.speed:
+        speed(X, y, pos, X_a, [[token[1] for token in s] for s in X_a])
         return
     X_b, y_b = load_conll(require(conll / "eng.testb"), feature_columns=[1, 2])
     pos_b = [[token[1] for token in s] for s in X_b]
@@ -245,8 +296,9 @@ def main():
         X_w, y_w, X_wd, y_wd = X_w[:300], y_w[:300], X_wd[:100], y_wd[:100]
     print("WNUT-17:", flush=True)
     wnut_crf_f1, wnut_crf_fit, _ = crfsuite(X_w, y_w, X_wt, y_wt)
+    wnut_params = split_columns(CHOSEN)[1]  # WNUT-17 has words and tags only
     wnut_f1, wnut_fit, _, wnut_epochs = tagger(
-        CHOSEN, X_w, y_w, X_wt, y_wt, X_val=X_wd, y_val=y_wd
+        wnut_params, X_w, y_w, X_wt, y_wt, X_val=X_wd, y_val=y_wd
     )
 
     reference = f"{crf_f1:.4f} (sklearn-crfsuite)"
@@ -274,7 +326,7 @@ def main():
         ),
         (
             "WNUT-17",
-            f"test entity F1, {CHOSEN}, stopping on dev",
+            f"test entity F1, {wnut_params}, stopping on dev",
             f"{wnut_f1:.4f}",
             f"{wnut_crf_f1:.4f} (sklearn-crfsuite)",
             f"{wnut_f1 - wnut_crf_f1:+.4f}",
@@ -314,6 +366,7 @@ if __name__ == "__main__":
         __doc__.splitlines()[0],
         quick=dict(action="store_true", help="tiny subsets, 1 epoch: a dry run"),
         select=dict(action="store_true", help="score CANDIDATES on testa only"),
+        speed=dict(action="store_true", help="time training and prediction only"),
         skip_defaults=dict(action="store_true", help="leave out the defaults' fit"),
         seed=dict(type=int, default=0, help="random_state of every tagger"),
     )

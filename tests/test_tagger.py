@@ -23,6 +23,7 @@ from sklearn.utils.estimator_checks import (
 
 from sklearn_rnn import LSTMSequenceTagger, _schemes
 from sklearn_rnn.metrics import entity_f1_scorer, token_accuracy_scorer
+from sklearn_rnn.nn.tagger import CharCNN
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -147,6 +148,34 @@ def capital_data(names, fillers, n, seed):
         X.append(words)
         y.append(tags)
     return X, y
+
+
+def test_char_cnn_reads_each_spelling_once_with_the_same_result(monkeypatch):
+    torch.manual_seed(0)
+    cnn = CharCNN(10, embedding_dim=4, n_filters=6)
+    chars = torch.tensor(
+        [[2, 3, 4, 0, 0], [5, 0, 0, 0, 0], [2, 3, 4, 0, 0], [0] * 5, [5, 0, 0, 0, 0]]
+        + [[6, 7, 8, 9, 0], [0] * 5]
+    )
+    alone = torch.cat([cnn(row[None]) for row in chars])  # one token at a time
+    rows_read = []
+    features = CharCNN._features
+    monkeypatch.setattr(
+        CharCNN,
+        "_features",
+        lambda self, c: rows_read.append(len(c)) or features(self, c),
+    )
+    together = cnn(chars)
+    assert rows_read == [4]  # three spellings and the padding, each once
+    torch.testing.assert_close(together, alone)
+    assert (together[3] == 0).all() and (together[6] == 0).all()
+    # gradients flow to every use of a spelling, as if each row were computed
+    together.square().sum().backward()
+    shared = cnn.conv.weight.grad.clone()
+    cnn.zero_grad()
+    monkeypatch.setattr(CharCNN, "_features", features)
+    torch.cat([cnn(row[None]) for row in chars]).square().sum().backward()
+    torch.testing.assert_close(shared, cnn.conv.weight.grad)
 
 
 @pytest.mark.parametrize("char_features", [True, False])

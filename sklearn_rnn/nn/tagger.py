@@ -14,6 +14,8 @@ from .crf import LinearChainCRF, _mask
 from .encoder import OneHot, RecurrentEncoder
 
 UNK = 1  # the unknown-symbol index (0 is padding), as everywhere in this package
+# where torch.unique(..., dim=0) has a kernel; elsewhere (MPS) every row is computed
+_UNIQUE_ROWS_DEVICES = ("cpu", "cuda")
 
 
 class CharCNN(nn.Module):
@@ -23,6 +25,8 @@ class CharCNN(nn.Module):
     It reads the token as written (capitals, digits, affixes), so a token never seen in
     training still gets a telling representation. Positions past a token's end never
     reach the maximum; a token without characters (padding) gets the zero vector.
+    Each distinct spelling is computed once per call: a batch repeats its common words
+    (and its padding) many times, so this costs a fraction of reading every row.
     """
 
     def __init__(self, n_chars, embedding_dim=25, n_filters=50):
@@ -32,10 +36,16 @@ class CharCNN(nn.Module):
         self.output_size = n_filters
 
     def forward(self, chars):
+        width = max(1, int((chars != 0).sum(dim=1).max())) if len(chars) else 1
+        chars = chars[:, :width]  # the batch's longest token
+        if chars.device.type in _UNIQUE_ROWS_DEVICES and len(chars):
+            spellings, inverse = torch.unique(chars, dim=0, return_inverse=True)
+            return self._features(spellings)[inverse]
+        return self._features(chars)
+
+    def _features(self, chars):
         mask = chars != 0
         lengths = mask.sum(dim=1)
-        width = max(1, int(lengths.max())) if len(chars) else 1
-        chars, mask = chars[:, :width], mask[:, :width]  # the batch's longest token
         features = self.conv(self.embedding(chars).transpose(1, 2))
         features = features.masked_fill(~mask.unsqueeze(1), float("-inf")).amax(dim=2)
         return torch.where((lengths > 0).unsqueeze(1), features, 0.0)
