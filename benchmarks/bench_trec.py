@@ -34,21 +34,15 @@ from plain_torch import train_plain  # noqa: E402
 
 from sklearn_rnn import RNNClassifier  # noqa: E402
 
-# Candidates tried on the validation split; the first is the defaults. Validation
-# accuracy on 2026-11-27 in this order (``--select``): 0.8462, 0.8553, 0.8315, 0.8388,
-# 0.8498, 0.8352, 0.8388, 0.8462 (TF-IDF + LinearSVC 0.8462 on the same split), so
-# the LSTM stays the choice.
-CANDIDATES = [
-    {},
-    {"cell": "lstm"},
-    {"hidden_size": 256},
-    {"learning_rate": "adaptive", "n_iter_no_change": 12},
-    # annealed over 30 epochs, patience long enough for the schedule to finish
-    {"learning_rate": "cosine", "max_iter": 30, "n_iter_no_change": 30},
-    {"ema_decay": 0.99},
-    {"ema_decay": 0.999},
-    {"cell": "lstm", "ema_decay": 0.99},
-]
+# Candidates on the validation split; the first is the defaults. On 2026-11-27 with
+# seed 0 alone (``--select``), in this order: defaults 0.8462, {"cell": "lstm"} 0.8553,
+# {"hidden_size": 256} 0.8315, {"learning_rate": "adaptive", "n_iter_no_change": 12}
+# 0.8388, a cosine over 30 epochs (patience 30) 0.8498, {"ema_decay": 0.99} 0.8352,
+# {"ema_decay": 0.999} 0.8388, the LSTM with ema_decay 0.99 0.8462 (TF-IDF +
+# LinearSVC 0.8462 on the same split), so the LSTM was chosen. Seeds 0-2 of the
+# defaults then gave 0.8462, 0.8755 and 0.8315: the seed moves the score more than any
+# of those settings did, so the two leading candidates are now judged on three seeds.
+CANDIDATES = [{}, {"cell": "lstm"}]
 SPEED_EPOCHS = 3
 
 
