@@ -14,7 +14,7 @@ from .crf import LinearChainCRF, _mask
 from .encoder import OneHot, RecurrentEncoder
 
 UNK = 1  # the unknown-symbol index (0 is padding), as everywhere in this package
-# where torch.unique(..., dim=0) has a kernel; elsewhere (MPS) every row is computed
+# where torch.unique(..., dim=0) is known to run; elsewhere every row is computed
 _UNIQUE_ROWS_DEVICES = ("cpu", "cuda")
 
 
