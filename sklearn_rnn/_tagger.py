@@ -800,6 +800,8 @@ def _check_fields(sequences):
     """The number of fields of every token: 1 for plain tokens, ``1 + F`` for tuples
     ``(word, feature, ...)`` of strings, which must agree across ``X``."""
     first = sequences[0][0]
+    if isinstance(first, str):
+        return 1  # read_tokens made every token a string, like the first
     n_fields = len(first) if isinstance(first, tuple) else 1
     for i, seq in enumerate(sequences):
         for token in seq:
