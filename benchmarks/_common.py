@@ -85,9 +85,12 @@ def median_seconds(fn, repeat):
 
 
 def record(args, command, rows):
-    """Print ``rows`` (benchmark, metric, ours, reference, ratio) and append them."""
+    """Print ``rows`` (benchmark, metric, ours, reference, ratio) and append them;
+    ``command`` reproduces them (a device other than the CPU is added to it)."""
     today = datetime.date.today().isoformat()
     where = machine(args)
+    if args.device != "cpu" and "--device" not in command:
+        command += f" --device {args.device}"
     for benchmark, metric, ours, reference, ratio in rows:
         print(f"{benchmark:28s} {metric:38s} {ours:>12s} {reference:>14s} {ratio:>8s}")
     if args.no_record:

@@ -42,8 +42,10 @@ def train_plain(
     clip=5.0,
     seed=0,
     fused=False,
+    device="cpu",
 ):
-    """Tokenise, build the vocabulary and train for ``epochs``; returns the model.
+    """Tokenise, build the vocabulary and train for ``epochs`` on ``device``; returns
+    the model once the device has finished.
 
     ``fused=False`` is torch's default Adam, what a hand-written loop uses; ``True`` is
     the fused kernel that sklearn-rnn picks.
@@ -53,22 +55,24 @@ def train_plain(
     vocabulary = build_vocabulary(tokens)
     ids = [torch.tensor([vocabulary.get(t, 1) for t in seq]) for seq in tokens]
     classes, y = np.unique(labels, return_inverse=True)
-    y = torch.from_numpy(y)
+    y = torch.from_numpy(y).to(device)
     model = PlainNet(
         len(vocabulary) + 2, embedding_dim, hidden_size, len(classes), dropout, cell
-    )
+    ).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=fused or None)
     model.train()
     for _ in range(epochs):
         order = torch.randperm(len(ids))
         for start in range(0, len(ids), batch_size):
             index = order[start : start + batch_size]
-            x = pad_sequence([ids[i] for i in index], batch_first=True)
+            x = pad_sequence([ids[i] for i in index], batch_first=True).to(device)
             optimizer.zero_grad()
             loss = nn.functional.cross_entropy(model(x), y[index])
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), clip)
             optimizer.step()
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
     return model
 
 

@@ -28,7 +28,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _data, _persistence
-from ._device import resolve_device, seeded
+from ._device import home_device, place, resolve_device, seeded
 from ._docs import fill_doc
 from ._training import StoppingRule, TrainingState, cosine_annealing, train
 from ._version import __version__
@@ -262,7 +262,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
             if not incremental:  # each fit starts its learning-rate schedule anew
                 for group in self.optimizer_.param_groups:
                     group["lr"] = self.learning_rate_init
-            self.module_.to(device)
+            place(self.module_, self.optimizer_, device)
             train(
                 self.module_,
                 self.optimizer_,
@@ -483,9 +483,10 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
 
         Weights go through :func:`torch.save` and come back with
         ``torch.load(weights_only=True)``; everything else (class, parameters, classes,
-        vocabulary, versions) is JSON. Read it back with :func:`sklearn_rnn.load`, on
-        the CPU whatever device trained it. A parameter that is a function (a custom
-        ``tokenizer``) is stored by name only and must be given again to ``load``.
+        vocabulary, versions) is JSON. Read it back with :func:`sklearn_rnn.load` on
+        any machine (on the CPU where the fitting device is missing). A parameter
+        that is a function (a custom ``tokenizer``) is stored by name only and must be
+        given again to ``load``.
 
         Parameters
         ----------
@@ -499,24 +500,27 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         return self
 
     def to(self, device):
-        """Move the fitted network to ``device`` ("cpu", "cuda", ...); prediction runs
-        there from now on. Returns ``self``."""
+        """Move the fitted network (and its optimizer's state) to ``device`` ("cpu",
+        "cuda", ...); prediction runs there from now on. The ``device`` parameter is
+        left as it is: the next ``fit`` trains where it says. Returns ``self``."""
         check_is_fitted(self, "module_")
-        self.module_.to(resolve_device(device))
+        place(self.module_, self.optimizer_, resolve_device(device))
         return self
 
     def _restore_torch_state(self, module_state, optimizer_state):
-        """Rebuild ``module_`` (on the CPU) and ``optimizer_`` from state dicts."""
+        """Rebuild ``module_`` and ``optimizer_`` from state dicts, on the device the
+        ``device`` parameter names if this machine has it, else on the CPU."""
         name, kwargs = self._module_spec
         self.module_ = MODULES[name](**kwargs)
         self.module_.load_state_dict(module_state)
+        self.module_.to(home_device(self.device))
         self.module_.eval()
         self.optimizer_ = self._make_optimizer(self.module_)
         self.optimizer_.load_state_dict(optimizer_state)
 
     def __getstate__(self):
         """Plain CPU arrays instead of torch objects: a model fitted on a GPU unpickles
-        on a machine without one, and the pickle holds no device."""
+        on a machine without one (on the CPU), and the pickle holds no device."""
         state = dict(super().__getstate__())  # may be self.__dict__ itself
         state["_sklearn_rnn_version"] = __version__
         if "module_" in state:

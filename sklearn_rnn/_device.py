@@ -1,8 +1,9 @@
 """The one place that knows about devices.
 
 Every estimator resolves its ``device`` parameter here once per fit, moves its module
-once, and moves each batch with :func:`to_device`. Nothing else in the package names
-``cuda`` or ``mps``.
+and optimizer state with :func:`place`, and moves each batch with :func:`to_device`; a
+loaded model goes to :func:`home_device`. Nothing else in the package names ``cuda`` or
+``mps``.
 """
 
 import contextlib
@@ -42,6 +43,32 @@ def resolve_device(device):
     if resolved.type == "mps" and not _mps_available():
         raise ValueError(f"device={device!r} was asked for, but MPS is not available")
     return resolved
+
+
+def home_device(device):
+    """Where a loaded or unpickled model goes: the device its ``device`` parameter
+    names when this machine has it, else the CPU.
+
+    A model fitted on a GPU thus loads on a machine without one, and a model loaded
+    where it was fitted predicts exactly as it did before it was saved.
+    """
+    try:
+        resolved = resolve_device(device)
+    except (TypeError, ValueError):
+        return torch.device("cpu")
+    if resolved.type == "cuda" and (resolved.index or 0) >= torch.cuda.device_count():
+        return torch.device("cpu")
+    return resolved
+
+
+def place(module, optimizer, device):
+    """Move ``module`` and what ``optimizer`` keeps for its parameters (moments, step
+    counts) to ``device``, so that training can go on there."""
+    module.to(device)
+    if optimizer is not None and optimizer.state:
+        # loading casts each state tensor the way torch wants it for its parameter's
+        # device (a fused optimizer keeps its step counts beside the parameters)
+        optimizer.load_state_dict(optimizer.state_dict())
 
 
 def _mps_available():

@@ -71,8 +71,10 @@ def load(path, *, device=None, **params):
     ----------
     path : str or path-like
     device : str, torch.device or None, default=None
-        Where to put the network; ``None`` leaves it on the CPU, whatever device
-        trained it.
+        Where to put the network. ``None``: where the estimator's ``device`` parameter
+        says when this machine has that device (so a model predicts exactly as it did
+        before it was saved), else on the CPU (so a model fitted on a GPU loads on a
+        machine without one).
     **params
         Parameters to set on the loaded estimator; required for any parameter that
         was a function when saved (a custom ``tokenizer``), which the file names but

@@ -69,7 +69,8 @@ def test_save_and_load_predict_identically(fitted_models, kind, tmp_path):
     assert loaded.get_params() == est.get_params()
     np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
     np.testing.assert_array_equal(loaded.transform(X), est.transform(X))
-    assert next(loaded.module_.parameters()).device.type == "cpu"
+    # back on the device it was fitted on (where that is missing, the CPU: test_trust)
+    assert _device_of(loaded) == _device_of(est)
     assert loaded.n_iter_ == est.n_iter_ and loaded.loss_curve_ == est.loss_curve_
 
 
@@ -207,10 +208,15 @@ def test_loading_another_versions_file_or_pickle_warns(fitted_models, tmp_path):
         pickle.loads(pickle.dumps(est))  # same version: silent
 
 
+def _device_of(est):
+    return next(est.module_.parameters()).device
+
+
 def test_load_onto_a_named_device(fitted_models, tmp_path):
     est, X = fitted_models["numeric"]
     est.save(tmp_path / "m.skrnn")
     loaded = load(tmp_path / "m.skrnn", device="cpu")
+    assert _device_of(loaded).type == "cpu"
     np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
 
 

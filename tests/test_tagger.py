@@ -106,15 +106,17 @@ def test_outputs_have_the_input_lengths(fitted):
     assert agree > 0.8
 
 
-def test_padding_does_not_change_a_sentence(fitted):
+def test_padding_does_not_change_a_sentence(fitted, rounding):
     tagger, _, _ = fitted
     short = ["Bo", "lives", "in", "Rome"]
     longer = [["the", "weather", "in", "New", "York", "is", "fine"] * 3] * 5
     alone = tagger.predict_proba([short])[0]
     batched = tagger.predict_proba(longer + [short] + longer)[5]
-    np.testing.assert_allclose(alone, batched, atol=1e-5)
+    np.testing.assert_allclose(alone, batched, atol=rounding)
     np.testing.assert_allclose(
-        tagger.transform([short])[0], tagger.transform(longer + [short])[5], atol=1e-5
+        tagger.transform([short])[0],
+        tagger.transform(longer + [short])[5],
+        atol=rounding,
     )
 
 
@@ -225,7 +227,9 @@ def test_iob1_probabilities_match_enumerated_marginals():
     X, y = ner_data(40)
     X += [["Anna", "Bo", "met", "Rome"]]
     y += [["B-PER", "B-PER", "O", "B-LOC"]]
-    tagger = LSTMSequenceTagger(**{**FAST, "max_iter": 2}).fit(X, to_scheme(y, "IOB1"))
+    # on the CPU: the test runs the network's parts by hand on CPU tensors
+    tagger = LSTMSequenceTagger(**{**FAST, "max_iter": 2}, device="cpu")
+    tagger.fit(X, to_scheme(y, "IOB1"))
     sentence = ["Bo", "Anna", "Oslo"]
     proba = tagger.predict_proba([sentence])[0]
     module = tagger.module_
@@ -319,7 +323,7 @@ def test_pretrained_embeddings_are_copied_and_can_stay_frozen():
     tagger = LSTMSequenceTagger(
         pretrained_embeddings=(words, matrix), freeze_embeddings=True, **params
     ).fit(X, y)
-    weight = tagger.module_.features.embedding.weight.detach().numpy()
+    weight = tagger.module_.features.embedding.weight.detach().cpu().numpy()
     np.testing.assert_array_equal(weight[tagger.vocabulary_["bo"]], matrix[1])
     with pytest.raises(ValueError, match="2 tokens but a matrix of shape"):
         LSTMSequenceTagger(pretrained_embeddings=(words, np.eye(3))).fit(X, y)

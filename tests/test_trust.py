@@ -245,16 +245,39 @@ GPU_TOLERANCE = dict(rtol=5e-3, atol=1e-3)
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
 
+@parametrize_cases
+def test_a_model_fitted_for_a_gpu_loads_on_a_machine_without_one(
+    case, tmp_path, monkeypatch
+):
+    est, data, outputs = CASES[case](device="cpu")
+    expected = outputs(est.fit(*data))
+    est.set_params(device="cuda")  # what a model fitted on a GPU says
+    est.save(tmp_path / "m.skrnn")
+    pickled = pickle.dumps(est)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # no GPU here
+    for loaded in (load(tmp_path / "m.skrnn"), pickle.loads(pickled)):
+        assert next(loaded.module_.parameters()).device.type == "cpu"
+        _assert_same(outputs(loaded), expected)
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        loaded.fit(*data)  # training on the GPU again must find one
+    loaded.set_params(device="cpu").fit(*data)
+
+
 @pytest.mark.cuda
 @cuda
 @parametrize_cases
-def test_fit_on_the_gpu_then_save_and_load_on_the_cpu(case, tmp_path):
+def test_fit_on_the_gpu_then_save_and_load_on_the_cpu(case, tmp_path, monkeypatch):
     est, data, outputs = CASES[case](device="cuda")
     est.fit(*data)
     assert next(est.module_.parameters()).is_cuda
     on_gpu = outputs(est)
     est.save(tmp_path / "m.skrnn")
     joblib.dump(est, tmp_path / "m.joblib")
+    # where the GPU is, a loaded model goes back onto it and predicts the same
+    for loaded in (load(tmp_path / "m.skrnn"), joblib.load(tmp_path / "m.joblib")):
+        assert next(loaded.module_.parameters()).is_cuda
+        _assert_same(outputs(loaded), on_gpu)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # a CPU machine
     for loaded in (load(tmp_path / "m.skrnn"), joblib.load(tmp_path / "m.joblib")):
         assert not next(loaded.module_.parameters()).is_cuda
         with warnings.catch_warnings():
@@ -263,6 +286,23 @@ def test_fit_on_the_gpu_then_save_and_load_on_the_cpu(case, tmp_path):
         if case == "generator":  # sampling may branch on a last-digit difference
             on_cpu, on_gpu = on_cpu[:2], on_gpu[:2]
         _assert_same(on_cpu, on_gpu, **GPU_TOLERANCE)
+
+
+@pytest.mark.cuda
+@cuda
+@parametrize_cases
+def test_training_goes_on_after_the_model_moves(case):
+    """The optimizer's moments move with the network: a fused Adam refuses to step
+    with them on another device."""
+    est, data, outputs = CASES[case](device="cpu", warm_start=True)
+    est.fit(*data)
+    trained = est.n_iter_
+    est.set_params(device="cuda").fit(*data)  # the fit moves them to the GPU
+    assert next(est.module_.parameters()).is_cuda and est.n_iter_ > trained
+    trained = est.n_iter_
+    est.to("cpu").set_params(device="cpu").fit(*data)  # to() moves them back
+    assert not next(est.module_.parameters()).is_cuda and est.n_iter_ > trained
+    assert _finite(outputs(est))
 
 
 @pytest.mark.cuda

@@ -14,10 +14,10 @@ from .encoder import RecurrentEncoder
 
 
 def _slice_state(state, stop):
-    """The state of the first ``stop`` sequences."""
+    """The state of the first ``stop`` sequences, contiguous as cuDNN requires."""
     if isinstance(state, tuple):
-        return tuple(s[:, :stop] for s in state)
-    return state[:, :stop]
+        return tuple(s[:, :stop].contiguous() for s in state)
+    return state[:, :stop].contiguous()
 
 
 def _put_state(state, new, stop):
