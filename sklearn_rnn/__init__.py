@@ -1,6 +1,7 @@
 """Recurrent neural networks (RNN, LSTM, GRU) behind the scikit-learn API."""
 
 from ._classifier import RNNClassifier
+from ._ensemble import EnsembleTagger
 from ._generator import CharLMGenerator
 from ._persistence import load
 from ._regressor import RNNRegressor
@@ -9,6 +10,7 @@ from ._version import __version__
 
 __all__ = [
     "CharLMGenerator",
+    "EnsembleTagger",
     "LSTMSequenceTagger",
     "RNNClassifier",
     "RNNRegressor",

@@ -327,12 +327,21 @@ class LSTMSequenceTagger(BaseRNN):
         paths = self._per_step(
             X, lambda m, b: m.decode(m(b.inputs, b.lengths), b.lengths)
         )
+        return self._labels_of_paths(paths)
+
+    def _labels_of_paths(self, paths):
+        """Label lists of the network's tag paths (indices into its tags)."""
         if self.tag_scheme_ is None:
             return [self.classes_[path].tolist() for path in paths]
         context, table = self._scheme_table()
         return [
             self.classes_[_read_table(context, table, path)].tolist() for path in paths
         ]
+
+    def _emission_scores(self, X):
+        """What the CRF decodes besides its own potentials: one ``(n_tokens_i,
+        n_tags)`` array of per-token tag scores per sentence."""
+        return self._per_step(X, lambda m, b: m.emissions(m(b.inputs, b.lengths)))
 
     def predict_proba(self, X):
         """Marginal probability of each label at each token.
@@ -398,11 +407,7 @@ class LSTMSequenceTagger(BaseRNN):
         -------
         float
         """
-        predicted = self.predict(X)
-        y = self._label_lists(y, [len(p) for p in predicted])
-        if self.tag_scheme_ is not None:
-            return entity_f1_score(y, predicted, zero_division=0.0)
-        return token_accuracy_score(y, predicted)
+        return _tagging_score(self, self.predict(X), y)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -843,6 +848,15 @@ def _is_integer(label):
 def _internal_order(tag):
     prefix, type_ = _schemes.split_tag(tag)
     return (prefix != "O", type_, _PREFIX_ORDER[prefix])
+
+
+def _tagging_score(tagger, predicted, y):
+    """Entity micro F1 of ``predicted`` against ``y`` when ``tagger`` found a chunk
+    scheme, else token accuracy."""
+    y = tagger._label_lists(y, [len(p) for p in predicted])
+    if tagger.tag_scheme_ is not None:
+        return entity_f1_score(y, predicted, zero_division=0.0)
+    return token_accuracy_score(y, predicted)
 
 
 def _read_table(context, table, path):

@@ -244,7 +244,9 @@ class SequenceTaggerNet(nn.Module):
     def forward(self, inputs, lengths):
         return self.output(self.dropout(self.encode(inputs, lengths)))
 
-    def _emissions(self, scores):
+    def emissions(self, scores):
+        """The per-step tag scores the CRF reads: the network's scores with a CRF,
+        log-probabilities without one (whose CRF then only enforces the masks)."""
         return scores if self.use_crf else torch.log_softmax(scores, dim=-1)
 
     def loss(self, scores, tags, lengths):
@@ -257,7 +259,7 @@ class SequenceTaggerNet(nn.Module):
         return (losses * mask).sum(dim=1)
 
     def decode(self, scores, lengths):
-        return self.crf.decode(self._emissions(scores), lengths)
+        return self.crf.decode(self.emissions(scores), lengths)
 
     def marginals(self, scores, lengths, pairs=True):
-        return self.crf.marginals(self._emissions(scores), lengths, pairs=pairs)
+        return self.crf.marginals(self.emissions(scores), lengths, pairs=pairs)

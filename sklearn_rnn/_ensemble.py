@@ -1,0 +1,205 @@
+"""EnsembleTagger: several LSTMSequenceTaggers trained alike from different seeds,
+decoded together.
+
+Taggers that differ only in their random draws (initial weights, dropout, batch
+order) make partly different mistakes; pooling them is the surest gain in accuracy
+that needs no other data. Each member's CRF scores a tag sequence; the ensemble
+decodes the mean of those scores (the emissions and the start, transition and end
+potentials, averaged), which is the sequence with the highest geometric mean of the
+members' probabilities, so it obeys the tag scheme as each member does.
+"""
+
+import numbers
+from copy import deepcopy
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils.validation import check_is_fitted
+
+from ._tagger import LSTMSequenceTagger, _tagging_score
+
+_POTENTIALS = ("start", "transitions", "end")
+_DECODE_BATCH = 256
+
+
+class EnsembleTagger(MetaEstimatorMixin, BaseEstimator):
+    """Several :class:`LSTMSequenceTagger` trained from different seeds, decoded as one.
+
+    Each member is a clone of ``estimator`` with its own ``random_state`` and is fitted
+    on the same data. ``predict`` decodes the members' mean CRF scores with Viterbi (the
+    tag sequence with the highest geometric mean of the members' probabilities; it
+    keeps to the tag scheme); ``predict_proba`` is the mean of their marginals.
+    Training and prediction cost ``n_estimators`` times one tagger's.
+
+    Parameters
+    ----------
+    estimator : LSTMSequenceTagger, default=None
+        The settings every member shares (its ``random_state`` is replaced).
+        ``None`` means ``LSTMSequenceTagger()``.
+
+    n_estimators : int, default=3
+        How many taggers to train.
+
+    random_state : int, RandomState instance or None, default=None
+        Draws each member's ``random_state``: an int gives the same ensemble on a
+        given device.
+
+    Attributes
+    ----------
+    estimators_ : list of LSTMSequenceTagger
+        The fitted members.
+
+    classes_ : ndarray of shape (n_classes,)
+        The labels, as the members give them.
+
+    tag_scheme_ : str or None
+        The chunk scheme the labels follow, or None (see :class:`LSTMSequenceTagger`).
+
+    See Also
+    --------
+    LSTMSequenceTagger : one tagger, whose ``score`` this shares.
+
+    Examples
+    --------
+    >>> from sklearn_rnn import EnsembleTagger, LSTMSequenceTagger
+    >>> X = [["Anna", "lives", "in", "Oslo"], ["Bo", "visits", "Rome"]] * 10
+    >>> y = [["B-PER", "O", "O", "B-LOC"], ["B-PER", "O", "B-LOC"]] * 10
+    >>> small = LSTMSequenceTagger(hidden_size=16, max_iter=5, device="cpu")
+    >>> ensemble = EnsembleTagger(small, n_estimators=2, random_state=0).fit(X, y)
+    >>> ensemble.predict([["Cleo", "lives", "in", "Rome"]])[0][1:]
+    ['O', 'O', 'B-LOC']
+    """
+
+    _parameter_constraints = {
+        "estimator": [HasMethods(["fit", "predict"]), None],
+        "n_estimators": [Interval(numbers.Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, estimator=None, *, n_estimators=3, random_state=None):
+        self.estimator = estimator
+        self.n_estimators = n_estimators
+        self.random_state = random_state
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None):
+        """Fit ``n_estimators`` clones of ``estimator`` on the same data.
+
+        Parameters
+        ----------
+        X, y, sample_weight, X_val, y_val
+            As for :meth:`LSTMSequenceTagger.fit`; each member receives them all.
+
+        Returns
+        -------
+        self : EnsembleTagger
+        """
+        base = LSTMSequenceTagger() if self.estimator is None else self.estimator
+        if not isinstance(base, LSTMSequenceTagger):
+            raise TypeError(
+                "EnsembleTagger pools LSTMSequenceTagger models; estimator is a "
+                f"{type(base).__name__}"
+            )
+        seeds = check_random_state(self.random_state).randint(
+            np.iinfo(np.int32).max, size=self.n_estimators
+        )
+        members = []
+        for seed in seeds:
+            member = clone(base).set_params(random_state=int(seed))
+            members.append(
+                member.fit(X, y, sample_weight=sample_weight, X_val=X_val, y_val=y_val)
+            )
+        self.estimators_ = members
+        self.classes_ = members[0].classes_
+        self.tag_scheme_ = members[0].tag_scheme_
+        return self
+
+    def predict(self, X):
+        """The tag sequence of each sentence that the members' mean CRF scores rank
+        first.
+
+        Parameters
+        ----------
+        X : list of token lists, or list of arrays
+
+        Returns
+        -------
+        list of lists
+            One label per token; with a tag scheme the tags form well-formed chunks.
+        """
+        check_is_fitted(self, "estimators_")
+        members = self.estimators_
+        emissions = _mean_per_sentence([m._emission_scores(X) for m in members])
+        crf = _mean_crf([m.module_.crf for m in members])
+        return members[0]._labels_of_paths(_viterbi(crf, emissions))
+
+    def predict_proba(self, X):
+        """The members' mean marginal probability of each label at each token.
+
+        Parameters
+        ----------
+        X : list of token lists, or list of arrays
+
+        Returns
+        -------
+        list of ndarray of shape (n_tokens_i, n_classes)
+            Columns in the order of ``classes_``; rows sum to 1.
+        """
+        check_is_fitted(self, "estimators_")
+        return _mean_per_sentence([m.predict_proba(X) for m in self.estimators_])
+
+    def score(self, X, y):
+        """Entity-level micro F1 with a chunk scheme, else token accuracy (as
+        :meth:`LSTMSequenceTagger.score`).
+
+        Parameters
+        ----------
+        X : list of token lists, or list of arrays
+        y : list of label lists
+
+        Returns
+        -------
+        float
+        """
+        check_is_fitted(self, "estimators_")
+        return _tagging_score(self.estimators_[0], self.predict(X), y)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        return tags
+
+
+def _mean_per_sentence(per_member):
+    """The members' mean of each sentence's array (one list of arrays per member)."""
+    return [np.mean(arrays, axis=0) for arrays in zip(*per_member, strict=True)]
+
+
+def _mean_crf(crfs):
+    """A CPU copy of the first CRF (its masks) holding the mean of all potentials."""
+    mean = deepcopy(crfs[0]).cpu()
+    with torch.no_grad():
+        for name in _POTENTIALS:
+            values = torch.stack([getattr(crf, name).detach().cpu() for crf in crfs])
+            getattr(mean, name).copy_(values.mean(dim=0))
+    return mean
+
+
+def _viterbi(crf, emissions):
+    """Paths of ``crf`` over per-sentence ``(T_i, K)`` emissions, in input order."""
+    order = np.argsort([-len(e) for e in emissions], kind="stable")
+    paths = [None] * len(emissions)
+    with torch.inference_mode():
+        for start in range(0, len(order), _DECODE_BATCH):
+            index = order[start : start + _DECODE_BATCH]
+            lengths = torch.tensor([len(emissions[i]) for i in index])
+            padded = torch.zeros(len(index), int(lengths[0]), emissions[0].shape[1])
+            for row, i in enumerate(index):
+                padded[row, : len(emissions[i])] = torch.from_numpy(emissions[i])
+            decoded = crf.decode(padded, lengths).numpy()
+            for row, i in enumerate(index):
+                paths[i] = decoded[row, : lengths[row]]
+    return paths

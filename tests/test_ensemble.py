@@ -1,0 +1,114 @@
+"""EnsembleTagger: members from different seeds, decoded together."""
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.utils._param_validation import InvalidParameterError
+from test_tagger import FAST, ner_data, to_scheme
+
+from sklearn_rnn import EnsembleTagger, LSTMSequenceTagger, RNNClassifier, _schemes
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+SMALL = {**FAST, "max_iter": 6, "device": "cpu"}
+
+
+def ensemble(n_estimators, random_state=0):
+    return EnsembleTagger(
+        LSTMSequenceTagger(**SMALL),
+        n_estimators=n_estimators,
+        random_state=random_state,
+    )
+
+
+@pytest.fixture(scope="module")
+def data():
+    return ner_data(60), ner_data(30, seed=1)
+
+
+@pytest.fixture(scope="module")
+def pair(data):
+    (X, y), _ = data
+    return ensemble(2).fit(X, y)
+
+
+def test_members_differ_and_the_ensemble_tags_valid_chunks(pair, data):
+    (X, y), (X_test, y_test) = data
+    first, second = pair.estimators_
+    assert first.random_state != second.random_state
+    a, b = first.predict_proba(X_test)[0], second.predict_proba(X_test)[0]
+    assert not np.array_equal(a, b)
+    predicted = pair.predict(X_test)
+    assert [len(p) for p in predicted] == [len(s) for s in X_test]
+    assert all(_schemes.violation(p, "IOB2") is None for p in predicted)
+    assert pair.tag_scheme_ == "IOB2" and list(pair.classes_) == list(first.classes_)
+    assert pair.score(X_test, y_test) > 0.8  # learned (chance is near 0)
+    proba = pair.predict_proba(X_test)
+    assert proba[0].shape == (len(X_test[0]), len(pair.classes_))
+    np.testing.assert_allclose(np.concatenate(proba).sum(axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(proba[0], (a + b) / 2)
+
+
+def test_the_decoded_path_is_best_under_the_mean_scores(pair, data):
+    """Viterbi over the averaged CRFs: no member's own path scores higher there."""
+    _, (X_test, _) = data
+    members = pair.estimators_
+
+    def mean_score(sentence, labels):
+        tags = [members[0].tags_.index(t) for t in _schemes.to_iobes(labels)]
+        total = 0.0
+        for m in members:
+            emissions = torch.from_numpy(m._emission_scores([sentence])[0])[None]
+            total += m.module_.crf.path_score(
+                emissions, torch.tensor([tags]), torch.tensor([len(tags)])
+            ).item()
+        return total / len(members)
+
+    for sentence, chosen in zip(X_test[:10], pair.predict(X_test[:10]), strict=True):
+        best = mean_score(sentence, chosen)
+        for m in members:
+            assert best >= mean_score(sentence, m.predict([sentence])[0]) - 1e-5
+
+
+def test_one_member_predicts_as_the_tagger_alone(data):
+    (X, y), (X_test, _) = data
+    single = ensemble(1, random_state=3).fit(X, y)
+    (member,) = single.estimators_
+    alone = clone(member).fit(X, y)  # the same seed trains the same tagger
+    assert single.predict(X_test) == alone.predict(X_test) == member.predict(X_test)
+
+
+def test_other_schemes_keep_their_rules(data):
+    (X, y), (X_test, _) = data
+    y1 = to_scheme(y, "IOB1")
+    model = ensemble(2)
+    predicted = model.fit(X, y1).predict(X_test)
+    assert model.tag_scheme_ == "IOB1"
+    assert all(_schemes.violation(p, "IOB1") is None for p in predicted)
+
+
+def test_random_state_fixes_the_ensemble_and_round_trips_keep_it(pair, data, tmp_path):
+    (X, y), (X_test, _) = data
+    again = clone(pair).fit(X, y)
+    assert [m.random_state for m in again.estimators_] == [
+        m.random_state for m in pair.estimators_
+    ]
+    assert again.predict(X_test) == pair.predict(X_test)
+    joblib.dump(pair, tmp_path / "ensemble.joblib")
+    loaded = joblib.load(tmp_path / "ensemble.joblib")
+    assert loaded.predict(X_test) == pair.predict(X_test)
+    params = pair.get_params()
+    assert params["estimator__hidden_size"] == SMALL["hidden_size"]
+    assert clone(pair).set_params(estimator__hidden_size=8).estimator.hidden_size == 8
+
+
+def test_bad_settings_are_refused(data):
+    (X, y), _ = data
+    with pytest.raises(TypeError, match="pools LSTMSequenceTagger models; estimator"):
+        EnsembleTagger(RNNClassifier(), n_estimators=2).fit(X, y)
+    with pytest.raises(InvalidParameterError, match="n_estimators"):
+        EnsembleTagger(n_estimators=0).fit(X, y)
+    with pytest.raises(ValueError, match="Sample 1"):  # members check the input
+        ensemble(1).fit(X[:3], [y[0], y[1][:-1], y[2]])
