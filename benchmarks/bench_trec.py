@@ -28,6 +28,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from sklearn.ensemble import VotingClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
@@ -48,7 +49,18 @@ from sklearn_rnn import RNNClassifier  # noqa: E402
 # LinearSVC 0.8462 on the same split), so the LSTM was chosen. Seeds 0-2 of the
 # defaults then gave 0.8462, 0.8755 and 0.8315: the seed moves the score more than any
 # of those settings did, so the two leading candidates are now judged on three seeds.
-CANDIDATES = [{}, {"cell": "lstm"}]
+# On 2026-11-27 (--seeds 0,1,2) the LSTM's mean was 0.8547 against the defaults'
+# 0.8510. Then ensembles (scikit-learn's soft VotingClassifier of RNNClassifiers from
+# different seeds, ``n_estimators``), each member with a time budget that keeps the
+# whole fit within the issue's 2 minutes, beside the defaults (--seeds 0,1,2, same
+# day): three GRUs of 38 s 0.8645 (0.8645 / 0.8608 / 0.8681), two of 57 s 0.8571,
+# defaults 0.8510 again (SVM 0.8462): three of 38 s it is, better and steadier than
+# any single network tried.
+CANDIDATES = [
+    {},
+    {"n_estimators": 3, "max_time": 38},
+    {"n_estimators": 2, "max_time": 57},
+]
 SPEED_EPOCHS = 3
 
 
@@ -62,8 +74,31 @@ def load(name):
     return X, np.array(y)
 
 
+def make_classifier(params, seed):
+    """An RNNClassifier with ``params``; with ``n_estimators`` among them,
+    scikit-learn's soft-voting ensemble of that many, each from its own seed (drawn
+    from ``seed``)."""
+    params = dict(params)
+    n_estimators = params.pop("n_estimators", None)
+    if n_estimators is None:
+        return RNNClassifier(random_state=seed, device=ARGS.device, **params)
+    rng = np.random.RandomState(seed)
+    seeds = rng.randint(np.iinfo(np.int32).max, size=n_estimators)
+    members = [
+        (f"seed{s}", RNNClassifier(random_state=int(s), device=ARGS.device, **params))
+        for s in seeds
+    ]
+    return VotingClassifier(members, voting="soft")
+
+
+def epochs_of(clf):
+    """Epochs trained: one number, or each member's joined by "+"."""
+    members = getattr(clf, "estimators_", [clf])
+    return "+".join(str(member.n_iter_) for member in members)
+
+
 def fit(params, X, y, seed):
-    clf = RNNClassifier(random_state=seed, device=ARGS.device, **params)
+    clf = make_classifier(params, seed)
     with Timer() as t, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         clf.fit(X, y)
@@ -89,7 +124,7 @@ def select(X, y):
         runs = []
         for seed in seeds:
             clf, seconds = fit(params, X_fit, y_fit, seed=seed)
-            runs.append((clf.score(X_val, y_val), clf.n_iter_, seconds))
+            runs.append((clf.score(X_val, y_val), epochs_of(clf), seconds))
         score = float(np.mean([accuracy for accuracy, _, _ in runs]))
         scores.append(score)
         name = params or "defaults"
@@ -237,6 +272,13 @@ def main():
             "TREC-6",
             "fit seconds, defaults (early stopping)",
             f"{default_seconds:.0f}",
+            f"{svm_time.seconds:.1f} (TF-IDF+SVC)",
+            "",
+        ),
+        (
+            "TREC-6",
+            f"fit seconds, chosen ({epochs_of(tuned_clf)} epochs)",
+            f"{tuned_seconds:.0f}",
             f"{svm_time.seconds:.1f} (TF-IDF+SVC)",
             "",
         ),

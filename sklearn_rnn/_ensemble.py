@@ -32,7 +32,10 @@ class EnsembleTagger(MetaEstimatorMixin, BaseEstimator):
     on the same data. ``predict`` decodes the members' mean CRF scores with Viterbi (the
     tag sequence with the highest geometric mean of the members' probabilities; it
     keeps to the tag scheme); ``predict_proba`` is the mean of their marginals.
-    Training and prediction cost ``n_estimators`` times one tagger's.
+    Training and prediction cost ``n_estimators`` times one tagger's; give the
+    members a ``max_time`` to bound the fit. Keep a fitted ensemble with ``joblib`` or
+    ``pickle`` (each member's :meth:`~LSTMSequenceTagger.save` writes that tagger
+    alone).
 
     Parameters
     ----------
