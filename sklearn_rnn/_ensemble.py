@@ -18,6 +18,7 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
+from torch.nn.utils.rnn import pad_sequence
 
 from ._tagger import LSTMSequenceTagger, _tagging_score
 
@@ -199,9 +200,9 @@ def _viterbi(crf, emissions):
         for start in range(0, len(order), _DECODE_BATCH):
             index = order[start : start + _DECODE_BATCH]
             lengths = torch.tensor([len(emissions[i]) for i in index])
-            padded = torch.zeros(len(index), int(lengths[0]), emissions[0].shape[1])
-            for row, i in enumerate(index):
-                padded[row, : len(emissions[i])] = torch.from_numpy(emissions[i])
+            padded = pad_sequence(
+                [torch.from_numpy(emissions[i]) for i in index], batch_first=True
+            )
             decoded = crf.decode(padded, lengths).numpy()
             for row, i in enumerate(index):
                 paths[i] = decoded[row, : lengths[row]]
