@@ -502,6 +502,23 @@ def test_fit_is_idempotent_with_a_fixed_random_state():
         np.testing.assert_array_equal(a, c)
 
 
+def test_fit_repeats_exactly_on_several_threads():
+    """Batches big enough that torch splits gradient sums across threads: the CRF's
+    potentials and the shared character features must still add up in one order."""
+    X, y = ner_data(240)
+    params = {**FAST, "max_iter": 2, "batch_size": 120, "char_filters": 64}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        fits = [LSTMSequenceTagger(**params).fit(X, y) for _ in range(3)]
+    finally:
+        torch.set_num_threads(threads)
+    first, *others = [dict(fit.module_.state_dict()) for fit in fits]
+    for other in others:
+        for name, value in first.items():
+            assert torch.equal(value, other[name]), name
+
+
 def test_joblib_round_trip_predicts_identically(fitted, tmp_path):
     tagger, X, _ = fitted
     joblib.dump(tagger, tmp_path / "tagger.joblib")

@@ -108,11 +108,17 @@ class LinearChainCRF(nn.Module):
         mask = _mask(lengths, emissions.shape[1], emissions.device)
         tags = tags.masked_fill(~mask, 0)
         score = emissions.gather(2, tags.unsqueeze(2)).squeeze(2)
-        score = (score * mask).sum(dim=1) + start[tags[:, 0]]
-        steps = transitions[tags[:, :-1], tags[:, 1:]]
+        # index_select rather than indexing the potentials with tensors: the
+        # gradient of such indexing accumulates on the CPU in an order that changes
+        # with threads and runs, and training would not repeat exactly
+        score = (score * mask).sum(dim=1) + start.index_select(0, tags[:, 0])
+        k = transitions.shape[1]
+        pairs = (tags[:, :-1] * k + tags[:, 1:]).reshape(-1)
+        steps = transitions.reshape(-1).index_select(0, pairs)
+        steps = steps.view(tags.shape[0], tags.shape[1] - 1)
         score = score + (steps * mask[:, 1:]).sum(dim=1)
         last = tags.gather(1, (lengths.to(tags.device) - 1).unsqueeze(1)).squeeze(1)
-        return score + end[last]
+        return score + end.index_select(0, last)
 
     def nll(self, emissions, tags, lengths):
         """Negative log-likelihood of the paths ``tags``, ``(N,)``."""

@@ -40,7 +40,9 @@ class CharCNN(nn.Module):
         chars = chars[:, :width]  # the batch's longest token
         if chars.device.type in _UNIQUE_ROWS_DEVICES and len(chars):
             spellings, inverse = torch.unique(chars, dim=0, return_inverse=True)
-            return self._features(spellings)[inverse]
+            # index_select, not [inverse]: the gradient of indexing a CPU tensor
+            # accumulates in an order that changes with threads and runs
+            return self._features(spellings).index_select(0, inverse)
         return self._features(chars)
 
     def _features(self, chars):
