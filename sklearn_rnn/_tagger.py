@@ -338,10 +338,13 @@ class LSTMSequenceTagger(BaseRNN):
             self.classes_[_read_table(context, table, path)].tolist() for path in paths
         ]
 
-    def _emission_scores(self, X):
+    def _emission_scores(self, X, data=None):
         """What the CRF decodes besides its own potentials: one ``(n_tokens_i,
-        n_tags)`` array of per-token tag scores per sentence."""
-        return self._per_step(X, lambda m, b: m.emissions(m(b.inputs, b.lengths)))
+        n_tags)`` array of per-token tag scores per sentence (``data``: ``X`` as
+        :meth:`_inference_data` encodes it, when already at hand)."""
+        return self._per_step(
+            X, lambda m, b: m.emissions(m(b.inputs, b.lengths)), data=data
+        )
 
     def predict_proba(self, X):
         """Marginal probability of each label at each token.
@@ -360,6 +363,10 @@ class LSTMSequenceTagger(BaseRNN):
         list of ndarray of shape (n_tokens_i, n_classes)
             Columns in the order of ``classes_``; rows sum to 1.
         """
+        return self._probabilities(X)
+
+    def _probabilities(self, X, data=None):
+        """:meth:`predict_proba` (``data``: ``X`` already encoded, or ``None``)."""
         mapping, context = None, None
         if self.tag_scheme_ is not None:
             context, table = self._scheme_table()
@@ -375,7 +382,7 @@ class LSTMSequenceTagger(BaseRNN):
             )
             return _class_probabilities(unary, pair, batch.lengths, mapping)
 
-        return self._per_step(X, probabilities)
+        return self._per_step(X, probabilities, data=data)
 
     def transform(self, X):
         """The contextual vector of each token: the recurrent layer's outputs.
@@ -783,10 +790,12 @@ class LSTMSequenceTagger(BaseRNN):
 
     # ------------------------------------------------------------------ inference
 
-    def _per_step(self, X, step):
-        """Run ``step(module, batch)`` -> ``(N, L, ...)`` over ``X`` by batches; one
+    def _per_step(self, X, step, data=None):
+        """Run ``step(module, batch)`` -> ``(N, L, ...)`` over ``X`` (or over
+        ``data``, ``X`` already encoded by :meth:`_inference_data`) by batches; one
         array per sequence, cut to its length, in input order."""
-        data = self._inference_data(X)
+        if data is None:
+            data = self._inference_data(X)
         module = self.module_
         module.eval()
         device = next(module.parameters()).device

@@ -1,5 +1,8 @@
 """EnsembleTagger: members from different seeds, decoded together."""
 
+import os
+from copy import deepcopy
+
 import joblib
 import numpy as np
 import pytest
@@ -9,6 +12,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 from test_tagger import FAST, ner_data, to_scheme
 
 from sklearn_rnn import EnsembleTagger, LSTMSequenceTagger, RNNClassifier, _schemes
+from sklearn_rnn._ensemble import _encode_alike
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -112,3 +116,50 @@ def test_bad_settings_are_refused(data):
         EnsembleTagger(n_estimators=0).fit(X, y)
     with pytest.raises(ValueError, match="Sample 1"):  # members check the input
         ensemble(1).fit(X[:3], [y[0], y[1][:-1], y[2]])
+
+
+class _PidTagger(LSTMSequenceTagger):
+    """Records which process fitted it."""
+
+    def fit(self, X, y, **fit_params):
+        self.fitted_in_ = os.getpid()
+        return super().fit(X, y, **fit_params)
+
+
+def test_n_jobs_fits_members_in_other_processes_alike(pair, data):
+    (X, y), (X_test, _) = data
+    parallel = EnsembleTagger(
+        _PidTagger(**SMALL), n_estimators=2, n_jobs=2, random_state=0
+    ).fit(X, y)
+    pids = {member.fitted_in_ for member in parallel.estimators_}
+    assert os.getpid() not in pids and len(pids) == 2
+    # the same seeds as the sequential pair; only the thread count differs
+    assert [m.random_state for m in parallel.estimators_] == [
+        m.random_state for m in pair.estimators_
+    ]
+    assert parallel.predict(X_test) == pair.predict(X_test)
+    ours, sequential = parallel.predict_proba(X_test), pair.predict_proba(X_test)
+    for a, b in zip(ours, sequential, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-3)
+
+
+def test_members_with_other_vocabularies_each_read_the_input(pair, data):
+    """Members that share a vocabulary read X encoded once; one that was fitted on
+    other sentences (another vocabulary) must encode X itself."""
+    (X, y), (X_test, _) = data
+    assert pair._encode_once
+    mixed = deepcopy(pair)
+    other = clone(pair.estimators_[1]).fit(X[:30], y[:30])
+    assert not _encode_alike(pair.estimators_[0], other)
+    mixed.estimators_[1] = other
+    mixed._encode_once = False  # what fit finds for such members
+    expected = [
+        (a + b) / 2
+        for a, b in zip(
+            pair.estimators_[0].predict_proba(X_test),
+            other.predict_proba(X_test),
+            strict=True,
+        )
+    ]
+    for got, want in zip(mixed.predict_proba(X_test), expected, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-6)
