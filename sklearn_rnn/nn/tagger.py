@@ -7,6 +7,7 @@ number of character slots per token, ``K`` the number of tags.
 
 import math
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -14,8 +15,22 @@ from .crf import LinearChainCRF, _mask
 from .encoder import OneHot, RecurrentEncoder
 
 UNK = 1  # the unknown-symbol index (0 is padding), as everywhere in this package
-# where torch.unique(..., dim=0) is known to run; elsewhere every row is computed
+# where torch.unique(..., dim=0) is known to run; elsewhere every row is computed (on
+# the CPU numpy finds the distinct rows, about four times faster)
 _UNIQUE_ROWS_DEVICES = ("cpu", "cuda")
+
+
+def _unique_rows(rows):
+    """The distinct rows of a 2-D integer tensor and, for each row, its index among
+    them (``torch.unique(rows, dim=0, return_inverse=True)``, rows in another
+    order)."""
+    if rows.device.type != "cpu":
+        return torch.unique(rows, dim=0, return_inverse=True)
+    table = np.ascontiguousarray(rows.numpy())
+    # each row as one opaque value of its bytes, so that sorting compares rows
+    keys = table.view(np.dtype((np.void, table.itemsize * table.shape[1]))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    return rows[torch.from_numpy(first)], torch.from_numpy(inverse.reshape(-1))
 
 
 class CharCNN(nn.Module):
@@ -39,7 +54,7 @@ class CharCNN(nn.Module):
         width = max(1, int((chars != 0).sum(dim=1).max())) if len(chars) else 1
         chars = chars[:, :width]  # the batch's longest token
         if chars.device.type in _UNIQUE_ROWS_DEVICES and len(chars):
-            spellings, inverse = torch.unique(chars, dim=0, return_inverse=True)
+            spellings, inverse = _unique_rows(chars)
             # index_select, not [inverse]: the gradient of indexing a CPU tensor
             # accumulates in an order that changes with threads and runs
             return self._features(spellings).index_select(0, inverse)
