@@ -23,9 +23,10 @@ never reads eng.testb.
 
 Speed alone: ``--speed`` times CHOSEN's training epochs on eng.train and its
 predictions on eng.testa beside sklearn-crfsuite (fit on eng.train, predicting
-eng.testa); it never reads eng.testb and records no F1.
+eng.testa), and a pair of its taggers fitted one after the other against side by side
+(``n_jobs=2``); it never reads eng.testb and records no F1.
 
-    flock /tmp/sklearn-rnn-bench.lock python benchmarks/bench_conll.py --speed  # ~5 min
+    flock /tmp/sklearn-rnn-bench.lock python benchmarks/bench_conll.py --speed  # ~12 min
 """
 
 import statistics
@@ -193,10 +194,13 @@ def make_tagger(params):
     ``n_estimators`` an EnsembleTagger of that many."""
     params = dict(params)
     n_estimators = params.pop("n_estimators", None)
+    n_jobs = params.pop("n_jobs", None)
     model = LSTMSequenceTagger(random_state=ARGS.seed, device=ARGS.device, **params)
     if n_estimators is None:
         return model
-    return EnsembleTagger(model, n_estimators=n_estimators, random_state=ARGS.seed)
+    return EnsembleTagger(
+        model, n_estimators=n_estimators, n_jobs=n_jobs, random_state=ARGS.seed
+    )
 
 
 def fit_tagger(params, X, y, X_val=None, y_val=None):
@@ -272,7 +276,27 @@ def speed(X, y, pos, X_a, pos_a):
     X_a = view(X_a, split_columns(CHOSEN)[0])
     n_tokens = sum(map(len, X_a))
     tokens_per_second = n_tokens / median_seconds(lambda: model.predict(X_a), 3)
+    # a pair fitted one member after the other, then side by side (n_jobs=2, one
+    # process and its share of the threads each), alternately, 2 epochs each
+    pair_epochs = 1 if ARGS.quick else 2
+    pair = {**CHOSEN, "n_estimators": 2, "max_iter": pair_epochs}
+    pair["early_stopping"] = False
+    walls = {None: [], 2: []}
+    for _ in range(2):
+        for n_jobs in walls:
+            _, seconds, _ = fit_tagger({**pair, "n_jobs": n_jobs}, X, y)
+            walls[n_jobs].append(seconds)
+    apart, together = (statistics.median(walls[n]) for n in (None, 2))
+    runs = {n: " and ".join(f"{w:.0f}" for w in walls[n]) for n in walls}
     rows = [
+        (
+            "CoNLL-2003",
+            f"fit seconds, a pair of CHOSEN's taggers, {pair_epochs} epochs each, "
+            f"n_jobs=2 (median of 2 runs: {runs[2]})",
+            f"{together:.0f}",
+            f"{apart:.0f} (the same pair one after the other: {runs[None]})",
+            f"{apart / together:.2f}x",
+        ),
         (
             "CoNLL-2003",
             f"seconds per training epoch, one tagger of CHOSEN (median of "
