@@ -145,14 +145,20 @@ def test_a_pickle_payload_in_the_weights_never_runs(fitted, case, tmp_path):
     assert not marker.exists()
 
 
+@pytest.mark.parametrize("threads", [1, 2])
 @parametrize_cases
-def test_the_same_random_state_gives_the_same_model(case):
+def test_the_same_random_state_gives_the_same_model(case, threads):
     runs = []
-    for _ in range(2):
-        est, data, outputs = CASES[case]()
-        torch.manual_seed(len(runs))  # the global seed must not matter
-        np.random.seed(len(runs))
-        runs.append(outputs(est.fit(*data)))
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        for _ in range(2):
+            est, data, outputs = CASES[case]()
+            torch.manual_seed(len(runs))  # the global seed must not matter
+            np.random.seed(len(runs))
+            runs.append(outputs(est.fit(*data)))
+    finally:
+        torch.set_num_threads(before)
     _assert_same(*runs)
 
 
