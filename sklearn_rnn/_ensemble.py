@@ -21,6 +21,7 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 from torch.nn.utils.rnn import pad_sequence
 
+from . import _persistence
 from ._tagger import LSTMSequenceTagger, _tagging_score
 
 _POTENTIALS = ("start", "transitions", "end")
@@ -35,9 +36,9 @@ class EnsembleTagger(MetaEstimatorMixin, BaseEstimator):
     tag sequence with the highest geometric mean of the members' probabilities; it
     keeps to the tag scheme); ``predict_proba`` is the mean of their marginals.
     Training and prediction cost ``n_estimators`` times one tagger's; give the
-    members a ``max_time`` to bound the fit. Keep a fitted ensemble with ``joblib`` or
-    ``pickle`` (each member's :meth:`~LSTMSequenceTagger.save` writes that tagger
-    alone).
+    members a ``max_time`` to bound the fit. Keep a fitted ensemble with :meth:`save`
+    (read back by :func:`~sklearn_rnn.load`; no code runs on loading), ``joblib`` or
+    ``pickle``.
 
     Parameters
     ----------
@@ -200,6 +201,22 @@ class EnsembleTagger(MetaEstimatorMixin, BaseEstimator):
         """
         check_is_fitted(self, "estimators_")
         return _tagging_score(self.estimators_[0], self.predict(X), y)
+
+    def save(self, path):
+        """Write the ensemble to ``path`` in the format that never executes code on
+        load: every member as :meth:`LSTMSequenceTagger.save` writes it, and the
+        ensemble's parameters. Read it back with :func:`sklearn_rnn.load`.
+
+        Parameters
+        ----------
+        path : str or path-like
+
+        Returns
+        -------
+        self
+        """
+        _persistence.save(self, path)
+        return self
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -10,6 +10,10 @@ A model file is a zip archive of three members:
   written by :func:`torch.save` and read with ``torch.load(weights_only=True)``, which
   refuses anything but tensors and plain containers.
 
+An ensemble (:class:`~sklearn_rnn.EnsembleTagger`) has no network of its own: its file
+holds the JSON and, as ``members/0.skrnn``, ``members/1.skrnn``, ..., one such file per
+fitted member.
+
 The class is looked up by name among sklearn-rnn's own estimators; a parameter that was
 a function (a custom ``tokenizer``) is recorded by name only and must be passed again
 to :func:`load`.
@@ -42,8 +46,9 @@ def save(estimator, path):
     fitted = {
         k: v
         for k, v in vars(estimator).items()
-        if k not in params and k not in ("module_", "optimizer_")
+        if k not in params and k not in ("module_", "optimizer_", "estimators_")
     }
+    members = vars(estimator).get("estimators_", [])
     metadata = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -54,6 +59,7 @@ def save(estimator, path):
         "params": _encode(params),
         "fitted": _encode(fitted),
         "has_module": "module_" in vars(estimator),
+        "n_members": len(members),
     }
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
         archive.writestr(MEMBERS[0], json.dumps(metadata, indent=1))
@@ -62,6 +68,14 @@ def save(estimator, path):
             archive.writestr(
                 MEMBERS[2], _tensor_bytes(estimator.optimizer_.state_dict())
             )
+        for i, member in enumerate(members):
+            buffer = io.BytesIO()
+            save(member, buffer)
+            archive.writestr(_member_name(i), buffer.getvalue())
+
+
+def _member_name(i):
+    return f"members/{i}.skrnn"
 
 
 def load(path, *, device=None, **params):
@@ -103,70 +117,86 @@ def load(path, *, device=None, **params):
     >>> bool((load(path).predict(X) == clf.predict(X)).all())
     True
     """
-    from ._base import BaseRNN
-
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
         raise ValueError(f"{path} is not an sklearn-rnn model file: {exc}") from None
     with archive:
+        return _load_archive(archive, path, device, params)
+
+
+def _load_archive(archive, path, device, params):
+    """:func:`load` from an open ``archive``; ``path`` names it in messages."""
+    try:
+        metadata = json.loads(archive.read(MEMBERS[0]))
+    except KeyError:
+        raise ValueError(
+            f"{path} is not an sklearn-rnn model file: no {MEMBERS[0]}"
+        ) from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ValueError(f"{path}: {MEMBERS[0]} is not valid JSON ({exc})") from None
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
+        raise ValueError(f"{path} is not an sklearn-rnn model file")
+    version = metadata.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ValueError(
+            f"{path} uses sklearn-rnn file format version {version!r}; this "
+            f"version of sklearn-rnn ({__version__}) reads version "
+            f"{FORMAT_VERSION} only"
+        )
+    estimators = _estimator_classes()
+    cls = estimators.get(metadata.get("class"))
+    if cls is None:
+        raise ValueError(
+            f"{path} holds a {metadata.get('class')!r}, which is not an "
+            f"sklearn-rnn estimator ({sorted(estimators)})"
+        )
+    if metadata.get("sklearn_rnn_version") != __version__:
+        warnings.warn(
+            InconsistentVersionWarning(
+                estimator_name=cls.__name__,
+                current_version=__version__,
+                original_version=metadata.get("sklearn_rnn_version"),
+            ),
+            stacklevel=3,
+        )
+    saved = _decode(metadata["params"])
+    for name, value in saved.items():
+        if isinstance(value, _Callable) and name not in params:
+            raise ValueError(
+                f"{path} was saved with {name}={value.name}, a function: the safe "
+                f"format stores no code. Pass it again: load(path, {name}=...)"
+            )
+    estimator = cls(**{**saved, **params})
+    vars(estimator).update(_decode(metadata["fitted"]))
+    if metadata.get("has_module"):
+        estimator._restore_torch_state(
+            _read_tensors(archive, MEMBERS[1], path),
+            _read_tensors(archive, MEMBERS[2], path),
+        )
+        if device is not None:
+            estimator.to(device)
+    members = []
+    for i in range(metadata.get("n_members", 0)):
+        name = _member_name(i)
         try:
-            metadata = json.loads(archive.read(MEMBERS[0]))
+            data = archive.read(name)
         except KeyError:
-            raise ValueError(
-                f"{path} is not an sklearn-rnn model file: no {MEMBERS[0]}"
-            ) from None
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise ValueError(
-                f"{path}: {MEMBERS[0]} is not valid JSON ({exc})"
-            ) from None
-        if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
-            raise ValueError(f"{path} is not an sklearn-rnn model file")
-        version = metadata.get("format_version")
-        if version != FORMAT_VERSION:
-            raise ValueError(
-                f"{path} uses sklearn-rnn file format version {version!r}; this "
-                f"version of sklearn-rnn ({__version__}) reads version "
-                f"{FORMAT_VERSION} only"
-            )
-        estimators = _estimator_classes(BaseRNN)
-        cls = estimators.get(metadata.get("class"))
-        if cls is None:
-            raise ValueError(
-                f"{path} holds a {metadata.get('class')!r}, which is not an "
-                f"sklearn-rnn estimator ({sorted(estimators)})"
-            )
-        if metadata.get("sklearn_rnn_version") != __version__:
-            warnings.warn(
-                InconsistentVersionWarning(
-                    estimator_name=cls.__name__,
-                    current_version=__version__,
-                    original_version=metadata.get("sklearn_rnn_version"),
-                ),
-                stacklevel=3,
-            )
-        saved = _decode(metadata["params"])
-        for name, value in saved.items():
-            if isinstance(value, _Callable) and name not in params:
-                raise ValueError(
-                    f"{path} was saved with {name}={value.name}, a function: the safe "
-                    f"format stores no code. Pass it again: load(path, {name}=...)"
-                )
-        estimator = cls(**{**saved, **params})
-        vars(estimator).update(_decode(metadata["fitted"]))
-        if metadata.get("has_module"):
-            estimator._restore_torch_state(
-                _read_tensors(archive, MEMBERS[1], path),
-                _read_tensors(archive, MEMBERS[2], path),
-            )
-            if device is not None:
-                estimator.to(device)
+            raise ValueError(f"{path} is incomplete: no {name}") from None
+        with zipfile.ZipFile(io.BytesIO(data)) as inner:
+            members.append(_load_archive(inner, f"{path}:{name}", device, {}))
+    if members:
+        estimator.estimators_ = members
     return estimator
 
 
-def _estimator_classes(base):
-    """Every concrete (non-abstract) estimator class that derives from ``base``."""
-    found, stack = {}, [base]
+def _estimator_classes():
+    """sklearn-rnn's own concrete estimator classes by name: the only classes a model
+    file may name."""
+    from ._base import BaseRNN
+    from ._ensemble import EnsembleTagger
+
+    found, stack = {EnsembleTagger.__name__: EnsembleTagger}, [BaseRNN]
     while stack:
         cls = stack.pop()
         stack.extend(cls.__subclasses__())
@@ -236,6 +266,9 @@ def _encode(value):
         return {"__random_state__": _encode(value.get_state())}
     if isinstance(value, TrainingState):
         return {"__training_state__": _encode(dataclasses.asdict(value))}
+    if type(value).__name__ in _estimator_classes() and hasattr(value, "get_params"):
+        params = value.get_params(deep=False)
+        return {"__estimator__": [type(value).__name__, _encode(params)]}
     if isinstance(value, torch.device):
         return {"__device__": str(value)}
     if isinstance(value, os.PathLike):
@@ -294,4 +327,10 @@ def _decode(value):
         return torch.device(inner)
     if tag == "__callable__":
         return _Callable(inner)
+    if tag == "__estimator__":
+        name, params = inner
+        cls = _estimator_classes().get(name)
+        if cls is None:
+            raise ValueError(f"{name!r} is not an sklearn-rnn estimator")
+        return cls(**_decode(params))
     raise ValueError(f"unknown entry in the model file: {tag!r}")

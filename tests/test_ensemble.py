@@ -1,6 +1,8 @@
 """EnsembleTagger: members from different seeds, decoded together."""
 
+import io
 import os
+import zipfile
 from copy import deepcopy
 
 import joblib
@@ -9,9 +11,16 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.utils._param_validation import InvalidParameterError
+from test_persistence import Payload, _rewrite
 from test_tagger import FAST, ner_data, to_scheme
 
-from sklearn_rnn import EnsembleTagger, LSTMSequenceTagger, RNNClassifier, _schemes
+from sklearn_rnn import (
+    EnsembleTagger,
+    LSTMSequenceTagger,
+    RNNClassifier,
+    _schemes,
+    load,
+)
 from sklearn_rnn._ensemble import _encode_alike
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -163,3 +172,57 @@ def test_members_with_other_vocabularies_each_read_the_input(pair, data):
     ]
     for got, want in zip(mixed.predict_proba(X_test), expected, strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_save_and_load_give_the_same_ensemble_without_pickle(pair, data, tmp_path):
+    (X, _), (X_test, _) = data
+    path = tmp_path / "ensemble.skrnn"
+    assert pair.save(path) is pair
+    with zipfile.ZipFile(path) as archive:
+        assert sorted(archive.namelist()) == [
+            "members/0.skrnn",
+            "members/1.skrnn",
+            "sklearn_rnn.json",
+        ]
+    loaded = load(path)
+    assert type(loaded) is EnsembleTagger
+    assert loaded.get_params()["estimator__hidden_size"] == SMALL["hidden_size"]
+    assert [m.random_state for m in loaded.estimators_] == [
+        m.random_state for m in pair.estimators_
+    ]
+    assert loaded.predict(X_test) == pair.predict(X_test)
+    again, before = loaded.predict_proba(X_test), pair.predict_proba(X_test)
+    for a, b in zip(again, before, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert loaded.tag_scheme_ == pair.tag_scheme_
+    np.testing.assert_array_equal(loaded.classes_, pair.classes_)
+    # an unfitted ensemble keeps its settings and stays unfitted
+    ensemble(3).save(tmp_path / "unfitted.skrnn")
+    unfitted = load(tmp_path / "unfitted.skrnn")
+    assert unfitted.n_estimators == 3 and not hasattr(unfitted, "estimators_")
+
+
+def test_a_malicious_member_is_refused_without_running(pair, tmp_path):
+    path = tmp_path / "ensemble.skrnn"
+    pair.save(path)
+    marker = tmp_path / "pwned"
+    # the second member's weights replaced by a pickle that would create the marker
+    with zipfile.ZipFile(path) as archive:
+        member = archive.read("members/1.skrnn")
+    inner = tmp_path / "member.skrnn"
+    inner.write_bytes(member)
+    buffer = io.BytesIO()
+    torch.save({"weight": Payload(marker)}, buffer)
+    _rewrite(inner, "module.pt", buffer.getvalue())
+    _rewrite(path, "members/1.skrnn", inner.read_bytes())
+    with pytest.raises(ValueError, match=r"members/1.skrnn: refusing module.pt"):
+        load(path)
+    assert not marker.exists()
+    # and a file that lost a member says so
+    with zipfile.ZipFile(path) as archive:
+        kept = {n: archive.read(n) for n in archive.namelist() if "1.skrnn" not in n}
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, content in kept.items():
+            archive.writestr(name, content)
+    with pytest.raises(ValueError, match=r"is incomplete: no members/1.skrnn"):
+        load(path)
