@@ -158,7 +158,7 @@ def _load_archive(archive, path, device, params):
                 current_version=__version__,
                 original_version=metadata.get("sklearn_rnn_version"),
             ),
-            stacklevel=3,
+            stacklevel=3,  # the caller of load
         )
     saved = _decode(metadata["params"])
     for name, value in saved.items():
@@ -266,7 +266,7 @@ def _encode(value):
         return {"__random_state__": _encode(value.get_state())}
     if isinstance(value, TrainingState):
         return {"__training_state__": _encode(dataclasses.asdict(value))}
-    if type(value).__name__ in _estimator_classes() and hasattr(value, "get_params"):
+    if type(value) in _estimator_classes().values():  # EnsembleTagger's estimator
         params = value.get_params(deep=False)
         return {"__estimator__": [type(value).__name__, _encode(params)]}
     if isinstance(value, torch.device):
