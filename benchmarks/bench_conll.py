@@ -26,7 +26,7 @@ predictions on eng.testa beside sklearn-crfsuite (fit on eng.train, predicting
 eng.testa), and a pair of its taggers fitted one after the other against side by side
 (``n_jobs=2``); it never reads eng.testb and records no F1.
 
-    flock /tmp/sklearn-rnn-bench.lock python benchmarks/bench_conll.py --speed  # ~12 min
+    flock /tmp/sklearn-rnn-bench.lock python benchmarks/bench_conll.py --speed  # 12 min
 """
 
 import statistics
