@@ -22,6 +22,7 @@ from sklearn_rnn import (
     load,
 )
 from sklearn_rnn._ensemble import _encode_alike
+from sklearn_rnn.exceptions import InterruptedFitWarning
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -226,3 +227,35 @@ def test_a_malicious_member_is_refused_without_running(pair, tmp_path):
             archive.writestr(name, content)
     with pytest.raises(ValueError, match=r"is incomplete: no members/1.skrnn"):
         load(path)
+
+
+def test_ctrl_c_keeps_the_members_trained_so_far(data):
+    """Ctrl-C in the second of three members: it keeps its best weights, the third
+    never starts, and the ensemble predicts with the two."""
+    (X, y), (X_test, _) = data
+
+    class Interrupting(torch.optim.Adam):
+        steps = 0
+
+        def step(self, closure=None):
+            Interrupting.steps += 1
+            if Interrupting.steps == first_steps + 10:  # early in the second member
+                raise KeyboardInterrupt
+            return super().step(closure)
+
+    probe = LSTMSequenceTagger(**SMALL, early_stopping=False).fit(X, y)
+    first_steps = probe.n_iter_ * -(-len(X) // SMALL["batch_size"])
+    model = EnsembleTagger(
+        LSTMSequenceTagger(**SMALL, early_stopping=False, optimizer=Interrupting),
+        n_estimators=3,
+        random_state=0,
+    )
+    with pytest.warns(InterruptedFitWarning) as caught:
+        model.fit(X, y)
+    messages = [str(w.message) for w in caught]
+    assert any("interrupted in epoch 2" in m for m in messages), messages
+    assert any("keeps the 2 of its 3 members" in m for m in messages), messages
+    first, second = model.estimators_
+    assert first.n_iter_ == SMALL["max_iter"] and second.n_iter_ == 1
+    predicted = model.predict(X_test)
+    assert all(_schemes.violation(p, "IOB2") is None for p in predicted)
