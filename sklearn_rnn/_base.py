@@ -13,6 +13,7 @@ import os
 import uuid
 import warnings
 from abc import ABCMeta, abstractmethod
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +51,12 @@ AUTO_EARLY_STOPPING_MIN_SAMPLES = 1000
 
 # learning_rate="adaptive" multiplies the learning rate by this on a plateau
 LR_DECAY = 0.2
+
+# the parameters of estimators whose word embedding may start from pretrained vectors
+PRETRAINED_CONSTRAINTS = {
+    "pretrained_embeddings": [Mapping, tuple, None],
+    "freeze_embeddings": ["boolean"],
+}
 
 
 class BaseRNN(BaseEstimator, metaclass=ABCMeta):
@@ -190,7 +197,12 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                     min_frequency=self.min_frequency,
                     max_size=self.max_vocabulary_size,
                 )
+                self._pretrained_rows = self._add_pretrained_words()
             return _data.Ragged.from_symbols(sequences, self.vocabulary_)
+        if reset and getattr(self, "pretrained_embeddings", None) is not None:
+            raise ValueError(
+                "pretrained_embeddings needs token input, but X holds numeric sequences"
+            )
         ragged = _data.Ragged.from_arrays(sequences)
         if reset:
             self.n_channels_ = sequences[0].shape[1]
@@ -205,6 +217,17 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         if self.input_mean_ is not None:
             ragged.standardize_(self.input_mean_, self.input_scale_)
         return ragged
+
+    def _add_pretrained_words(self):
+        """Add the words of ``pretrained_embeddings`` (where the estimator has that
+        parameter) to ``vocabulary_``; the embedding rows they fill and their
+        vectors, or ``None``."""
+        given = getattr(self, "pretrained_embeddings", None)
+        if given is None:
+            return None
+        return _data.add_pretrained_words(
+            given, self.vocabulary_, lowercase=self.lowercase
+        )
 
     # ------------------------------------------------------------------ fit
 
@@ -399,17 +422,34 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
             dropout=self.dropout,
             init_state=self.init_state,
         )
+        rows = getattr(self, "_pretrained_rows", None)
         if self._input_family == "symbols":
             kwargs.update(
                 n_symbols=len(self.vocabulary_) + _data.N_SPECIAL,
                 embedding_dim=self.embedding_dim,
             )
+            if rows is not None:
+                kwargs.update(
+                    embedding_dim=rows[1].shape[1],
+                    freeze_embedding=self.freeze_embeddings,
+                )
         else:
             kwargs.update(n_channels=self.n_channels_)
         kwargs.update(self._module_kwargs())  # last, so that a subclass may override
         self._module_spec = (self._module_name, kwargs)
         self.module_ = MODULES[self._module_name](**kwargs)
+        if rows is not None:
+            index, vectors = rows
+            with torch.no_grad():
+                self._word_embedding().weight[torch.from_numpy(index)] = (
+                    torch.from_numpy(vectors)
+                )
+        self._pretrained_rows = None  # the vectors live in the module from here on
         self.optimizer_ = self._make_optimizer(self.module_)
+
+    def _word_embedding(self):
+        """The network's word embedding (an :class:`torch.nn.Embedding`)."""
+        return self.module_.encoder.input_layer
 
     def _make_optimizer(self, module):
         kwargs = dict(lr=self.learning_rate_init, weight_decay=self.weight_decay)
@@ -584,6 +624,7 @@ class BaseManyToOne(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN):
 
     _parameter_constraints: dict = {
         **BaseRNN._parameter_constraints,
+        **PRETRAINED_CONSTRAINTS,
         "pooling": [StrOptions(set(POOLINGS))],
     }
 

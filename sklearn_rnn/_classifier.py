@@ -29,6 +29,8 @@ class RNNClassifier(ClassifierMixin, BaseManyToOne):
 
     {{input_parameters}}
 
+    {{pretrained_parameters}}
+
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss, as in scikit-learn's classifiers.
 
@@ -78,6 +80,8 @@ class RNNClassifier(ClassifierMixin, BaseManyToOne):
         lowercase=True,
         min_frequency=1,
         max_vocabulary_size=None,
+        pretrained_embeddings=None,
+        freeze_embeddings=False,
         standardize=True,
         class_weight=None,
         max_iter=200,
@@ -111,6 +115,8 @@ class RNNClassifier(ClassifierMixin, BaseManyToOne):
         self.lowercase = lowercase
         self.min_frequency = min_frequency
         self.max_vocabulary_size = max_vocabulary_size
+        self.pretrained_embeddings = pretrained_embeddings
+        self.freeze_embeddings = freeze_embeddings
         self.standardize = standardize
         self.class_weight = class_weight
         self.max_iter = max_iter

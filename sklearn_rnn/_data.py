@@ -11,7 +11,7 @@ it. Batches are drawn from pools of similar lengths, so padding costs little.
 import numbers
 import re
 from collections import Counter
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from typing import NamedTuple
 
 import numpy as np
@@ -261,6 +261,50 @@ def build_vocabulary(sequences, *, min_frequency=1, max_size=None):
     if max_size is not None:
         kept = kept[:max_size]
     return {t: i for i, t in enumerate(kept, start=N_SPECIAL)}
+
+
+def add_pretrained_words(given, vocabulary, *, lowercase):
+    """Check pretrained word vectors ``given`` (a mapping token -> vector, or tokens
+    and a matrix), add their tokens to ``vocabulary`` (in place, lowercased when
+    ``lowercase``; the first of several spellings wins); return the embedding rows
+    they fill and their vectors ``(n_rows, dim)`` float32."""
+    if isinstance(given, Mapping):
+        words = list(given)
+        vectors = [np.asarray(given[word], dtype=np.float32) for word in words]
+        if vectors and (len({v.shape for v in vectors}) > 1 or vectors[0].ndim != 1):
+            raise ValueError(
+                "pretrained_embeddings must map every token to a 1-D vector of "
+                "the same length"
+            )
+        matrix = np.stack(vectors) if vectors else np.zeros((0, 1), np.float32)
+    else:
+        if len(given) != 2:
+            raise ValueError(
+                "pretrained_embeddings must be a mapping token -> vector or a "
+                f"pair (tokens, matrix), got a tuple of {len(given)}"
+            )
+        words, matrix = list(given[0]), np.asarray(given[1], dtype=np.float32)
+        if matrix.ndim != 2 or matrix.shape[0] != len(words):
+            raise ValueError(
+                f"pretrained_embeddings holds {len(words)} tokens but a matrix of "
+                f"shape {matrix.shape}; expected ({len(words)}, dim)"
+            )
+    if not len(words):
+        raise ValueError("pretrained_embeddings holds no vectors")
+    if not np.isfinite(matrix).all():
+        raise ValueError("pretrained_embeddings holds NaN or infinite values")
+    rows, kept, seen = [], [], set()
+    for i, word in enumerate(words):
+        if isinstance(word, str) and lowercase:
+            word = word.lower()
+        if word in seen:
+            continue
+        seen.add(word)
+        if word not in vocabulary:
+            vocabulary[word] = len(vocabulary) + N_SPECIAL
+        rows.append(vocabulary[word])
+        kept.append(i)
+    return np.asarray(rows, dtype=np.int64), matrix[kept]
 
 
 # Characters of a token that character features read: a longer token keeps its first

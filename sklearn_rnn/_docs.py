@@ -74,6 +74,17 @@ pooling : {"last", "mean", "max"}, default="max"
     sequence's true last step (and, when bidirectional, the backward direction's state
     at its first step); ``"mean"`` and ``"max"`` pool over the real steps only.
 """,
+    "pretrained_parameters": """
+pretrained_embeddings : mapping or tuple (tokens, ndarray) or None, default=None
+    Word vectors to start the embedding from: a mapping token -> vector, or a list of
+    tokens with a matrix ``(n_tokens, dim)``; their size replaces ``embedding_dim``.
+    Their tokens join the vocabulary, so words that ``fit`` never saw keep their
+    vectors. Looked up lowercased when ``lowercase`` is True (the first of several
+    spellings wins). Only for token input.
+
+freeze_embeddings : bool, default=False
+    Keep the word embedding as the vectors made it during training.
+""",
     "encoder_parameters": """
 cell : {"rnn", "lstm", "gru"}, default="gru"
     The recurrent cell: ``"rnn"`` is the tanh recurrence

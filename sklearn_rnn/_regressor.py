@@ -25,6 +25,8 @@ class RNNRegressor(RegressorMixin, BaseManyToOne):
 
     {{input_parameters}}
 
+    {{pretrained_parameters}}
+
     {{training_parameters}}
 
     Attributes
@@ -69,6 +71,8 @@ class RNNRegressor(RegressorMixin, BaseManyToOne):
         lowercase=True,
         min_frequency=1,
         max_vocabulary_size=None,
+        pretrained_embeddings=None,
+        freeze_embeddings=False,
         standardize=True,
         max_iter=200,
         max_time=None,
@@ -101,6 +105,8 @@ class RNNRegressor(RegressorMixin, BaseManyToOne):
         self.lowercase = lowercase
         self.min_frequency = min_frequency
         self.max_vocabulary_size = max_vocabulary_size
+        self.pretrained_embeddings = pretrained_embeddings
+        self.freeze_embeddings = freeze_embeddings
         self.standardize = standardize
         self.max_iter = max_iter
         self.max_time = max_time

@@ -9,7 +9,6 @@ and given back in that scheme.
 
 import numbers
 from collections import Counter
-from collections.abc import Mapping
 
 import numpy as np
 import torch
@@ -17,7 +16,7 @@ from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from . import _data, _schemes
-from ._base import BaseRNN
+from ._base import PRETRAINED_CONSTRAINTS, BaseRNN
 from ._docs import fill_doc
 from .metrics import entity_f1_score, token_accuracy_score
 
@@ -104,14 +103,7 @@ class LSTMSequenceTagger(BaseRNN):
         ``None`` treats labels as plain labels. With a scheme, predicted tags always
         form well-formed chunks in it and ``score`` is entity-level F1.
 
-    pretrained_embeddings : mapping or tuple (tokens, ndarray) or None, default=None
-        Word vectors to start the embedding from: a mapping token -> vector, or a list
-        of tokens with a matrix ``(n_tokens, dim)``. Their tokens join the vocabulary,
-        so words that ``fit`` never saw keep their vectors. Looked up lowercased when
-        ``lowercase`` is True (the first of several spellings wins).
-
-    freeze_embeddings : bool, default=False
-        Keep the pretrained vectors fixed during training.
+    {{pretrained_parameters}}
 
     lowercase : bool, default=True
         Look words up in lowercase (the character features still see the case).
@@ -194,8 +186,7 @@ class LSTMSequenceTagger(BaseRNN):
             StrOptions({"auto", *_schemes.SCHEMES, *_schemes.ALIASES}),
             None,
         ],
-        "pretrained_embeddings": [Mapping, tuple, None],
-        "freeze_embeddings": ["boolean"],
+        **PRETRAINED_CONSTRAINTS,
     }
 
     def __init__(
@@ -560,11 +551,6 @@ class LSTMSequenceTagger(BaseRNN):
 
     def _encode_X(self, family, sequences, *, reset):
         if family != "symbols":
-            if reset and self.pretrained_embeddings is not None:
-                raise ValueError(
-                    "pretrained_embeddings needs token input, but X holds numeric "
-                    "sequences"
-                )
             if reset:
                 self.feature_vocabularies_ = []
             return super()._encode_X(family, sequences, reset=reset)
@@ -628,50 +614,6 @@ class LSTMSequenceTagger(BaseRNN):
         rates[index] = alpha / np.maximum(alpha + seen, 1e-12) if alpha > 0 else 0.0
         return rates
 
-    def _add_pretrained_words(self):
-        """Add the pretrained vectors' words to ``vocabulary_``; return the rows of
-        the embedding they fill and the vectors, or ``None``."""
-        given = self.pretrained_embeddings
-        if given is None:
-            return None
-        if isinstance(given, Mapping):
-            words = list(given)
-            vectors = [np.asarray(given[word], dtype=np.float32) for word in words]
-            if len({v.shape for v in vectors}) > 1 or vectors[0].ndim != 1:
-                raise ValueError(
-                    "pretrained_embeddings must map every token to a 1-D vector of "
-                    "the same length"
-                )
-            matrix = np.stack(vectors)
-        else:
-            if len(given) != 2:
-                raise ValueError(
-                    "pretrained_embeddings must be a mapping token -> vector or a "
-                    f"pair (tokens, matrix), got a tuple of {len(given)}"
-                )
-            words, matrix = list(given[0]), np.asarray(given[1], dtype=np.float32)
-            if matrix.ndim != 2 or matrix.shape[0] != len(words):
-                raise ValueError(
-                    f"pretrained_embeddings holds {len(words)} tokens but a matrix of "
-                    f"shape {matrix.shape}; expected ({len(words)}, dim)"
-                )
-        if not len(words):
-            raise ValueError("pretrained_embeddings holds no vectors")
-        if not np.isfinite(matrix).all():
-            raise ValueError("pretrained_embeddings holds NaN or infinite values")
-        rows, kept, seen = [], [], set()
-        for i, word in enumerate(words):
-            if isinstance(word, str) and self.lowercase:
-                word = word.lower()
-            if word in seen:
-                continue
-            seen.add(word)
-            if word not in self.vocabulary_:
-                self.vocabulary_[word] = len(self.vocabulary_) + _data.N_SPECIAL
-            rows.append(self.vocabulary_[word])
-            kept.append(i)
-        return np.asarray(rows, dtype=np.int64), matrix[kept]
-
     # ------------------------------------------------------------------ the network
 
     def _module_kwargs(self):
@@ -689,28 +631,18 @@ class LSTMSequenceTagger(BaseRNN):
                 ],
                 feature_embedding_dim=self.feature_embedding_dim,
             )
-            if getattr(self, "_pretrained_rows", None) is not None:
-                kwargs.update(
-                    embedding_dim=self._pretrained_rows[1].shape[1],
-                    freeze_embedding=self.freeze_embeddings,
-                )
         return kwargs
 
     def _build_module(self):
         super()._build_module()
-        features = self.module_.features
-        rows = getattr(self, "_pretrained_rows", None)
-        with torch.no_grad():
-            if rows is not None:
-                index, vectors = rows
-                features.embedding.weight[torch.from_numpy(index)] = torch.from_numpy(
-                    vectors
-                )
-            rates = getattr(self, "_unknown_rates", None)
-            if rates is not None:
-                features.unknown_rate.copy_(torch.from_numpy(rates))
-        # both live in the module (and its state) from here on
-        self._pretrained_rows = self._unknown_rates = None
+        rates = getattr(self, "_unknown_rates", None)
+        if rates is not None:
+            with torch.no_grad():
+                self.module_.features.unknown_rate.copy_(torch.from_numpy(rates))
+        self._unknown_rates = None  # it lives in the module (and its state) from here
+
+    def _word_embedding(self):
+        return self.module_.features.embedding
 
     def _constraints(self):
         """The CRF's masks: IOBES rules, and no path that would read back as a tag

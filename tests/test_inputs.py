@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.exceptions import NotFittedError
 
-from sklearn_rnn import RNNClassifier, RNNRegressor
+from sklearn_rnn import RNNClassifier, RNNRegressor, load
 
 QUICK = dict(hidden_size=8, max_iter=3, random_state=0)
 
@@ -248,3 +248,65 @@ def test_negative_sample_weight_is_refused():
     w[4] = -1
     with pytest.raises(ValueError, match="sample 4 has a negative weight"):
         RNNClassifier(**QUICK).fit(TEXTS, LABELS, sample_weight=w)
+
+
+# ---------------------------------------------------------------------- word vectors
+
+
+def _animal_or_tool(words, n, seed):
+    """Sentences "i saw a <word> today" labelled by the word's kind (its name's
+    first letter, a or t, which no network here reads: words are atomic tokens)."""
+    rng = np.random.RandomState(seed)
+    chosen = [words[i] for i in rng.randint(len(words), size=n)]
+    return [f"i saw a {w} today" for w in chosen], [w[0] for w in chosen]
+
+
+def test_pretrained_vectors_let_the_classifier_read_words_it_never_saw():
+    """Vectors that place animals apart from tools: trained on 10 words of each kind,
+    the classifier labels 10 others that only the vectors know; without them it can
+    only guess."""
+    rng = np.random.RandomState(0)
+    animals = [f"a{i}" for i in range(20)]
+    tools = [f"t{i}" for i in range(20)]
+    vectors = {w: rng.normal(size=8) + 3.0 for w in animals}
+    vectors |= {w: rng.normal(size=8) - 3.0 for w in tools}
+    X, y = _animal_or_tool(animals[:10] + tools[:10], 120, 0)
+    X_new, y_new = _animal_or_tool(animals[10:] + tools[10:], 60, 1)
+    params = dict(hidden_size=8, max_iter=30, learning_rate_init=0.01, random_state=0)
+    with_vectors = RNNClassifier(
+        pretrained_embeddings=vectors, freeze_embeddings=True, **params
+    ).fit(X, y)
+    without = RNNClassifier(embedding_dim=8, **params).fit(X, y)
+    assert with_vectors.score(X_new, y_new) > 0.9
+    assert without.score(X_new, y_new) < 0.75  # unknown words: chance is 0.5
+    # frozen: the rows are the vectors; the words unseen in fit are in the vocabulary
+    embedding = with_vectors.module_.encoder.input_layer.weight.detach().numpy()
+    np.testing.assert_allclose(
+        embedding[with_vectors.vocabulary_["a15"]], vectors["a15"], rtol=1e-6
+    )
+    # the regressor takes them too
+    reg = RNNRegressor(pretrained_embeddings=vectors, **params)
+    reg.fit(X, [1.0 if label == "a" else -1.0 for label in y])
+    assert reg.module_.encoder.input_layer.weight.shape[1] == 8
+    with pytest.raises(ValueError, match="needs token input"):
+        RNNClassifier(pretrained_embeddings=vectors).fit(np.ones((4, 3)), [0, 1] * 2)
+
+
+def test_frozen_vectors_stay_frozen_after_a_round_trip(tmp_path):
+    X = ["a good film", "a bad film"] * 10
+    y = ["pos", "neg"] * 10
+    vectors = {"good": [1.0, 0.0], "bad": [0.0, 1.0], "film": [0.5, 0.5]}
+    clf = RNNClassifier(
+        pretrained_embeddings=vectors,
+        freeze_embeddings=True,
+        hidden_size=4,
+        max_iter=2,
+        warm_start=True,
+        random_state=0,
+    ).fit(X, y)
+    clf.save(tmp_path / "m.skrnn")
+    loaded = load(tmp_path / "m.skrnn")
+    loaded.fit(X, y)  # warm start goes on training everything but the embedding
+    embedding = loaded.module_.encoder.input_layer.weight.detach().numpy()
+    np.testing.assert_array_equal(embedding[loaded.vocabulary_["good"]], [1.0, 0.0])
+    assert loaded.n_iter_ == 4

@@ -59,6 +59,8 @@ class RecurrentEncoder(nn.Module):
     init_state : {"zeros", "learned"}
         The initial hidden (and cell) state: all zeros or a learned vector per layer and
         direction, shared by every sequence.
+    freeze_embedding : bool
+        Keep the embedding as it was initialised (pretrained vectors).
 
     Notes
     -----
@@ -83,6 +85,7 @@ class RecurrentEncoder(nn.Module):
         bidirectional=False,
         dropout=0.0,
         init_state="zeros",
+        freeze_embedding=False,
     ):
         super().__init__()
         if (n_symbols is None) == (n_channels is None):
@@ -102,6 +105,7 @@ class RecurrentEncoder(nn.Module):
             input_size = n_symbols
         else:
             self.input_layer = nn.Embedding(n_symbols, embedding_dim, padding_idx=0)
+            self.input_layer.weight.requires_grad_(not freeze_embedding)
             input_size = embedding_dim
         self.cell = cell
         self.num_layers = num_layers
