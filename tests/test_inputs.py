@@ -290,6 +290,8 @@ def test_pretrained_vectors_let_the_classifier_read_words_it_never_saw():
     assert reg.module_.encoder.input_layer.weight.shape[1] == 8
     with pytest.raises(ValueError, match="needs token input"):
         RNNClassifier(pretrained_embeddings=vectors).fit(np.ones((4, 3)), [0, 1] * 2)
+    with pytest.raises(ValueError, match="holds no vectors"):
+        RNNClassifier(pretrained_embeddings={}).fit(X, y)
 
 
 def test_frozen_vectors_stay_frozen_after_a_round_trip(tmp_path):
