@@ -142,8 +142,6 @@ class EnsembleTagger(MetaEstimatorMixin, BaseEstimator):
                 delayed(_fit_member)(member, X, y, **fit_params) for member in new
             )
         self.estimators_ = members
-        # the same settings and data give the same vocabularies: encode X once
-        self._encode_once = all(_encode_alike(members[0], m) for m in members[1:])
         self.classes_ = members[0].classes_
         self.tag_scheme_ = members[0].tag_scheme_
         return self
@@ -185,10 +183,12 @@ class EnsembleTagger(MetaEstimatorMixin, BaseEstimator):
         return _mean_per_sentence([m._probabilities(X, data) for m in self.estimators_])
 
     def _shared_data(self, X):
-        """``X`` encoded once for every member when they all encode alike, else
-        ``None``: each member encodes it."""
-        if self._encode_once:
-            return self.estimators_[0]._inference_data(X)
+        """``X`` encoded once for every member when they all encode alike (the same
+        settings and data give the same vocabularies), else ``None``: each member
+        encodes it."""
+        first, *others = self.estimators_
+        if all(_encode_alike(first, member) for member in others):
+            return first._inference_data(X)
         return None
 
     def score(self, X, y):
