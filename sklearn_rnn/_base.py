@@ -220,14 +220,17 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
 
     def _add_pretrained_words(self):
         """Add the words of ``pretrained_embeddings`` (where the estimator has that
-        parameter) to ``vocabulary_``; the embedding rows they fill and their
-        vectors, or ``None``."""
+        parameter) to ``vocabulary_``; the embedding rows they fill, their vectors
+        and how many rows the vocabulary gained (words only the vectors hold, last),
+        or ``None``."""
         given = getattr(self, "pretrained_embeddings", None)
         if given is None:
             return None
-        return _data.add_pretrained_words(
+        n_fitted = len(self.vocabulary_)
+        index, vectors = _data.add_pretrained_words(
             given, self.vocabulary_, lowercase=self.lowercase
         )
+        return index, vectors, len(self.vocabulary_) - n_fitted
 
     # ------------------------------------------------------------------ fit
 
@@ -432,6 +435,8 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                 kwargs.update(
                     embedding_dim=rows[1].shape[1],
                     freeze_embedding=self.freeze_embeddings,
+                    # rows no training sentence reaches: kept out of the optimizer
+                    n_fixed_symbols=rows[2],
                 )
         else:
             kwargs.update(n_channels=self.n_channels_)
@@ -439,11 +444,10 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         self._module_spec = (self._module_name, kwargs)
         self.module_ = MODULES[self._module_name](**kwargs)
         if rows is not None:
-            index, vectors = rows
-            with torch.no_grad():
-                self._word_embedding().weight[torch.from_numpy(index)] = (
-                    torch.from_numpy(vectors)
-                )
+            index, vectors, _ = rows
+            self._word_embedding().set_rows(
+                torch.from_numpy(index), torch.from_numpy(vectors)
+            )
         self._pretrained_rows = None  # the vectors live in the module from here on
         self.optimizer_ = self._make_optimizer(self.module_)
 

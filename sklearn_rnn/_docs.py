@@ -79,8 +79,11 @@ pretrained_embeddings : mapping or tuple (tokens, ndarray) or None, default=None
     Word vectors to start the embedding from: a mapping token -> vector, or a list of
     tokens with a matrix ``(n_tokens, dim)``; their size replaces ``embedding_dim``.
     Their tokens join the vocabulary, so words that ``fit`` never saw keep their
-    vectors. Looked up lowercased when ``lowercase`` is True (the first of several
-    spellings wins). Only for token input.
+    vectors. The words only the vectors bring in (unseen in ``fit``, or rarer than
+    ``min_frequency``) keep their vectors as they are, out of the optimizer, so the
+    400,000 words of a GloVe file cost memory but not time. Looked up lowercased
+    when ``lowercase`` is True (the first of several spellings wins). Only for token
+    input.
 
 freeze_embeddings : bool, default=False
     Keep the word embedding as the vectors made it during training.

@@ -280,18 +280,45 @@ def test_pretrained_vectors_let_the_classifier_read_words_it_never_saw():
     assert with_vectors.score(X_new, y_new) > 0.9
     assert without.score(X_new, y_new) < 0.75  # unknown words: chance is 0.5
     # frozen: the rows are the vectors; the words unseen in fit are in the vocabulary
-    embedding = with_vectors.module_.encoder.input_layer.weight.detach().numpy()
+    embedding = with_vectors.module_.encoder.input_layer.table.detach().numpy()
     np.testing.assert_allclose(
         embedding[with_vectors.vocabulary_["a15"]], vectors["a15"], rtol=1e-6
     )
     # the regressor takes them too
     reg = RNNRegressor(pretrained_embeddings=vectors, **params)
     reg.fit(X, [1.0 if label == "a" else -1.0 for label in y])
-    assert reg.module_.encoder.input_layer.weight.shape[1] == 8
+    assert reg.module_.encoder.input_layer.table.shape[1] == 8
     with pytest.raises(ValueError, match="needs token input"):
         RNNClassifier(pretrained_embeddings=vectors).fit(np.ones((4, 3)), [0, 1] * 2)
     with pytest.raises(ValueError, match="holds no vectors"):
         RNNClassifier(pretrained_embeddings={}).fit(X, y)
+
+
+def test_words_only_the_vectors_hold_keep_their_vectors_at_no_cost(tmp_path):
+    """A word met only in the vectors gets no gradient: its row stays out of the
+    optimizer (a GloVe file's 400,000 words must not slow each step), weight decay
+    leaves it alone, and a round trip keeps it."""
+    rng = np.random.RandomState(0)
+    X, y = _animal_or_tool(["a0", "a1", "t0", "t1"], 40, 0)
+    seen = {w: rng.normal(size=4) for w in ("a0", "a1", "t0", "t1", "saw")}
+    unseen = {f"w{i}": rng.normal(size=4) for i in range(2000)}
+    params = dict(hidden_size=4, max_iter=3, weight_decay=0.1, random_state=0)
+
+    def n_learned(clf):
+        return sum(p.numel() for p in clf.module_.parameters() if p.requires_grad)
+
+    few = RNNClassifier(pretrained_embeddings=seen, **params).fit(X, y)
+    many = RNNClassifier(pretrained_embeddings=seen | unseen, **params).fit(X, y)
+    assert n_learned(many) == n_learned(few)
+    assert len(many.vocabulary_) == len(few.vocabulary_) + 2000
+    table = many.module_.encoder.input_layer.table.detach().numpy()
+    np.testing.assert_allclose(table[many.vocabulary_["w7"]], unseen["w7"], rtol=1e-6)
+    assert not np.allclose(table[many.vocabulary_["a0"]], seen["a0"])  # learned
+    X_new = ["i saw a w7 today", "i saw a a0 w12 today"]
+    many.save(tmp_path / "m.skrnn")
+    np.testing.assert_array_equal(
+        load(tmp_path / "m.skrnn").predict_proba(X_new), many.predict_proba(X_new)
+    )
 
 
 def test_frozen_vectors_stay_frozen_after_a_round_trip(tmp_path):

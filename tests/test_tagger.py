@@ -313,9 +313,10 @@ def test_pretrained_embeddings_are_copied_and_can_stay_frozen():
         tagger = LSTMSequenceTagger(
             pretrained_embeddings=vectors, freeze_embeddings=frozen, **params
         ).fit(X, y)
-        weight = tagger.module_.features.embedding.weight.detach()
+        weight = tagger.module_.features.embedding.table.detach()
         assert weight.shape[1] == 3  # embedding_dim follows the vectors
         assert "zed" in tagger.vocabulary_  # unseen in fit, kept for predict
+        assert weight[tagger.vocabulary_["zed"]].tolist() == [9.0, 9.0, 9.0]
         row = weight[tagger.vocabulary_["anna"]].tolist()
         assert (row == [1.0, 2.0, 3.0]) is frozen
     assert tagger.pretrained_embeddings is vectors  # the parameter is untouched
@@ -323,7 +324,7 @@ def test_pretrained_embeddings_are_copied_and_can_stay_frozen():
     tagger = LSTMSequenceTagger(
         pretrained_embeddings=(words, matrix), freeze_embeddings=True, **params
     ).fit(X, y)
-    weight = tagger.module_.features.embedding.weight.detach().cpu().numpy()
+    weight = tagger.module_.features.embedding.table.detach().cpu().numpy()
     np.testing.assert_array_equal(weight[tagger.vocabulary_["bo"]], matrix[1])
     with pytest.raises(ValueError, match="2 tokens but a matrix of shape"):
         LSTMSequenceTagger(pretrained_embeddings=(words, np.eye(3))).fit(X, y)

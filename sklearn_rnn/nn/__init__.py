@@ -5,7 +5,7 @@ from a name in it and plain keyword arguments, so its saved state never holds co
 """
 
 from .crf import LinearChainCRF
-from .encoder import CELLS, OneHot, RecurrentEncoder
+from .encoder import CELLS, OneHot, RecurrentEncoder, WordEmbedding
 from .heads import POOLINGS, ManyToOneNet
 from .language_model import CharLanguageModel
 from .tagger import CharCNN, SequenceTaggerNet, TokenFeatures
@@ -26,4 +26,5 @@ __all__ = [
     "RecurrentEncoder",
     "SequenceTaggerNet",
     "TokenFeatures",
+    "WordEmbedding",
 ]

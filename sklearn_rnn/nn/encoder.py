@@ -38,6 +38,57 @@ class OneHot(nn.Module):
         return onehot
 
 
+class WordEmbedding(nn.Embedding):
+    """An embedding (padding row 0) whose last ``n_fixed`` rows are not learned.
+
+    Those rows hold the vectors of words that only pretrained vectors brought into
+    the vocabulary: no training sentence reaches most of them, so they would get no
+    gradient anyway; kept in a buffer rather than in ``weight`` they cost the
+    optimizer nothing, whether there are ten or the 400,000 of a GloVe file, and no
+    weight decay wears them down.
+
+    Parameters
+    ----------
+    n_symbols : int
+        All rows ``V``: ``weight`` holds the first ``V - n_fixed``, the buffer
+        ``fixed`` the rest.
+    embedding_dim : int
+    n_fixed : int
+    """
+
+    def __init__(self, n_symbols, embedding_dim, n_fixed=0):
+        super().__init__(n_symbols - n_fixed, embedding_dim, padding_idx=0)
+        self.n_fixed = n_fixed
+        if n_fixed:
+            self.register_buffer("fixed", torch.zeros(n_fixed, embedding_dim))
+
+    @property
+    def table(self):
+        """Every row, learned then fixed: ``(V, E)``."""
+        if not self.n_fixed:
+            return self.weight
+        return torch.cat([self.weight, self.fixed])
+
+    def set_rows(self, index, vectors):
+        """Write ``vectors`` ``(n, E)`` into rows ``index`` ``(n,)`` of ``table``."""
+        n_learned = self.num_embeddings
+        learned = index < n_learned
+        with torch.no_grad():
+            self.weight[index[learned]] = vectors[learned]
+            if self.n_fixed:
+                self.fixed[index[~learned] - n_learned] = vectors[~learned]
+
+    def forward(self, indices):
+        if not self.n_fixed:
+            return super().forward(indices)
+        n_learned = self.num_embeddings
+        learned = indices < n_learned
+        # a fixed row reads the padding row here, whose gradient is always zero
+        rows = super().forward(torch.where(learned, indices, 0))
+        fixed = nn.functional.embedding((indices - n_learned).clamp(min=0), self.fixed)
+        return torch.where(learned.unsqueeze(-1), rows, fixed)
+
+
 class RecurrentEncoder(nn.Module):
     """Input layer, then a (stacked, optionally bidirectional) RNN, LSTM or GRU.
 
@@ -61,6 +112,9 @@ class RecurrentEncoder(nn.Module):
         direction, shared by every sequence.
     freeze_embedding : bool
         Keep the embedding as it was initialised (pretrained vectors).
+    n_fixed_symbols : int
+        The last symbols of the vocabulary whose rows are never learned (words met
+        only in pretrained vectors; see :class:`WordEmbedding`).
 
     Notes
     -----
@@ -86,6 +140,7 @@ class RecurrentEncoder(nn.Module):
         dropout=0.0,
         init_state="zeros",
         freeze_embedding=False,
+        n_fixed_symbols=0,
     ):
         super().__init__()
         if (n_symbols is None) == (n_channels is None):
@@ -104,7 +159,7 @@ class RecurrentEncoder(nn.Module):
             self.input_layer = OneHot(n_symbols)
             input_size = n_symbols
         else:
-            self.input_layer = nn.Embedding(n_symbols, embedding_dim, padding_idx=0)
+            self.input_layer = WordEmbedding(n_symbols, embedding_dim, n_fixed_symbols)
             self.input_layer.weight.requires_grad_(not freeze_embedding)
             input_size = embedding_dim
         self.cell = cell

@@ -215,7 +215,7 @@ class CharLanguageModel(nn.Module):
             for k in range(encoder.num_layers)
         ]
         if isinstance(encoder.input_layer, nn.Embedding):
-            table = encoder.input_layer.weight
+            table = encoder.input_layer.table
         else:  # one-hot input: row i of the identity is symbol i
             table = torch.eye(self.n_symbols, device=device)
         scale = 1.0 if temperature == 0 else 1.0 / temperature

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from .crf import LinearChainCRF, _mask
-from .encoder import OneHot, RecurrentEncoder
+from .encoder import OneHot, RecurrentEncoder, WordEmbedding
 
 UNK = 1  # the unknown-symbol index (0 is padding), as everywhere in this package
 # where torch.unique(..., dim=0) is known to run; elsewhere every row is computed (on
@@ -80,7 +80,8 @@ class TokenFeatures(nn.Module):
     unknown symbol with probability ``word_dropout``, so that the network learns what
     to do with words it has not seen; the buffer ``unknown_rate`` ``(V,)`` holds that
     probability per word, and an owner that knows word counts may set it per word
-    (rare words more often).
+    (rare words more often). The last ``n_fixed_symbols`` words' rows are never
+    learned (see :class:`~sklearn_rnn.nn.encoder.WordEmbedding`).
     """
 
     def __init__(
@@ -93,6 +94,7 @@ class TokenFeatures(nn.Module):
         char_filters=50,
         word_dropout=0.0,
         freeze_embedding=False,
+        n_fixed_symbols=0,
         feature_sizes=(),
         feature_embedding_dim=25,
     ):
@@ -101,7 +103,7 @@ class TokenFeatures(nn.Module):
             self.embedding = OneHot(n_symbols)
             size = n_symbols
         else:
-            self.embedding = _embedding(n_symbols, embedding_dim)
+            self.embedding = _embedding(n_symbols, embedding_dim, n_fixed_symbols)
             self.embedding.weight.requires_grad_(not freeze_embedding)
             size = embedding_dim
         self.chars = (
@@ -140,10 +142,10 @@ class TokenFeatures(nn.Module):
         return torch.cat(parts, dim=2) if len(parts) > 1 else parts[0]
 
 
-def _embedding(n_symbols, dim):
+def _embedding(n_symbols, dim, n_fixed=0):
     """An embedding with padding row 0 and variance ``1 / dim``, so that the recurrent
-    layer starts unsaturated."""
-    embedding = nn.Embedding(n_symbols, dim, padding_idx=0)
+    layer starts unsaturated; its last ``n_fixed`` rows are not learned."""
+    embedding = WordEmbedding(n_symbols, dim, n_fixed)
     bound = math.sqrt(3.0 / dim)
     with torch.no_grad():
         embedding.weight.uniform_(-bound, bound)
@@ -173,6 +175,9 @@ class SequenceTaggerNet(nn.Module):
         (the same for every word; see :class:`TokenFeatures`).
     freeze_embedding : bool
         Keep the word embedding as it was initialised (pretrained vectors).
+    n_fixed_symbols : int
+        The last words of the vocabulary whose rows are never learned (met only in
+        pretrained vectors; see :class:`~sklearn_rnn.nn.encoder.WordEmbedding`).
     feature_sizes : sequence of int
         Number of values (with padding and the unknown value) of each categorical
         token feature; empty for none.
@@ -210,6 +215,7 @@ class SequenceTaggerNet(nn.Module):
         char_filters=50,
         word_dropout=0.0,
         freeze_embedding=False,
+        n_fixed_symbols=0,
         feature_sizes=(),
         feature_embedding_dim=25,
         crf=True,
@@ -231,6 +237,7 @@ class SequenceTaggerNet(nn.Module):
                 char_filters=char_filters,
                 word_dropout=word_dropout,
                 freeze_embedding=freeze_embedding,
+                n_fixed_symbols=n_fixed_symbols,
                 feature_sizes=feature_sizes,
                 feature_embedding_dim=feature_embedding_dim,
             )
