@@ -452,7 +452,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         self.optimizer_ = self._make_optimizer(self.module_)
 
     def _word_embedding(self):
-        """The network's word embedding (an :class:`torch.nn.Embedding`)."""
+        """The network's word embedding (a :class:`~sklearn_rnn.nn.WordEmbedding`)."""
         return self.module_.encoder.input_layer
 
     def _make_optimizer(self, module):
