@@ -108,6 +108,30 @@ class WeightAverage:
             parameter.copy_(average)
 
 
+def clip_gradients(module, max_norm, device):
+    """Scale ``module``'s gradients as :func:`torch.nn.utils.clip_grad_norm_` does,
+    without its pass over every gradient when their norm is within ``max_norm``.
+
+    That function always multiplies, by 1 when there is nothing to clip, so that it
+    never waits for an accelerator to report the norm. On the CPU, reading the norm
+    costs nothing, while the multiplication touches every gradient, a dense embedding
+    gradient of vocabulary x dimension included: a tenth of a training step for a
+    sentence classifier. So on the CPU the norm is read first and torch's function
+    runs only when it will clip; the gradients come out the same either way.
+    """
+    if device.type != "cpu":
+        torch.nn.utils.clip_grad_norm_(module.parameters(), max_norm)
+        return
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    if not grads:
+        return
+    norm = torch.linalg.vector_norm(
+        torch.stack([torch.linalg.vector_norm(g) for g in grads])
+    )
+    if not float(norm) + 1e-6 <= max_norm:  # also when the norm is not finite
+        torch.nn.utils.clip_grad_norm_(module.parameters(), max_norm)
+
+
 def train(
     module,
     optimizer,
@@ -215,7 +239,7 @@ def train(
                 loss, n_items = batch_loss(module, batch)
                 loss.backward()
                 if clip_grad_norm is not None:
-                    torch.nn.utils.clip_grad_norm_(module.parameters(), clip_grad_norm)
+                    clip_gradients(module, clip_grad_norm, device)
                 optimizer.step()
                 if average is not None:
                     average.update()

@@ -12,7 +12,7 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_rnn import RNNClassifier, RNNRegressor
-from sklearn_rnn._training import _Progress
+from sklearn_rnn._training import _Progress, clip_gradients
 from sklearn_rnn.exceptions import DivergenceWarning
 
 
@@ -331,3 +331,26 @@ def test_verbose_2_writes_progress_to_stderr(capsys):
         ).fit(X, y)
     err = capsys.readouterr().err
     assert "5/5 batches" in err and "\r" not in err
+
+
+@pytest.mark.parametrize("scale", [1e-3, 1e3, float("nan")])
+def test_clip_gradients_on_cpu_gives_what_torch_clip_grad_norm_gives(scale):
+    # clip_gradients skips torch's multiplication by 1 on the CPU; below, above and
+    # with a non-finite norm, the gradients it leaves must be torch's.
+    torch.manual_seed(0)
+    ours, theirs = torch.nn.Linear(4, 3), torch.nn.Linear(4, 3)
+    theirs.load_state_dict(ours.state_dict())
+    X = torch.randn(5, 4)
+    for module in (ours, theirs):
+        (module(X).sum() * scale).backward()
+    clip_gradients(ours, 1.0, torch.device("cpu"))
+    torch.nn.utils.clip_grad_norm_(theirs.parameters(), 1.0)
+    for mine, reference in zip(ours.parameters(), theirs.parameters(), strict=True):
+        torch.testing.assert_close(
+            mine.grad, reference.grad, rtol=0, atol=0, equal_nan=True
+        )
+    if scale == 1e3:  # clipped: the norm is now max_norm
+        total = torch.linalg.vector_norm(
+            torch.cat([p.grad.ravel() for p in ours.parameters()])
+        )
+        assert total == pytest.approx(1.0, rel=1e-5)
