@@ -19,8 +19,9 @@ nvidia-smi -L
 python3 -c "import torch, sklearn, numpy; print('torch', torch.__version__, \
 'sklearn', sklearn.__version__, 'numpy', numpy.__version__, torch.cuda.get_device_name())"
 
+# PYTEST_ARGS="tests/test_tagger.py ..." runs part of the suite (a rerun)
 timeout "${TEST_SECONDS:-300}" python3 -m pytest -q -p no:cacheprovider --durations=15 \
-    2>&1 | tee "$OUT/pytest.log" | grep -v "^tests/.* PASSED"
+    ${PYTEST_ARGS:-} 2>&1 | tee "$OUT/pytest.log" | grep -v "^tests/.* PASSED"
 # BENCHMARKS="" runs the tests alone
 for bench in ${BENCHMARKS-bench_trec.py bench_conll.py}; do
     timeout "${BENCH_SECONDS:-150}" python3 "benchmarks/$bench" --speed --device cuda \

@@ -280,7 +280,7 @@ def test_pretrained_vectors_let_the_classifier_read_words_it_never_saw():
     assert with_vectors.score(X_new, y_new) > 0.9
     assert without.score(X_new, y_new) < 0.75  # unknown words: chance is 0.5
     # frozen: the rows are the vectors; the words unseen in fit are in the vocabulary
-    embedding = with_vectors.module_.encoder.input_layer.table.detach().numpy()
+    embedding = with_vectors.module_.encoder.input_layer.table.detach().cpu().numpy()
     np.testing.assert_allclose(
         embedding[with_vectors.vocabulary_["a15"]], vectors["a15"], rtol=1e-6
     )
@@ -311,7 +311,7 @@ def test_words_only_the_vectors_hold_keep_their_vectors_at_no_cost(tmp_path):
     many = RNNClassifier(pretrained_embeddings=seen | unseen, **params).fit(X, y)
     assert n_learned(many) == n_learned(few)
     assert len(many.vocabulary_) == len(few.vocabulary_) + 2000
-    table = many.module_.encoder.input_layer.table.detach().numpy()
+    table = many.module_.encoder.input_layer.table.detach().cpu().numpy()
     np.testing.assert_allclose(table[many.vocabulary_["w7"]], unseen["w7"], rtol=1e-6)
     assert not np.allclose(table[many.vocabulary_["a0"]], seen["a0"])  # learned
     X_new = ["i saw a w7 today", "i saw a a0 w12 today"]
@@ -336,6 +336,6 @@ def test_frozen_vectors_stay_frozen_after_a_round_trip(tmp_path):
     clf.save(tmp_path / "m.skrnn")
     loaded = load(tmp_path / "m.skrnn")
     loaded.fit(X, y)  # warm start goes on training everything but the embedding
-    embedding = loaded.module_.encoder.input_layer.weight.detach().numpy()
+    embedding = loaded.module_.encoder.input_layer.weight.detach().cpu().numpy()
     np.testing.assert_array_equal(embedding[loaded.vocabulary_["good"]], [1.0, 0.0])
     assert loaded.n_iter_ == 4
