@@ -58,6 +58,8 @@ class WordNet:
         self.index = {}  # (lemma, pos) -> synset offsets, most frequent sense first
         self.synsets = {}  # (offset, pos) -> (lexicographer file, hypernym keys)
         self.exceptions = {}  # (inflected form, pos) -> base forms
+        self._closure = {}  # synset key -> its ancestors (common_ancestors and
+        # wordnet_features both walk them for every training word)
         for pos, name in PARTS_OF_SPEECH.items():
             self._read_index(path / f"index.{name}", pos)
             self._read_data(path / f"data.{name}", pos)
@@ -114,14 +116,17 @@ class WordNet:
         return senses
 
     def ancestors(self, key):
-        """``key`` and every synset above it (hypernyms, instance-of), transitively."""
-        seen, todo = set(), [key]
-        while todo:
-            key = todo.pop()
-            if key not in seen:
-                seen.add(key)
-                todo += self.synsets[key][1]
-        return seen
+        """``key`` and every synset above it (hypernyms, instance-of), transitively:
+        a frozenset."""
+        if key not in self._closure:
+            seen, todo = set(), [key]
+            while todo:
+                above = todo.pop()
+                if above not in seen:
+                    seen.add(above)
+                    todo += self.synsets[above][1]
+            self._closure[key] = frozenset(seen)
+        return self._closure[key]
 
 
 def common_ancestors(words, wordnet, n_ancestors=100, max_share=0.3):
