@@ -115,9 +115,10 @@ def clip_gradients(module, max_norm, device):
     That function always multiplies, by 1 when there is nothing to clip, so that it
     never waits for an accelerator to report the norm. On the CPU, reading the norm
     costs nothing, while the multiplication touches every gradient, a dense embedding
-    gradient of vocabulary x dimension included: a tenth of a training step for a
-    sentence classifier. So on the CPU the norm is read first and torch's function
-    runs only when it will clip; the gradients come out the same either way.
+    gradient of vocabulary x dimension included: a fifth of a training step for a
+    sentence classifier with a 300-d embedding of 8,730 words (TREC-6). So on the
+    CPU the norm is read first and torch's function runs only when it will clip; the
+    gradients come out the same either way.
     """
     if device.type != "cpu":
         torch.nn.utils.clip_grad_norm_(module.parameters(), max_norm)
