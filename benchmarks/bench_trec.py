@@ -59,7 +59,7 @@ from wordnet_vectors import (  # noqa: E402
 )
 
 from sklearn_rnn import RNNClassifier  # noqa: E402
-from sklearn_rnn._data import default_tokenizer  # noqa: E402
+from sklearn_rnn._data import read_text  # noqa: E402
 
 # Candidates on the validation split; the first is the defaults. On 2026-11-27 with
 # seed 0 alone (``--select``), in this order: defaults 0.8462, {"cell": "lstm"} 0.8553,
@@ -186,8 +186,10 @@ def make_classifier(params, seed, X=(), X_new=()):
 
 
 def words_of(texts):
-    """The distinct lowercased words of ``texts``, as the classifier reads them."""
-    return {word for text in texts for word in default_tokenizer(text.lower())}
+    """The distinct words of ``texts`` as the classifier reads them (its default
+    tokenizer, lowercased)."""
+    tokens = read_text(texts, tokenizer=None, lowercase=True)
+    return {word for sequence in tokens for word in sequence} - {None}
 
 
 def epochs_of(clf):
