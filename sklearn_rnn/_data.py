@@ -10,8 +10,9 @@ it. Batches are drawn from pools of similar lengths, so padding costs little.
 
 import numbers
 import re
+import warnings
 from collections import Counter
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterable, Iterator, Mapping
 from typing import NamedTuple
 
 import numpy as np
@@ -34,8 +35,79 @@ def default_tokenizer(text):
 # ---------------------------------------------------------------------- reading input
 
 
+def as_samples(X):
+    """``X`` as something that can be read more than once.
+
+    A generator or another one-pass iterator is read into a list here, once, so that
+    no sample is lost to sniffing; a pandas Series (a text column, ``df["text"]``)
+    and a data frame of one column of texts or token lists become the list of their
+    values. Anything else is returned as it is.
+    """
+    if isinstance(X, str | bytes):
+        raise TypeError(
+            "X must hold many samples (a list of strings, of token lists or of "
+            f"arrays), got a single {type(X).__name__}"
+        )
+    if isinstance(X, Iterator):
+        return list(X)
+    if hasattr(X, "iloc"):  # pandas
+        return _pandas_samples(X)
+    return X
+
+
+def as_samples_or_none(y):
+    """Targets read once when they come from a one-pass iterator; else as given."""
+    return list(y) if isinstance(y, Iterator) else y
+
+
+def _pandas_samples(X):
+    """A Series or one-column frame of objects (texts, token lists, arrays) as a
+    list; numeric frames stay tables for scikit-learn's validation."""
+    index = getattr(X, "index", None)
+    if getattr(index, "nlevels", 1) > 1:
+        raise ValueError(
+            "X is a data frame with a multi-index (one row per time step, sktime's "
+            "'pd-multiindex'): pass a list of arrays instead, e.g. "
+            "[g.to_numpy() for _, g in X.groupby(level=0)]"
+        )
+    column = X
+    if getattr(X, "ndim", 1) == 2:
+        if X.shape[1] != 1 or _numeric(X.dtypes.iloc[0]):
+            if not all(map(_numeric, X.dtypes)) and _holds_series(X):
+                raise ValueError(
+                    "X is a nested data frame (each cell a series, sktime's "
+                    "'nested_univariate'): pass a list of arrays "
+                    "(n_timesteps_i, n_channels) instead, e.g. "
+                    "[np.stack([cell.to_numpy() for cell in row], axis=1) "
+                    "for row in X.itertuples(index=False)]"
+                )
+            return X
+        column = X.iloc[:, 0]
+    if _numeric(column.dtype):
+        return X  # numbers: a column of a table
+    values = column.tolist()
+    if values and _holds_series(column):
+        raise ValueError(
+            "X is a nested series (each cell a series, sktime's 'nested_univariate'): "
+            "pass a list of arrays instead, e.g. [cell.to_numpy() for cell in X]"
+        )
+    return values
+
+
+def _numeric(dtype):
+    """Whether a pandas column of ``dtype`` holds numbers (or times), not objects or
+    strings (pandas 3 gives text its own ``str`` dtype)."""
+    return getattr(dtype, "kind", "O") in "biufcmM"
+
+
+def _holds_series(frame):
+    first = frame.iloc[0] if getattr(frame, "ndim", 1) == 1 else frame.iloc[0, 0]
+    return hasattr(first, "iloc")
+
+
 def sniff_kind(X):
-    """Which kind of sequences ``X`` holds.
+    """Which kind of sequences ``X`` (as :func:`as_samples` returns it) holds.
+
     Returns one of ``"table"`` (a 2-D numeric table, or anything scikit-learn's
     validation should judge: sparse matrices, data frames, 1-D numeric input),
     ``"array3d"``, ``"numeric"`` (a list of numeric arrays of different lengths),
@@ -121,8 +193,27 @@ def read_text(X, tokenizer, lowercase):
                     f"raised by the tokenizer on sample {i} of X: {text[:80]!r}"
                 )
             raise
-        sequences.append(list(tokens) or [None])  # None is never in a vocabulary
+        sequences.append(_checked_tokens(tokens, i, text) or [None])
     return sequences
+
+
+def _checked_tokens(tokens, i, text):
+    """The tokenizer's output for sample ``i`` as a list of hashable tokens (``None``
+    is what an empty result becomes, never a token)."""
+    if isinstance(tokens, str | bytes) or not isinstance(tokens, Iterable):
+        raise TypeError(
+            f"The tokenizer returned a {type(tokens).__name__} for sample {i} of X "
+            f"({text[:80]!r}): it must return a list of tokens"
+        )
+    tokens = list(tokens)
+    for token in tokens:
+        if token is None or not isinstance(token, Hashable):
+            raise TypeError(
+                f"The tokenizer returned the token {token!r} for sample {i} of X "
+                f"({text[:80]!r}): tokens must be hashable and not None (strings, "
+                "usually)"
+            )
+    return tokens
 
 
 def read_tokens(X, lowercase):
@@ -161,17 +252,42 @@ def read_tokens(X, lowercase):
     return sequences
 
 
-def read_numeric(X, kind):
+LAYOUTS = ("NLC", "NCL")
+
+
+def read_numeric(X, kind, layout=None):
     """Numeric sequences as a list of float arrays ``(T_i, C)``, checked for
-    emptiness, channel agreement and finiteness, each error naming its sample."""
+    emptiness, channel agreement and finiteness, each error naming its sample.
+
+    ``layout`` says where the channels are: ``"NLC"`` (samples, steps, channels: the
+    layout of ``batch_first`` PyTorch and tslearn), ``"NCL"`` (samples, channels,
+    steps: sktime and aeon; each array of a list is then ``(C, T_i)``), or ``None``
+    for ``"NLC"`` with a warning when a 3-D array has fewer steps than channels,
+    which is what a channels-first array usually looks like.
+    """
     if kind == "array3d":
         X = np.asarray(X)
         if X.shape[0] == 0:
             raise ValueError(
                 "X is empty: found 0 samples, while a minimum of 1 is required"
             )
+        if layout == "NCL":
+            X = X.transpose(0, 2, 1)
+        elif layout is None and X.shape[1] < X.shape[2]:
+            warnings.warn(
+                f"X has shape {X.shape}: read as {X.shape[1]} time steps of "
+                f"{X.shape[2]} channels each (channels last). If its channels come "
+                "first, as in sktime and aeon, pass layout='NCL'; pass "
+                "layout='NLC' to say the channels are last and silence this warning.",
+                UserWarning,
+                stacklevel=5,
+            )
         if X.shape[1] == 0:
             raise ValueError("Sample 0 of X is an empty sequence (X has 0 time steps)")
+        if X.shape[2] == 0:
+            raise ValueError(
+                f"X has shape {X.shape}: 0 channels, so there is nothing to read"
+            )
         arrays = list(_as_numeric(X, "X"))
     else:
         arrays = []
@@ -185,6 +301,8 @@ def read_numeric(X, kind):
             x = _as_numeric(x, f"Sample {i} of X")
             if x.ndim == 1:
                 x = x[:, None]
+            elif x.ndim == 2 and layout == "NCL":
+                x = x.T
             if x.ndim != 2:
                 raise ValueError(
                     f"Sample {i} of X has shape {x.shape}: expected (n_timesteps, "
@@ -192,10 +310,22 @@ def read_numeric(X, kind):
                 )
             if x.shape[0] == 0:
                 raise ValueError(f"Sample {i} of X is an empty sequence")
+            if x.shape[1] == 0:
+                raise ValueError(
+                    f"Sample {i} of X has shape {x.shape}: 0 channels, so there is "
+                    "nothing to read"
+                )
             if arrays and x.shape[1] != arrays[0].shape[1]:
+                hint = ""
+                if layout != "NCL" and len(x) == len(arrays[0]):
+                    hint = (
+                        "; their first dimensions agree: if the channels come "
+                        "first (sktime and aeon), pass layout='NCL'"
+                    )
                 raise ValueError(
                     f"Sample {i} of X has {x.shape[1]} channels but sample 0 has "
                     f"{arrays[0].shape[1]}: every sequence needs the same channels"
+                    + hint
                 )
             arrays.append(x)
     return arrays
@@ -261,6 +391,25 @@ def build_vocabulary(sequences, *, min_frequency=1, max_size=None):
     if max_size is not None:
         kept = kept[:max_size]
     return {t: i for i, t in enumerate(kept, start=N_SPECIAL)}
+
+
+def check_vocabulary(vocabulary, sequences, min_frequency):
+    """Refuse an empty vocabulary: every token would read as the unknown symbol."""
+    if vocabulary:
+        return
+    counts = Counter(t for seq in sequences for t in seq)
+    counts.pop(None, None)
+    if not counts:
+        raise ValueError(
+            "X holds no token: the tokenizer found none in any sample, so there is "
+            "nothing to learn from"
+        )
+    most = counts.most_common(1)[0][1]
+    raise ValueError(
+        f"min_frequency={min_frequency} leaves no token in the vocabulary: the most "
+        f"frequent token of X appears {most} time{'s' * (most != 1)}. Lower "
+        "min_frequency."
+    )
 
 
 def add_pretrained_words(given, vocabulary, *, lowercase):

@@ -10,6 +10,10 @@ import contextlib
 
 import torch
 
+# The kinds of device the estimators run on: torch knows others ("meta", "xla", ...)
+# that hold no data or need a backend of their own.
+DEVICE_TYPES = ("cpu", "cuda", "mps")
+
 
 def resolve_device(device):
     """Turn the ``device`` parameter into a :class:`torch.device`.
@@ -38,6 +42,11 @@ def resolve_device(device):
         raise TypeError(
             f"device must be 'auto', a device string or a torch.device, got {device!r}"
         )
+    if resolved.type not in DEVICE_TYPES:
+        raise ValueError(
+            f"device={device!r} is a {resolved.type!r} device; sklearn-rnn trains and "
+            "predicts on 'cpu', 'cuda' (with an index: 'cuda:1') and 'mps'"
+        )
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device={device!r} was asked for, but CUDA is not available")
     if resolved.type == "mps" and not _mps_available():
@@ -59,6 +68,11 @@ def home_device(device):
     if resolved.type == "cuda" and (resolved.index or 0) >= torch.cuda.device_count():
         return torch.device("cpu")
     return resolved
+
+
+def module_device(module):
+    """The device ``module``'s parameters are on."""
+    return next(module.parameters()).device
 
 
 def place(module, optimizer, device):

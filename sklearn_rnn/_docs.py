@@ -44,6 +44,16 @@ ema_decay : float or None, default=None
     ``partial_fit`` never does.
 """
 
+_LAYOUT_PARAMETER = """layout : {"NLC", "NCL"} or None, default=None
+    Where the channels of numeric input are: ``"NLC"`` reads a 3-D array as
+    ``(n_samples, n_timesteps, n_channels)`` and each array of a list as
+    ``(n_timesteps_i, n_channels)`` (batch-first PyTorch, tslearn); ``"NCL"`` reads
+    them channels first, ``(n_samples, n_channels, n_timesteps)`` and
+    ``(n_channels, n_timesteps_i)`` (sktime, aeon). ``None`` reads channels last and
+    warns when a 3-D array has fewer time steps than channels, the usual sign of a
+    channels-first array.
+"""
+
 _HISTORY_ATTRIBUTE = """
 history_ : list of dict
     One record per epoch: ``epoch``, ``train_loss``, ``lr`` (the learning rate of its
@@ -58,6 +68,7 @@ PARAGRAPHS = {
     "learning_rate_parameter": _LEARNING_RATE_PARAMETER,
     "max_time_parameter": _MAX_TIME_PARAMETER,
     "ema_decay_parameter": _EMA_DECAY_PARAMETER,
+    "layout_parameter": _LAYOUT_PARAMETER,
     "X_fit": """
 X : list of str, list of token lists, array-like or list of arrays
     Raw strings, token lists, a 2-D array ``(n_samples, n_timesteps)``, a 3-D array
@@ -133,7 +144,8 @@ max_vocabulary_size : int or None, default=None
 standardize : bool, default=True
     Scale each numeric channel to zero mean and unit variance with statistics learned in
     ``fit`` (raw sensor values train badly otherwise).
-""",
+"""
+    + _LAYOUT_PARAMETER,
     "training_parameters": """
 max_iter : int, default=200
     Maximum number of epochs (passes over the training data).

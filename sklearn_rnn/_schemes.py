@@ -153,16 +153,35 @@ def detect_scheme(sequences, what="y"):
     """The scheme ``sequences`` follow, or ``None`` when they are not chunk tags (or
     hold no chunk at all).
 
-    Raises a ValueError when every label reads as a chunk tag but no scheme fits, so
-    that a typo in the tags is not silently scored as plain labels.
+    Raises a ValueError when every label reads as a chunk tag but no scheme fits, or
+    when chunk tags with a type (``"B-PER"``) stand beside labels that are no chunk
+    tag (``"X-PER"``), so that a typo in the tags is not silently scored as plain
+    labels.
     """
-    prefixes = set()
-    for sequence in sequences:
-        for tag in sequence:
+    prefixes, typed, strays = set(), False, {}
+    for i, sequence in enumerate(sequences):
+        for position, tag in enumerate(sequence):
             pair = split_tag(tag)
             if pair is None:
-                return None
+                strays.setdefault(tag, (i, position))
+                continue
             prefixes.add(pair[0])
+            typed = typed or bool(pair[1])
+    if strays:
+        if not typed:
+            return None  # plain labels, some of which read like bare prefixes
+        # chunk tags with types ("B-PER") beside labels that are none: typos, which
+        # would otherwise turn the scheme off for the whole data set
+        shown = ", ".join(
+            f"{tag!r} (sample {i}, position {position})"
+            for tag, (i, position) in list(strays.items())[:5]
+        )
+        more = f" and {len(strays) - 5} more" if len(strays) > 5 else ""
+        raise ValueError(
+            f"The labels of {what} are chunk tags such as 'B-PER', except {shown}"
+            f"{more}, which no chunk scheme reads; fix them, or set tag_scheme=None "
+            "to treat every label as a plain label"
+        )
     prefixes.discard("O")
     if not prefixes:
         return None

@@ -137,6 +137,7 @@ def load_conll(
     sentences, tags = [], []
     words, labels = [], []
     feature_columns = [] if feature_columns is None else list(feature_columns)
+    n_columns = None  # of the first token line: every token line has as many
 
     def close():
         if words:
@@ -160,6 +161,21 @@ def load_conll(
             if columns[0] == "-DOCSTART-":
                 close()
                 continue
+            if n_columns is None:
+                n_columns = len(columns)
+            elif len(columns) != n_columns:
+                raise ValueError(
+                    f"Line {number} of {os.fspath(path)} has {len(columns)} "
+                    f"column{'s' * (len(columns) != 1)}, but the first token line has "
+                    f"{n_columns}: {line[:80]!r}"
+                )
+            if _column(word_column, columns) == _column(tag_column, columns):
+                raise ValueError(
+                    f"Line {number} of {os.fspath(path)} has {len(columns)} "
+                    f"column{'s' * (len(columns) != 1)}, so word_column={word_column} "
+                    f"and tag_column={tag_column} name the same one: a token needs "
+                    f"its tag beside it: {line[:80]!r}"
+                )
             try:
                 word, label = columns[word_column], columns[tag_column]
                 if feature_columns:
@@ -179,6 +195,13 @@ def load_conll(
             labels.append(label)
     close()
     return sentences, tags
+
+
+def _column(index, columns):
+    """The non-negative position ``index`` names in ``columns`` (``None`` when it is
+    out of range, which the caller reports)."""
+    position = index + len(columns) if index < 0 else index
+    return position if 0 <= position < len(columns) else None
 
 
 def load_wnut17(*, subset="train", return_X_y=False):

@@ -27,7 +27,7 @@ def test_docstart_lines_are_dropped_with_or_without_a_blank_line(tmp_path):
     assert y == [["I-ORG", "O"], ["I-PER"], ["I-LOC"]]
     X, pos = load_conll(path, tag_column=1)
     assert pos == [["NNP", "VBZ"], ["NNP"], ["NNP"]]
-    assert load_conll(path, word_column=2, tag_column=-2)[0][0] == ["I-NP", "I-VP"]
+    assert load_conll(path, word_column=2, tag_column=-3)[0][0] == ["I-NP", "I-VP"]
 
 
 def test_feature_columns_make_token_tuples(tmp_path):
@@ -59,8 +59,20 @@ def test_tabs_and_separators(tmp_path):
 
 def test_short_lines_are_reported_with_their_number(tmp_path):
     path = write(tmp_path, "EU NNP I-NP I-ORG\nrejects\n")
-    with pytest.raises(ValueError, match="Line 2 of .* has 1 columns"):
+    with pytest.raises(ValueError, match="Line 2 of .* has 1 column, but the first"):
         load_conll(path, tag_column=3)
+
+
+def test_a_line_without_its_tag_column_is_refused(tmp_path):
+    """With one column, the word would be read as its own tag."""
+    path = write(tmp_path, "EU\trejects\n")  # a tab-separated line of 2: fine
+    assert load_conll(path) == ([["EU"]], [["rejects"]])
+    path = write(tmp_path, "rejects\n")
+    with pytest.raises(ValueError, match="Line 1 of .* name the same one"):
+        load_conll(path)
+    path = write(tmp_path, "EU B-ORG\nrejects\nGerman B-MISC\n")
+    with pytest.raises(ValueError, match="Line 2 of .* has 1 column, but the first"):
+        load_conll(path)
 
 
 def test_wnut17_matches_the_shared_copy(shared_data):

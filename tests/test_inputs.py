@@ -339,3 +339,148 @@ def test_frozen_vectors_stay_frozen_after_a_round_trip(tmp_path):
     embedding = loaded.module_.encoder.input_layer.weight.detach().cpu().numpy()
     np.testing.assert_array_equal(embedding[loaded.vocabulary_["good"]], [1.0, 0.0])
     assert loaded.n_iter_ == 4
+
+
+# ---------------------------------------------------------------------- one-pass input
+
+
+def test_a_generator_loses_no_sample():
+    clf = RNNClassifier(**QUICK).fit((t for t in TEXTS), iter(LABELS))
+    assert len(clf.vocabulary_) == len(
+        RNNClassifier(**QUICK).fit(TEXTS, LABELS).vocabulary_
+    )
+    assert len(clf.predict(t for t in TEXTS[:4])) == 4
+    np.testing.assert_array_equal(clf.predict(iter(TEXTS)), clf.predict(TEXTS))
+
+
+def test_an_iterator_of_arrays_is_read_as_numeric_sequences():
+    X = ragged_series()
+    clf = RNNClassifier(**QUICK).fit(iter(X), LABELS)
+    np.testing.assert_array_equal(clf.predict(iter(X)), clf.predict(X))
+
+
+# ---------------------------------------------------------------------- pandas
+
+
+def test_a_pandas_series_of_text_is_read_as_text():
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"text": TEXTS, "label": LABELS}, index=range(100, 112))
+    clf = RNNClassifier(**QUICK).fit(frame["text"], frame["label"])
+    expected = RNNClassifier(**QUICK).fit(TEXTS, LABELS)
+    assert clf.vocabulary_ == expected.vocabulary_
+    np.testing.assert_array_equal(clf.predict(frame["text"]), expected.predict(TEXTS))
+    # a one-column frame of text, as a list column selector hands it over
+    np.testing.assert_array_equal(clf.predict(frame[["text"]]), expected.predict(TEXTS))
+
+
+def test_a_pandas_series_of_token_lists_is_read_as_tokens():
+    pd = pytest.importorskip("pandas")
+    tokens = pd.Series([t.split() for t in TEXTS])
+    clf = RNNClassifier(**QUICK).fit(tokens, LABELS)
+    assert len(clf.predict(tokens)) == len(TEXTS)
+
+
+def test_a_text_column_in_a_column_transformer():
+    """The classifier's pooled vectors as features of a text column, beside other
+    columns: the ColumnTransformer hands it the column as a Series (and y)."""
+    pd = pytest.importorskip("pandas")
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    frame = pd.DataFrame({"text": TEXTS, "length": [len(t) for t in TEXTS]})
+    features = ColumnTransformer(
+        [("rnn", RNNClassifier(**QUICK), "text"), ("n", "passthrough", ["length"])]
+    )
+    pipe = make_pipeline(features, LogisticRegression()).fit(frame, LABELS)
+    assert features.transform(frame).shape == (len(TEXTS), 2 * QUICK["hidden_size"] + 1)
+    assert set(pipe.predict(frame)) <= set(LABELS)
+
+
+def test_pandas_layouts_of_time_series_are_refused_with_a_way_to_convert():
+    pd = pytest.importorskip("pandas")
+    long = pd.DataFrame(
+        {"value": np.arange(12.0)},
+        index=pd.MultiIndex.from_product([range(3), range(4)]),
+    )
+    with pytest.raises(ValueError, match="multi-index.*groupby"):
+        RNNClassifier(**QUICK).fit(long, [0, 1, 0])
+    nested = pd.DataFrame({"dim_0": [pd.Series(np.arange(5.0)) for _ in range(4)]})
+    with pytest.raises(ValueError, match="nested"):
+        RNNClassifier(**QUICK).fit(nested, [0, 1, 0, 1])
+
+
+# ---------------------------------------------------------------------- channels
+
+
+def test_channels_first_arrays_read_with_layout_ncl():
+    rng = np.random.RandomState(0)
+    channels_last = rng.normal(size=(12, 20, 3))
+    channels_first = channels_last.transpose(0, 2, 1)
+    expected = RNNClassifier(**QUICK).fit(channels_last, LABELS)
+    clf = RNNClassifier(layout="NCL", **QUICK).fit(channels_first, LABELS)
+    assert clf.n_channels_ == 3
+    np.testing.assert_allclose(
+        clf.predict_proba(channels_first), expected.predict_proba(channels_last)
+    )
+    # a list of channels-first arrays of different lengths (aeon's unequal length)
+    ragged = [x.T for x in ragged_series()]
+    clf = RNNClassifier(layout="NCL", **QUICK).fit(ragged, LABELS)
+    assert clf.n_channels_ == 3
+
+
+def test_a_3d_array_that_looks_channels_first_warns():
+    X = np.random.RandomState(0).normal(size=(12, 3, 50))
+    with pytest.warns(UserWarning, match="layout='NCL'"):
+        clf = RNNClassifier(**QUICK).fit(X, LABELS)
+    assert clf.n_channels_ == 50  # read as asked: channels last
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        RNNClassifier(layout="NLC", **QUICK).fit(X, LABELS)  # said so: no warning
+
+
+def test_a_channels_first_list_gets_a_hint():
+    ragged = [x.T for x in ragged_series()]
+    with pytest.raises(ValueError, match="layout='NCL'"):
+        RNNClassifier(**QUICK).fit(ragged, LABELS)
+
+
+def test_zero_channels_are_refused_in_the_librarys_words():
+    with pytest.raises(ValueError, match="0 channels"):
+        RNNClassifier(**QUICK).fit(np.zeros((4, 3, 0)), [0, 1, 0, 1])
+    with pytest.raises(ValueError, match="Sample 0 of X .* 0 channels"):
+        RNNClassifier(**QUICK).fit([np.zeros((3, 0))] * 4, [0, 1, 0, 1])
+
+
+@pytest.mark.parametrize("device", ["meta", "xla", "cpux"])
+def test_devices_sklearn_rnn_cannot_use_are_refused(device):
+    with pytest.raises(ValueError, match=f"device='{device}'"):
+        RNNClassifier(device=device, **QUICK).fit(TEXTS, LABELS)
+
+
+# ---------------------------------------------------------------------- tokenizers
+
+
+@pytest.mark.parametrize(
+    "tokenizer, message",
+    [
+        (lambda text: None, "returned a NoneType for sample 0"),
+        (lambda text: [[c] for c in text], r"returned the token \['t'\] for sample 0"),
+        (lambda text: [None], "returned the token None for sample 0"),
+        (lambda text: text.upper(), "returned a str for sample 0"),
+    ],
+    ids=["None", "unhashable tokens", "None tokens", "a string"],
+)
+def test_a_tokenizer_that_returns_no_token_list_is_named(tokenizer, message):
+    with pytest.raises(TypeError, match=message):
+        RNNClassifier(tokenizer=tokenizer, **QUICK).fit(TEXTS, LABELS)
+
+
+def test_a_min_frequency_that_empties_the_vocabulary_is_refused():
+    with pytest.raises(ValueError, match="min_frequency=100 leaves no token.*6 times"):
+        RNNClassifier(min_frequency=100, **QUICK).fit(TEXTS, LABELS)

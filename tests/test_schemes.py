@@ -45,6 +45,18 @@ def test_detection_of_plain_labels_and_of_broken_chunk_tags():
         _schemes.detect_scheme([["O", "B-PER"], ["I-LOC", "O"]])
 
 
+def test_one_stray_label_among_chunk_tags_is_named_not_taken_for_plain_labels():
+    tags = [["B-PER", "O", "B-LOC"], ["B-PER", "X-PER", "O"], ["O", "I-LOC", "??"]]
+    with pytest.raises(
+        ValueError,
+        match=r"except 'X-PER' \(sample 1, position 1\), "
+        r"'\?\?' \(sample 2, position 2\)",
+    ):
+        _schemes.detect_scheme(tags)
+    # labels without types that read like bare prefixes stay plain labels
+    assert _schemes.detect_scheme([["A", "B", "C"], ["B", "I", "D"]]) is None
+
+
 def test_check_tags_names_sample_and_position():
     with pytest.raises(
         ValueError, match=r"Sample 1 of y breaks the IOB2 .* position 2"
