@@ -8,8 +8,10 @@ Estimators of another shape override the data hooks too (``_training_data``,
 ``_epoch_batches``, ``_forward_batch``, ``_evaluate``, ``_validation_split``).
 """
 
+import copy
 import numbers
 import os
+import tempfile
 import uuid
 import warnings
 from abc import ABCMeta, abstractmethod
@@ -29,9 +31,16 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _data, _persistence
-from ._device import home_device, place, resolve_device, seeded
+from ._device import home_device, module_device, place, resolve_device, seeded
 from ._docs import fill_doc
-from ._training import StoppingRule, TrainingState, cosine_annealing, train
+from ._training import (
+    StoppingRule,
+    TrainingState,
+    _restore,
+    _snapshot,
+    cosine_annealing,
+    train,
+)
 from ._version import __version__
 from .exceptions import InconsistentVersionWarning
 from .nn import CELLS, MODULES, POOLINGS
@@ -59,6 +68,24 @@ PRETRAINED_CONSTRAINTS = {
 }
 
 
+# The parameters that say how to train rather than what the network is: a warm start
+# or partial_fit may change them; any other change needs a new network.
+TRAINING_PARAMS = frozenset(
+    "max_iter max_time batch_size learning_rate_init learning_rate ema_decay "
+    "optimizer weight_decay clip_grad_norm early_stopping validation_fraction "
+    "n_iter_no_change tol warm_start verbose random_state device checkpoint_dir "
+    "class_weight seq_len".split()
+)
+
+
+def _is_plain(value):
+    return value is None or isinstance(value, bool | int | float | str)
+
+
+def _same_value(a, b):
+    return a == b or (a != a and b != b)  # NaN equals NaN here
+
+
 class BaseRNN(BaseEstimator, metaclass=ABCMeta):
     """Shared machinery of the recurrent estimators; not for direct use."""
 
@@ -78,6 +105,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
             None,
         ],
         "standardize": ["boolean"],
+        "layout": [StrOptions(set(_data.LAYOUTS)), None],
         "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "max_time": [Interval(numbers.Real, 0, None, closed="neither"), None],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -144,6 +172,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         of string tokens for an estimator that reads their characters).
         """
         lowercase = self.lowercase if lowercase is None else lowercase
+        X = _data.as_samples(X)
         kind = _data.sniff_kind(X)
         if kind == "table":
             X = validate_data(
@@ -178,7 +207,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
             return family, _data.read_text(X, self.tokenizer, lowercase)
         if kind == "tokens":
             return family, _data.read_tokens(X, lowercase)
-        arrays = _data.read_numeric(X, kind)
+        arrays = _data.read_numeric(X, kind, self.layout)
         n_channels = arrays[0].shape[1]
         if not reset and n_channels != self.n_channels_:
             raise ValueError(
@@ -197,6 +226,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                     min_frequency=self.min_frequency,
                     max_size=self.max_vocabulary_size,
                 )
+                _data.check_vocabulary(self.vocabulary_, sequences, self.min_frequency)
                 self._pretrained_rows = self._add_pretrained_words()
             return _data.Ragged.from_symbols(sequences, self.vocabulary_)
         if reset and getattr(self, "pretrained_embeddings", None) is not None:
@@ -246,9 +276,21 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         y_val=None,
     ):
         """Train; ``X_val, y_val`` (optional) are held-out data that early stopping
-        reads instead of a ``validation_fraction`` of ``X``."""
+        reads instead of a ``validation_fraction`` of ``X``.
+
+        Whatever fails before training ends (bad input, a checkpoint folder that
+        cannot be written, an optimizer that raises, a network too large to
+        allocate, an error while training) leaves the estimator exactly as it was:
+        its attributes, and the weights and optimizer state of a network trained
+        on in place (``warm_start``, ``partial_fit``). Ctrl-C is not a failure: it
+        keeps the model trained so far (see :func:`~sklearn_rnn._training.train`).
+        """
         first = not (hasattr(self, "module_") and (self.warm_start or incremental))
-        before = dict(vars(self))
+        y, y_val = _data.as_samples_or_none(y), _data.as_samples_or_none(y_val)
+        if not first:
+            self._check_unchanged_network()
+        before = self._attributes_snapshot()
+        weights_before = None
         try:
             data = self._training_data(
                 X, y, sample_weight, reset=first, classes=classes
@@ -271,54 +313,105 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                 and self._use_early_stopping(len(data))
             ):
                 train_data, valid_data = self._validation_split(data)
+            on_epoch_end = None
+            if self.checkpoint_dir is not None:
+                # a folder that cannot hold the checkpoints fails here, not after
+                # the first epoch
+                self.checkpoint_path_ = self._new_checkpoint_path()
+                on_epoch_end = lambda: self._write_checkpoint(  # noqa: E731
+                    validated=valid_data is not None
+                )
+            if not first:
+                weights_before = (
+                    module_device(self.module_),
+                    _snapshot(self.module_, self.optimizer_),
+                )
+            with seeded(device, int(self._rng.integers(2**62))):
+                if first:
+                    self._build_module()
+                if not incremental:  # each fit starts its learning-rate schedule anew
+                    for group in self.optimizer_.param_groups:
+                        group["lr"] = self.learning_rate_init
+                place(self.module_, self.optimizer_, device)
+                train(
+                    self.module_,
+                    self.optimizer_,
+                    state=self._training_state,
+                    n_epochs=1 if incremental else self.max_iter,
+                    epoch_batches=lambda: self._epoch_batches(train_data),
+                    batch_loss=self._batch_loss,
+                    device=device,
+                    evaluate=None
+                    if valid_data is None
+                    else (lambda module: self._evaluate(module, valid_data)),
+                    rule=StoppingRule(
+                        self.n_iter_no_change,
+                        self.tol,
+                        active=not incremental,
+                        lr_decay=LR_DECAY if self.learning_rate == "adaptive" else None,
+                        lr_patience=max(1, self.n_iter_no_change // 3),
+                    ),
+                    clip_grad_norm=self.clip_grad_norm,
+                    verbose=self.verbose,
+                    on_epoch_end=on_epoch_end,
+                    max_time=self.max_time,
+                    # partial_fit's epochs have no planned end to anneal towards
+                    lr_schedule=cosine_annealing
+                    if self.learning_rate == "cosine" and not incremental
+                    else None,
+                    ema_decay=None if incremental else self.ema_decay,
+                )
         except BaseException:
-            # bad input (or a failing tokenizer) leaves a fitted model as it was
             vars(self).clear()
             vars(self).update(before)
+            if weights_before is not None:  # the same module, trained on in place
+                home, snapshot = weights_before
+                _restore(self.module_, self.optimizer_, snapshot)
+                place(self.module_, self.optimizer_, home)
             raise
-        on_epoch_end = None
-        if self.checkpoint_dir is not None:
-            self.checkpoint_path_ = self._new_checkpoint_path()
-            on_epoch_end = lambda: self._write_checkpoint(  # noqa: E731
-                validated=valid_data is not None
-            )
-        with seeded(device, int(self._rng.integers(2**62))):
-            if first:
-                self._build_module()
-            if not incremental:  # each fit starts its learning-rate schedule anew
-                for group in self.optimizer_.param_groups:
-                    group["lr"] = self.learning_rate_init
-            place(self.module_, self.optimizer_, device)
-            train(
-                self.module_,
-                self.optimizer_,
-                state=self._training_state,
-                n_epochs=1 if incremental else self.max_iter,
-                epoch_batches=lambda: self._epoch_batches(train_data),
-                batch_loss=self._batch_loss,
-                device=device,
-                evaluate=None
-                if valid_data is None
-                else (lambda module: self._evaluate(module, valid_data)),
-                rule=StoppingRule(
-                    self.n_iter_no_change,
-                    self.tol,
-                    active=not incremental,
-                    lr_decay=LR_DECAY if self.learning_rate == "adaptive" else None,
-                    lr_patience=max(1, self.n_iter_no_change // 3),
-                ),
-                clip_grad_norm=self.clip_grad_norm,
-                verbose=self.verbose,
-                on_epoch_end=on_epoch_end,
-                max_time=self.max_time,
-                # partial_fit's epochs have no planned end to anneal towards
-                lr_schedule=cosine_annealing
-                if self.learning_rate == "cosine" and not incremental
-                else None,
-                ema_decay=None if incremental else self.ema_decay,
-            )
+        self._network_params = self._network_defining_params()
         self._publish_training_state(validated=valid_data is not None)
         return self
+
+    def _attributes_snapshot(self):
+        """The estimator's attributes as they are, with copies of the ones a fit
+        changes in place (its random generator and training state)."""
+        state = dict(vars(self))
+        for name in ("_rng", "_training_state"):
+            if name in state:
+                state[name] = copy.deepcopy(state[name])
+        return state
+
+    def _network_defining_params(self):
+        """The parameters that decide what the fitted network and its input reading
+        are: all but :data:`TRAINING_PARAMS`. Values that are not plain (functions,
+        word vectors) are recorded by their type only."""
+        return {
+            name: value if _is_plain(value) else f"<{type(value).__name__}>"
+            for name, value in self.get_params(deep=False).items()
+            if name not in TRAINING_PARAMS
+        }
+
+    def _check_unchanged_network(self):
+        """``warm_start`` and ``partial_fit`` train the fitted network on: refuse to
+        do so when a parameter that made it has changed since, rather than keep the
+        old network while ``get_params`` reports the new one."""
+        fitted = getattr(self, "_network_params", None)
+        if fitted is None:  # fitted by an earlier version: nothing to compare
+            return
+        now = self._network_defining_params()
+        changed = [
+            f"{name}={now[name]!r} (fitted with {fitted[name]!r})"
+            for name in sorted(now)
+            if name in fitted and not _same_value(now[name], fitted[name])
+        ]
+        if changed:
+            raise ValueError(
+                f"{type(self).__name__} would continue training the network it has "
+                "(warm_start or partial_fit), but these parameters changed since it "
+                f"was built: {', '.join(changed)}. Set them back, or fit a new "
+                "network (warm_start=False, or a fresh estimator for partial_fit)."
+            )
 
     def _training_data(self, X, y, sample_weight, *, reset, classes=None):
         """Validate and encode ``X, y`` into a dataset that batches itself; learns the
@@ -347,9 +440,23 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         return data.training_batches(self.batch_size, self._rng)
 
     def _new_checkpoint_path(self):
-        """A file name no other process or fit can pick: class, pid and a random tag."""
+        """A file name no other process or fit can pick: class, pid and a random tag.
+
+        Creates the folder and writes (then removes) a file in it, so that a folder
+        that cannot hold checkpoints fails before any training.
+        """
         folder = Path(self.checkpoint_dir)
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError as exc:
+            raise type(exc)(
+                exc.errno,
+                f"checkpoint_dir={os.fspath(self.checkpoint_dir)!r} cannot hold "
+                f"checkpoints ({exc.strerror})",
+                exc.filename,
+            ) from exc
         tag = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
         return str(folder / f"{type(self).__name__}-{tag}.skrnn")
 

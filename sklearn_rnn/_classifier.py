@@ -83,6 +83,7 @@ class RNNClassifier(ClassifierMixin, BaseManyToOne):
         pretrained_embeddings=None,
         freeze_embeddings=False,
         standardize=True,
+        layout=None,
         class_weight=None,
         max_iter=200,
         max_time=None,
@@ -118,6 +119,7 @@ class RNNClassifier(ClassifierMixin, BaseManyToOne):
         self.pretrained_embeddings = pretrained_embeddings
         self.freeze_embeddings = freeze_embeddings
         self.standardize = standardize
+        self.layout = layout
         self.class_weight = class_weight
         self.max_iter = max_iter
         self.max_time = max_time
@@ -176,6 +178,14 @@ class RNNClassifier(ClassifierMixin, BaseManyToOne):
         """
         if not hasattr(self, "module_") and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
+        if hasattr(self, "module_") and classes is not None:
+            given = np.unique(column_or_1d(classes))
+            if not np.array_equal(given, self.classes_):
+                raise ValueError(
+                    f"classes={given.tolist()} is not the same as on the first call "
+                    f"to partial_fit, which was {self.classes_.tolist()}: a fitted "
+                    "network keeps its classes (fit a new estimator for others)"
+                )
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
     @fill_doc
@@ -274,6 +284,16 @@ class RNNClassifier(ClassifierMixin, BaseManyToOne):
                     raise ValueError(
                         f"class_weight names the label {label!r}, which is not in "
                         f"classes_ {self.classes_.tolist()}"
+                    )
+                try:
+                    weight = float(weight)
+                except (TypeError, ValueError):
+                    weight = float("nan")
+                if not (np.isfinite(weight) and weight >= 0):
+                    raise ValueError(
+                        f"class_weight gives the label {label!r} the weight "
+                        f"{self.class_weight[label]!r}: class weights must be finite, "
+                        "non-negative numbers"
                     )
                 weights[where[0]] = weight
         return weights[encoded]

@@ -74,6 +74,7 @@ class RNNRegressor(RegressorMixin, BaseManyToOne):
         pretrained_embeddings=None,
         freeze_embeddings=False,
         standardize=True,
+        layout=None,
         max_iter=200,
         max_time=None,
         batch_size=32,
@@ -108,6 +109,7 @@ class RNNRegressor(RegressorMixin, BaseManyToOne):
         self.pretrained_embeddings = pretrained_embeddings
         self.freeze_embeddings = freeze_embeddings
         self.standardize = standardize
+        self.layout = layout
         self.max_iter = max_iter
         self.max_time = max_time
         self.batch_size = batch_size
@@ -178,7 +180,8 @@ class RNNRegressor(RegressorMixin, BaseManyToOne):
             1-D when ``y`` was 1-D in ``fit``.
         """
         scaled = self._forward_all(self._inference_data(X)).astype(np.float64)
-        y = scaled * self.target_scale_ + self.target_mean_
+        with np.errstate(over="ignore"):  # beyond the float range is infinite
+            y = scaled * self.target_scale_ + self.target_mean_
         return y.ravel() if self._y_1d else y
 
     # ------------------------------------------------------------------ hooks
@@ -205,15 +208,27 @@ class RNNRegressor(RegressorMixin, BaseManyToOne):
         if reset:
             self._y_1d = y.ndim == 1
             self.n_outputs_ = y2d.shape[1]
-            self.target_mean_ = y2d.mean(axis=0)
-            std = y2d.std(axis=0)
+            # statistics of y divided by its largest magnitude, then scaled back:
+            # squares of targets above ~1e154 would overflow to infinity
+            peak = np.abs(y2d).max(axis=0)
+            peak = np.where(peak > 0, peak, 1.0)
+            unit = y2d / peak
+            self.target_mean_ = unit.mean(axis=0) * peak
+            std = unit.std(axis=0) * peak
             self.target_scale_ = np.where(std > 0, std, 1.0)
         elif y2d.shape[1] != self.n_outputs_:
             raise ValueError(
                 f"y has {y2d.shape[1]} targets, but {type(self).__name__} was fitted "
                 f"with {self.n_outputs_}"
             )
-        scaled = (y2d - self.target_mean_) / self.target_scale_
+        # (y - mean) / scale, without forming y - mean, which may overflow
+        scaled = y2d / self.target_scale_ - self.target_mean_ / self.target_scale_
+        if not np.isfinite(scaled).all():
+            i = int(np.argmax(~np.isfinite(scaled).all(axis=1)))
+            raise ValueError(
+                f"Sample {i} of y ({y[i]!r}) is too far from the targets seen in fit "
+                "to be scaled as they were: rescale y"
+            )
         return torch.from_numpy(scaled.astype(np.float32))
 
     def _module_kwargs(self):

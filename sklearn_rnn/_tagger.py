@@ -13,7 +13,9 @@ from collections import Counter
 import numpy as np
 import torch
 from sklearn.base import _fit_context
+from sklearn.utils import TransformerTags
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
 from . import _data, _schemes
 from ._base import PRETRAINED_CONSTRAINTS, BaseRNN
@@ -118,6 +120,8 @@ class LSTMSequenceTagger(BaseRNN):
         Scale each numeric channel to zero mean and unit variance with statistics
         learned in ``fit``.
 
+    {{layout_parameter}}
+
     {{training_parameters}}
 
     Attributes
@@ -212,6 +216,7 @@ class LSTMSequenceTagger(BaseRNN):
         min_frequency=1,
         max_vocabulary_size=None,
         standardize=True,
+        layout=None,
         max_iter=200,
         max_time=None,
         batch_size=32,
@@ -251,6 +256,7 @@ class LSTMSequenceTagger(BaseRNN):
         self.min_frequency = min_frequency
         self.max_vocabulary_size = max_vocabulary_size
         self.standardize = standardize
+        self.layout = layout
         self.max_iter = max_iter
         self.max_time = max_time
         self.batch_size = batch_size
@@ -358,6 +364,7 @@ class LSTMSequenceTagger(BaseRNN):
 
     def _probabilities(self, X, data=None):
         """:meth:`predict_proba` (``data``: ``X`` already encoded, or ``None``)."""
+        check_is_fitted(self, "module_")
         mapping, context = None, None
         if self.tag_scheme_ is not None:
             context, table = self._scheme_table()
@@ -410,11 +417,14 @@ class LSTMSequenceTagger(BaseRNN):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
+        # transform gives one vector per token (a list of arrays), not a table
+        tags.transformer_tags = TransformerTags(preserves_dtype=[])
         return tags
 
     # ------------------------------------------------------------------ reading data
 
     def _read_X(self, X, *, reset):
+        X = _data.as_samples(X)
         if _data.sniff_kind(X) == "text":
             raise TypeError(
                 f"{type(self).__name__} tags tokens: X must be a list of token lists "
@@ -568,6 +578,7 @@ class LSTMSequenceTagger(BaseRNN):
                 min_frequency=self.min_frequency,
                 max_size=self.max_vocabulary_size,
             )
+            _data.check_vocabulary(self.vocabulary_, words, self.min_frequency)
             self._pretrained_rows = self._add_pretrained_words()
             self._unknown_rates = self._word_dropout_rates(words)
             self.char_vocabulary_ = (

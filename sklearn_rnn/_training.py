@@ -57,6 +57,12 @@ def cosine_annealing(progress):
     return 0.5 * (1.0 + math.cos(math.pi * min(max(progress, 0.0), 1.0)))
 
 
+def _finite_weights(module):
+    """Whether every parameter of ``module`` is finite (one synchronisation)."""
+    checks = [torch.isfinite(p).all() for p in module.parameters()]
+    return bool(torch.stack(checks).all()) if checks else True
+
+
 def _snapshot(module, optimizer):
     return (
         {k: v.detach().clone() for k, v in module.state_dict().items()},
@@ -249,12 +255,18 @@ def train(
             if not cut_short:
                 batches_per_epoch = n_batches
             train_loss = (total / max(count, 1)).item()
-            if not math.isfinite(train_loss):
+            # the losses were computed before each step: the epoch's last step may
+            # still have made the weights NaN, so they are checked too
+            if not math.isfinite(train_loss) or not _finite_weights(module):
                 _restore(module, optimizer, last_good)
+                what = (
+                    f"training loss became {train_loss}"
+                    if not math.isfinite(train_loss)
+                    else "weights became NaN or infinite"
+                )
                 warnings.warn(
-                    f"The training loss became {train_loss} in epoch "
-                    f"{state.n_iter + 1}; training stopped and the weights of the last "
-                    "finite epoch were kept. "
+                    f"The {what} in epoch {state.n_iter + 1}; training stopped and "
+                    "the weights of the last finite epoch were kept. "
                     "Lower learning_rate_init or set clip_grad_norm.",
                     DivergenceWarning,
                     stacklevel=5,

@@ -466,8 +466,13 @@ def test_tags_that_break_the_declared_scheme_are_refused():
 
 
 def test_not_fitted_and_refitting_with_new_labels(fitted):
-    with pytest.raises(NotFittedError):
-        LSTMSequenceTagger().predict([["a"]])
+    for method in ("predict", "predict_proba", "transform"):
+        with pytest.raises(NotFittedError):
+            getattr(LSTMSequenceTagger(), method)([["a"]])
+    with pytest.raises(ValueError, match=r"except 'X-PER' \(sample 1, position 1\)"):
+        LSTMSequenceTagger().fit(
+            [["Anna", "runs"], ["Bo", "ran"]], [["B-PER", "O"], ["B-PER", "X-PER"]]
+        )
     tagger, X, y = fitted
     twin = clone(tagger).set_params(warm_start=True, max_iter=1).fit(X, y)
     with pytest.raises(ValueError, match="the label 'B-ORG', which is not among"):
