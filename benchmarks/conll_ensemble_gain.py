@@ -26,11 +26,7 @@ from sklearn_rnn.metrics import entity_f1_score  # noqa: E402
 
 def pooled(taggers):
     """The EnsembleTagger that fitting would have made of these fitted taggers."""
-    ensemble = EnsembleTagger(n_estimators=len(taggers))
-    ensemble.estimators_ = list(taggers)
-    ensemble.classes_ = taggers[0].classes_
-    ensemble.tag_scheme_ = taggers[0].tag_scheme_
-    return ensemble
+    return EnsembleTagger.from_estimators(taggers)
 
 
 def main():

@@ -1,21 +1,30 @@
-"""The estimator every public class shares: parameters, input validation, encoding, fit
-orchestration, device, ``random_state`` and persistence.
+"""The estimator every recurrent model shares: fit orchestration (with rollback on
+failure), ``random_state``, the network and its optimizer, the inference entry point,
+device moves and persistence.
 
-A subclass says what its targets are (``_check_targets``), which network to build
-(``_module_name``, ``_module_kwargs``), what a batch costs (``_loss``) and what a
-validation score is (``_validation_score``); everything else happens here, once.
-Estimators of another shape override the data hooks too (``_training_data``,
-``_epoch_batches``, ``_forward_batch``, ``_evaluate``, ``_validation_split``).
+An estimator is a recipe that fills a few hooks:
+
+- ``_defaults``: its parameters and their defaults (``__init__`` is made from them);
+- ``_network``: the name of its network in :data:`sklearn_rnn.nn.MODULES`, and
+  ``_network_kwargs()``: what that network needs beyond the encoder and the input;
+- ``_encode_targets(y, lengths, fit=..., classes=...)``: ``y`` checked and encoded;
+- ``_validation_score(collected)``: the score early stopping maximises, from what
+  ``_validation_outputs`` collected of each held-out batch;
+- the decoding of outputs in its public methods (``predict`` and the like), which
+  run the network through :mod:`sklearn_rnn._inference`.
+
+Input reading is a fitted object (``reader_``, :mod:`sklearn_rnn._reader`); batching,
+devices, the loop, checkpoints and files are not an estimator's concern. Estimators
+of another shape may also replace the data hooks (``_dataset``, ``_split_validation``,
+``_epoch_batches``, ``_evaluate``), as the generator does for text streams.
 """
 
 import copy
-import numbers
 import os
 import tempfile
 import uuid
 import warnings
 from abc import ABCMeta, abstractmethod
-from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -27,240 +36,167 @@ from sklearn.base import (
 )
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _data, _persistence
+from . import _data, _inference, _persistence
 from ._device import home_device, module_device, place, resolve_device, seeded
 from ._docs import fill_doc
+from ._parameters import TRAINING_PARAMS, make_init
+from ._reader import SequenceReader
 from ._training import (
+    OPTIMIZERS,
+    AtEpochEnd,
+    EarlyStopping,
+    LearningRateSchedule,
+    Loop,
+    Progress,
     StoppingRule,
+    TimeBudget,
     TrainingState,
-    _restore,
-    _snapshot,
+    UserCallbacks,
+    WeightAverage,
     cosine_annealing,
-    train,
+    restore,
+    snapshot,
 )
 from ._version import __version__
 from .exceptions import InconsistentVersionWarning
-from .nn import CELLS, MODULES, POOLINGS
-
-OPTIMIZERS = {
-    "adam": torch.optim.Adam,
-    "adamw": torch.optim.AdamW,
-    "rmsprop": torch.optim.RMSprop,
-    "sgd": lambda params, **kw: torch.optim.SGD(
-        params, momentum=0.9, nesterov=True, **kw
-    ),
-}
-
-# Above this many samples ``early_stopping="auto"`` holds some out; below it every
-# sample is worth more for training than for choosing the stopping epoch.
-AUTO_EARLY_STOPPING_MIN_SAMPLES = 1000
+from .nn import MODULES
 
 # learning_rate="adaptive" multiplies the learning rate by this on a plateau
 LR_DECAY = 0.2
-
-# the parameters of estimators whose word embedding may start from pretrained vectors
-PRETRAINED_CONSTRAINTS = {
-    "pretrained_embeddings": [Mapping, tuple, None],
-    "freeze_embeddings": ["boolean"],
-}
-
-
-# The parameters that say how to train rather than what the network is: a warm start
-# or partial_fit may change them; any other change needs a new network.
-TRAINING_PARAMS = frozenset(
-    "max_iter max_time batch_size learning_rate_init learning_rate ema_decay "
-    "optimizer weight_decay clip_grad_norm early_stopping validation_fraction "
-    "n_iter_no_change tol warm_start verbose random_state device checkpoint_dir "
-    "class_weight seq_len".split()
-)
-
-
-def _is_plain(value):
-    return value is None or isinstance(value, bool | int | float | str)
-
-
-def _same_value(a, b):
-    return a == b or (a != a and b != b)  # NaN equals NaN here
 
 
 class BaseRNN(BaseEstimator, metaclass=ABCMeta):
     """Shared machinery of the recurrent estimators; not for direct use."""
 
-    _parameter_constraints: dict = {
-        "cell": [StrOptions(set(CELLS))],
-        "hidden_size": [Interval(numbers.Integral, 1, None, closed="left")],
-        "num_layers": [Interval(numbers.Integral, 1, None, closed="left")],
-        "bidirectional": ["boolean"],
-        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
-        "init_state": [StrOptions({"zeros", "learned"})],
-        "embedding_dim": [Interval(numbers.Integral, 1, None, closed="left"), None],
-        "tokenizer": [callable, None],
-        "lowercase": ["boolean"],
-        "min_frequency": [Interval(numbers.Integral, 1, None, closed="left")],
-        "max_vocabulary_size": [
-            Interval(numbers.Integral, 1, None, closed="left"),
-            None,
-        ],
-        "standardize": ["boolean"],
-        "layout": [StrOptions(set(_data.LAYOUTS)), None],
-        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
-        "max_time": [Interval(numbers.Real, 0, None, closed="neither"), None],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
-        "learning_rate_init": [Interval(numbers.Real, 0, None, closed="neither")],
-        "learning_rate": [StrOptions({"constant", "adaptive", "cosine"})],
-        "ema_decay": [Interval(numbers.Real, 0, 1, closed="neither"), None],
-        "optimizer": [StrOptions(set(OPTIMIZERS)), callable],
-        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
-        "clip_grad_norm": [Interval(numbers.Real, 0, None, closed="neither"), None],
-        "early_stopping": ["boolean", StrOptions({"auto"})],
-        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
-        "tol": [Interval(numbers.Real, 0, None, closed="left")],
-        "warm_start": ["boolean"],
-        "verbose": ["verbose"],
-        "random_state": ["random_state"],
-        "device": [str, torch.device],
-        "checkpoint_dir": [str, os.PathLike, None],
-    }
+    _defaults: dict = {}
+    _network = "ManyToOneNet"
+    # ``early_stopping="auto"`` holds data out from this many samples: below it every
+    # sample is worth more for training than for choosing the stopping epoch
+    _auto_early_stopping_min = 1000
 
-    # ------------------------------------------------------------------ subclass hooks
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "_defaults" in cls.__dict__ and "__init__" not in cls.__dict__:
+            cls.__init__ = make_init(cls, cls._defaults)
+        _persistence.register(cls)
+
+    # ------------------------------------------------------------------ recipe hooks
 
     @abstractmethod
-    def _check_targets(self, y, n_samples, *, reset, classes=None):
-        """Validate ``y`` and return the training targets as a tensor (``classes`` is
-        what a classifier's first ``partial_fit`` names)."""
+    def _network_kwargs(self):
+        """The network's keyword arguments particular to this estimator."""
 
-    @abstractmethod
-    def _module_kwargs(self):
-        """Keyword arguments of the network that are particular to this estimator."""
+    def _encode_targets(self, y, lengths, *, fit, classes=None):
+        """``y`` checked against the sequences' ``lengths`` and encoded (a tensor,
+        or a :class:`~sklearn_rnn._data.Ragged` of per-step targets); learns the
+        encoding when ``fit`` (``classes``: what a first ``partial_fit`` names).
+        Every estimator that keeps :meth:`_dataset` defines it."""
+        raise NotImplementedError
 
-    @abstractmethod
-    def _loss(self, outputs, batch):
-        """``(mean loss over the batch, weighted by batch.weights, item count)``."""
+    def _validation_score(self, collected):
+        """Higher is better: the score of the held-out data from the list of what
+        :meth:`_validation_outputs` returned for each of its batches. Every
+        estimator that keeps :meth:`_evaluate` defines it."""
+        raise NotImplementedError
 
-    @abstractmethod
-    def _validation_score(self, outputs, targets, weights):
-        """Higher is better; computed on the held-out outputs, in the original order."""
+    def _validation_outputs(self, module, batch, out):
+        """What the score of one held-out batch needs: by default its targets,
+        weights and the network's outputs, on the CPU."""
+        return batch.targets.cpu(), batch.weights.cpu(), out.outputs.float().cpu()
 
-    _module_name = "ManyToOneNet"
-
-    def _forward_batch(self, module, batch):
-        return module(batch.inputs, batch.lengths)
-
-    def _batch_loss(self, module, batch):
-        return self._loss(self._forward_batch(module, batch), batch)
-
-    def _class_weights(self, targets):
-        """Per-sample weight factors from ``class_weight``, or ``None``."""
+    def _sample_weight_factors(self, targets):
+        """Per-sample weight factors (``class_weight``), or ``None``."""
         return None
 
     def _stratify(self, targets):
         """What the validation split is stratified on, or ``None``."""
         return None
 
-    # ------------------------------------------------------------------ reading X
+    def _make_reader(self):
+        """The unfitted input reader this estimator's parameters describe."""
+        return SequenceReader(
+            owner=type(self).__name__,
+            lowercase=self.lowercase,
+            min_frequency=self.min_frequency,
+            max_vocabulary_size=self.max_vocabulary_size,
+            standardize=self.standardize,
+            layout=self.layout,
+        )
 
-    def _read_X(self, X, *, reset, lowercase=None):
-        """Check ``X``; return ``("symbols", token lists)`` or ``("numeric", arrays)``.
+    # ------------------------------------------------------------------ reading data
 
-        With ``reset`` it records what fit saw (the input family and, for a 2-D table,
-        ``n_features_in_``); otherwise it checks that ``X`` agrees with that.
-        ``lowercase`` overrides the parameter of that name (``False`` keeps the case
-        of string tokens for an estimator that reads their characters).
-        """
-        lowercase = self.lowercase if lowercase is None else lowercase
+    def _read_X(self, X, *, fit):
+        """``X`` encoded by ``reader_`` (learnt first when ``fit``). A 2-D numeric
+        table goes through scikit-learn's validation first, which records
+        ``n_features_in_`` (and the column names of a data frame)."""
         X = _data.as_samples(X)
         kind = _data.sniff_kind(X)
         if kind == "table":
             X = validate_data(
-                self,
-                X,
-                reset=reset,
-                dtype=[np.float32, np.float64],
-                ensure_min_samples=1,
+                self, X, reset=fit, dtype=[np.float32, np.float64], ensure_min_samples=1
             )
-            kind = "array3d"
-            X = X[:, :, None]
-        elif reset and hasattr(self, "n_features_in_"):
+            X, kind = X[:, :, None], "array3d"
+        elif fit and hasattr(self, "n_features_in_"):
             del self.n_features_in_
-        family = "symbols" if kind in ("text", "tokens") else "numeric"
-        if not reset and family != self._input_family:
-            fitted = (
-                "token sequences or text"
-                if self._input_family == "symbols"
-                else ("numeric sequences")
-            )
-            raise ValueError(
-                f"{type(self).__name__} was fitted on {fitted}, but X holds "
-                + (
-                    "text or token lists"
-                    if family == "symbols"
-                    else "numeric sequences"
-                )
-            )
-        if reset:
-            self._input_family = family
-        if kind == "text":
-            return family, _data.read_text(X, self.tokenizer, lowercase)
-        if kind == "tokens":
-            return family, _data.read_tokens(X, lowercase)
-        arrays = _data.read_numeric(X, kind, self.layout)
-        n_channels = arrays[0].shape[1]
-        if not reset and n_channels != self.n_channels_:
-            raise ValueError(
-                f"X has {n_channels} channels, but {type(self).__name__} was fitted "
-                f"with {self.n_channels_} channels"
-            )
-        return family, arrays
-
-    def _encode_X(self, family, sequences, *, reset):
-        """Encode into a :class:`~sklearn_rnn._data.Ragged`, learning the vocabulary
-        or the channel scaling when ``reset``."""
-        if family == "symbols":
-            if reset:
-                self.vocabulary_ = _data.build_vocabulary(
-                    sequences,
-                    min_frequency=self.min_frequency,
-                    max_size=self.max_vocabulary_size,
-                )
-                _data.check_vocabulary(self.vocabulary_, sequences, self.min_frequency)
-                self._pretrained_rows = self._add_pretrained_words()
-            return _data.Ragged.from_symbols(sequences, self.vocabulary_)
-        if reset and getattr(self, "pretrained_embeddings", None) is not None:
-            raise ValueError(
-                "pretrained_embeddings needs token input, but X holds numeric sequences"
-            )
-        ragged = _data.Ragged.from_arrays(sequences)
-        if reset:
-            self.n_channels_ = sequences[0].shape[1]
-            if self.standardize:
-                values = ragged.values.double()
-                mean = values.mean(dim=0)
-                std = values.std(dim=0, correction=0)
-                self.input_mean_ = mean.float().numpy()
-                self.input_scale_ = torch.where(std > 0, std, 1.0).float().numpy()
-            else:
-                self.input_mean_ = self.input_scale_ = None
-        if self.input_mean_ is not None:
-            ragged.standardize_(self.input_mean_, self.input_scale_)
-        return ragged
-
-    def _add_pretrained_words(self):
-        """Add the words of ``pretrained_embeddings`` (where the estimator has that
-        parameter) to ``vocabulary_``; the embedding rows they fill, their vectors
-        and how many rows the vocabulary gained (words only the vectors hold, last),
-        or ``None``."""
-        given = getattr(self, "pretrained_embeddings", None)
-        if given is None:
-            return None
-        n_fitted = len(self.vocabulary_)
-        index, vectors = _data.add_pretrained_words(
-            given, self.vocabulary_, lowercase=self.lowercase
+        tokenizer = getattr(self, "tokenizer", None)
+        if not fit:
+            return self.reader_.read(X, kind, tokenizer=tokenizer)
+        self.reader_ = self._make_reader()
+        pretrained = getattr(self, "pretrained_embeddings", None)
+        return self.reader_.fit_read(
+            X, kind, tokenizer=tokenizer, pretrained=pretrained
         )
-        return index, vectors, len(self.vocabulary_) - n_fitted
+
+    def _dataset(self, X, y, sample_weight, *, fit, classes=None):
+        """``X``, ``y`` and the sample weights as a dataset that batches itself."""
+        sequences = self._read_X(X, fit=fit)
+        targets = self._encode_targets(y, sequences.lengths, fit=fit, classes=classes)
+        weights = self._sample_weights(sample_weight, targets, len(sequences))
+        return _data.SequenceDataset(sequences, targets, weights)
+
+    def _encoded(self, X):
+        """``X`` encoded for prediction (after checking that the model is fitted);
+        a dataset this estimator encoded already passes through."""
+        check_is_fitted(self, "module_")
+        if isinstance(X, _data.SequenceDataset):
+            return X
+        return _data.SequenceDataset(self._read_X(X, fit=False))
+
+    def _run(self, X, function, combine=_inference.per_sequence):
+        """``function(module, batch)`` over ``X`` through the one inference path;
+        ``combine`` puts the batches' outputs together (see :mod:`_inference`)."""
+        data = self._encoded(X)  # checks that the model is fitted
+        return combine(self.module_, data, function, self.batch_size)
+
+    def _sample_weights(self, sample_weight, targets, n_samples):
+        """Per-sample loss weights (sample_weight times class weights), scaled to mean 1
+        so that weights never change the effective learning rate."""
+        if sample_weight is None:
+            weights = np.ones(n_samples, dtype=np.float64)
+        else:
+            weights = np.asarray(sample_weight, dtype=np.float64)
+            if weights.ndim == 0:
+                weights = np.full(n_samples, float(weights))
+            if weights.shape != (n_samples,):
+                raise ValueError(
+                    f"sample_weight.shape == {weights.shape}, expected ({n_samples},)"
+                )
+            if not np.isfinite(weights).all():
+                raise ValueError("sample_weight contains NaN or infinity")
+            if (weights < 0).any():
+                raise ValueError(
+                    "Negative values in sample_weight: sample "
+                    f"{int(np.argmax(weights < 0))} has a negative weight"
+                )
+        factors = self._sample_weight_factors(targets)
+        if factors is not None:
+            weights = weights * factors
+        mean = weights.mean()
+        if mean <= 0:
+            raise ValueError("The sample weights sum to zero: nothing to learn from")
+        return torch.from_numpy((weights / mean).astype(np.float32))
 
     # ------------------------------------------------------------------ fit
 
@@ -283,7 +219,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         allocate, an error while training) leaves the estimator exactly as it was:
         its attributes, and the weights and optimizer state of a network trained
         on in place (``warm_start``, ``partial_fit``). Ctrl-C is not a failure: it
-        keeps the model trained so far (see :func:`~sklearn_rnn._training.train`).
+        keeps the model trained so far (see :class:`~sklearn_rnn._training.Loop`).
         """
         first = not (hasattr(self, "module_") and (self.warm_start or incremental))
         y, y_val = _data.as_samples_or_none(y), _data.as_samples_or_none(y_val)
@@ -292,9 +228,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         before = self._attributes_snapshot()
         weights_before = None
         try:
-            data = self._training_data(
-                X, y, sample_weight, reset=first, classes=classes
-            )
+            data = self._dataset(X, y, sample_weight, fit=first, classes=classes)
             valid_data = None
             if X_val is not None:
                 valid_data = self._validation_data(X_val, y_val)
@@ -312,80 +246,88 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                 and not incremental
                 and self._use_early_stopping(len(data))
             ):
-                train_data, valid_data = self._validation_split(data)
-            on_epoch_end = None
+                train_data, valid_data = self._split_validation(data)
             if self.checkpoint_dir is not None:
-                # a folder that cannot hold the checkpoints fails here, not after
-                # the first epoch
+                # a folder that cannot hold checkpoints fails here, before training
                 self.checkpoint_path_ = self._new_checkpoint_path()
-                on_epoch_end = lambda: self._write_checkpoint(  # noqa: E731
-                    validated=valid_data is not None
-                )
             if not first:
                 weights_before = (
                     module_device(self.module_),
-                    _snapshot(self.module_, self.optimizer_),
+                    snapshot(self.module_, self.optimizer_),
                 )
             with seeded(device, int(self._rng.integers(2**62))):
                 if first:
-                    self._build_module()
+                    self._build_network()
                 if not incremental:  # each fit starts its learning-rate schedule anew
                     for group in self.optimizer_.param_groups:
                         group["lr"] = self.learning_rate_init
                 place(self.module_, self.optimizer_, device)
-                train(
+                Loop(
                     self.module_,
                     self.optimizer_,
                     state=self._training_state,
+                    device=device,
                     n_epochs=1 if incremental else self.max_iter,
                     epoch_batches=lambda: self._epoch_batches(train_data),
-                    batch_loss=self._batch_loss,
-                    device=device,
                     evaluate=None
                     if valid_data is None
                     else (lambda module: self._evaluate(module, valid_data)),
-                    rule=StoppingRule(
-                        self.n_iter_no_change,
-                        self.tol,
-                        active=not incremental,
-                        lr_decay=LR_DECAY if self.learning_rate == "adaptive" else None,
-                        lr_patience=max(1, self.n_iter_no_change // 3),
-                    ),
                     clip_grad_norm=self.clip_grad_norm,
-                    verbose=self.verbose,
-                    on_epoch_end=on_epoch_end,
-                    max_time=self.max_time,
-                    # partial_fit's epochs have no planned end to anneal towards
-                    lr_schedule=cosine_annealing
-                    if self.learning_rate == "cosine" and not incremental
-                    else None,
-                    ema_decay=None if incremental else self.ema_decay,
-                )
+                    callbacks=self._callbacks(incremental, valid_data is not None),
+                    warn_unconverged=not incremental,
+                ).run()
         except BaseException:
             vars(self).clear()
             vars(self).update(before)
             if weights_before is not None:  # the same module, trained on in place
-                home, snapshot = weights_before
-                _restore(self.module_, self.optimizer_, snapshot)
+                home, saved = weights_before
+                restore(self.module_, self.optimizer_, saved)
                 place(self.module_, self.optimizer_, home)
             raise
         self._network_params = self._network_defining_params()
         self._publish_training_state(validated=valid_data is not None)
         return self
 
+    def _callbacks(self, incremental, validated):
+        """What the loop does besides training, in the order it must happen."""
+        budget = None if self.max_time is None else TimeBudget(self.max_time)
+        callbacks = [] if budget is None else [budget]
+        # partial_fit's epochs have no planned end to anneal towards, nor to stop at
+        if self.learning_rate == "cosine" and not incremental:
+            callbacks.append(LearningRateSchedule(cosine_annealing, budget))
+        callbacks.append(
+            EarlyStopping(
+                StoppingRule(
+                    self.n_iter_no_change,
+                    self.tol,
+                    active=not incremental,
+                    lr_decay=LR_DECAY if self.learning_rate == "adaptive" else None,
+                    lr_patience=max(1, self.n_iter_no_change // 3),
+                )
+            )
+        )
+        if self.checkpoint_dir is not None:
+            callbacks.append(AtEpochEnd(lambda: self._write_checkpoint(validated)))
+        if self.callbacks:
+            callbacks.append(UserCallbacks(self.callbacks))
+        callbacks.append(Progress(self.verbose))
+        if self.ema_decay is not None and not incremental:
+            callbacks.append(WeightAverage(self.ema_decay))  # last: see its notes
+        return callbacks
+
     def _attributes_snapshot(self):
         """The estimator's attributes as they are, with copies of the ones a fit
-        changes in place (its random generator and training state)."""
+        changes in place (its random generator, training state and reader)."""
         state = dict(vars(self))
-        for name in ("_rng", "_training_state"):
+        for name in ("_rng", "_training_state", "reader_"):
             if name in state:
                 state[name] = copy.deepcopy(state[name])
         return state
 
     def _network_defining_params(self):
         """The parameters that decide what the fitted network and its input reading
-        are: all but :data:`TRAINING_PARAMS`. Values that are not plain (functions,
-        word vectors) are recorded by their type only."""
+        are: all but the training ones. Values that are not plain (functions, word
+        vectors) are recorded by their type only."""
         return {
             name: value if _is_plain(value) else f"<{type(value).__name__}>"
             for name, value in self.get_params(deep=False).items()
@@ -413,17 +355,6 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                 "network (warm_start=False, or a fresh estimator for partial_fit)."
             )
 
-    def _training_data(self, X, y, sample_weight, *, reset, classes=None):
-        """Validate and encode ``X, y`` into a dataset that batches itself; learns the
-        vocabulary, scaling and targets' encoding when ``reset``."""
-        family, sequences = self._read_X(X, reset=reset)
-        n_samples = len(sequences)
-        targets = self._check_targets(y, n_samples, reset=reset, classes=classes)
-        weights = self._sample_weights(sample_weight, targets, n_samples)
-        return _data.SequenceDataset(
-            self._encode_X(family, sequences, reset=reset), targets, weights
-        )
-
     def _validation_data(self, X_val, y_val):
         """Encode held-out data given to ``fit``, as the training data was encoded."""
         if y_val is None:
@@ -433,47 +364,16 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                 "X_val and y_val are only read for early stopping, but "
                 "early_stopping=False"
             )
-        return self._training_data(X_val, y_val, None, reset=False)
-
-    def _epoch_batches(self, data):
-        """The batches of one training epoch (shuffled, length-bucketed)."""
-        return data.training_batches(self.batch_size, self._rng)
-
-    def _new_checkpoint_path(self):
-        """A file name no other process or fit can pick: class, pid and a random tag.
-
-        Creates the folder and writes (then removes) a file in it, so that a folder
-        that cannot hold checkpoints fails before any training.
-        """
-        folder = Path(self.checkpoint_dir)
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryFile(dir=folder):
-                pass
-        except OSError as exc:
-            raise type(exc)(
-                exc.errno,
-                f"checkpoint_dir={os.fspath(self.checkpoint_dir)!r} cannot hold "
-                f"checkpoints ({exc.strerror})",
-                exc.filename,
-            ) from exc
-        tag = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
-        return str(folder / f"{type(self).__name__}-{tag}.skrnn")
-
-    def _write_checkpoint(self, *, validated):
-        """Save the model as it is after this epoch, replacing the fit's last file in
-        one step so that an interrupted write never leaves a broken checkpoint."""
-        self._publish_training_state(validated=validated)
-        partial = f"{self.checkpoint_path_}.partial"
-        _persistence.save(self, partial)
-        os.replace(partial, self.checkpoint_path_)
+        return self._dataset(X_val, y_val, None, fit=False)
 
     def _use_early_stopping(self, n_samples):
         if self.early_stopping == "auto":
-            return n_samples >= AUTO_EARLY_STOPPING_MIN_SAMPLES
+            return n_samples >= self._auto_early_stopping_min
         return bool(self.early_stopping)
 
-    def _validation_split(self, data):
+    def _split_validation(self, data):
+        """``(train, validation)``: ``validation_fraction`` of ``data`` held out at
+        random (stratified where the estimator says on what)."""
         n = len(data)
         n_valid = max(1, int(round(self.validation_fraction * n)))
         if n - n_valid < 1:
@@ -494,73 +394,42 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         )
         return data.subset(np.sort(train_index)), data.subset(np.sort(valid_index))
 
-    def _sample_weights(self, sample_weight, targets, n_samples):
-        """Per-sample loss weights (sample_weight times class weights), scaled to mean 1
-        so that weights never change the effective learning rate."""
-        if sample_weight is None:
-            weights = np.ones(n_samples, dtype=np.float64)
-        else:
-            weights = np.asarray(sample_weight, dtype=np.float64)
-            if weights.ndim == 0:
-                weights = np.full(n_samples, float(weights))
-            if weights.shape != (n_samples,):
-                raise ValueError(
-                    f"sample_weight.shape == {weights.shape}, expected ({n_samples},)"
-                )
-            if not np.isfinite(weights).all():
-                raise ValueError("sample_weight contains NaN or infinity")
-            if (weights < 0).any():
-                raise ValueError(
-                    "Negative values in sample_weight: sample "
-                    f"{int(np.argmax(weights < 0))} has a negative weight"
-                )
-        factors = self._class_weights(targets)
-        if factors is not None:
-            weights = weights * factors
-        mean = weights.mean()
-        if mean <= 0:
-            raise ValueError("The sample weights sum to zero: nothing to learn from")
-        return torch.from_numpy((weights / mean).astype(np.float32))
+    def _epoch_batches(self, data):
+        """The batches of one training epoch (shuffled, length-bucketed)."""
+        return data.training_batches(self.batch_size, self._rng)
 
-    def _build_module(self):
+    def _evaluate(self, module, data):
+        """Validation loss (weighted mean) and score on held-out ``data``."""
+        loss, collected = _inference.mean_loss(
+            module, data, self.batch_size, self._validation_outputs
+        )
+        return loss, self._validation_score(collected)
+
+    # ------------------------------------------------------------------ the network
+
+    def _build_network(self):
         """Create ``module_`` and ``optimizer_`` from parameters and fitted state."""
         kwargs = dict(
             cell=self.cell,
             hidden_size=self.hidden_size,
             num_layers=self.num_layers,
-            bidirectional=self.bidirectional,
             dropout=self.dropout,
-            init_state=self.init_state,
         )
-        rows = getattr(self, "_pretrained_rows", None)
-        if self._input_family == "symbols":
-            kwargs.update(
-                n_symbols=len(self.vocabulary_) + _data.N_SPECIAL,
-                embedding_dim=self.embedding_dim,
-            )
-            if rows is not None:
-                kwargs.update(
-                    embedding_dim=rows[1].shape[1],
-                    freeze_embedding=self.freeze_embeddings,
-                    # rows no training sentence reaches: kept out of the optimizer
-                    n_fixed_symbols=rows[2],
-                )
-        else:
-            kwargs.update(n_channels=self.n_channels_)
-        kwargs.update(self._module_kwargs())  # last, so that a subclass may override
-        self._module_spec = (self._module_name, kwargs)
-        self.module_ = MODULES[self._module_name](**kwargs)
+        for name in ("bidirectional", "init_state"):
+            if hasattr(self, name):
+                kwargs[name] = getattr(self, name)
+        if self.reader_.family == "symbols":
+            kwargs["embedding_dim"] = self.embedding_dim
+            if getattr(self, "pretrained_embeddings", None) is not None:
+                kwargs["freeze_embedding"] = self.freeze_embeddings
+        kwargs.update(self.reader_.network_kwargs())
+        kwargs.update(self._network_kwargs())  # last: the recipe has the last word
+        self._module_spec = (self._network, kwargs)
+        self.module_ = MODULES[self._network](**kwargs)
+        rows = self.reader_.take_pretrained_rows()
         if rows is not None:
-            index, vectors, _ = rows
-            self._word_embedding().set_rows(
-                torch.from_numpy(index), torch.from_numpy(vectors)
-            )
-        self._pretrained_rows = None  # the vectors live in the module from here on
+            self.module_.word_embedding.set_rows(*rows)
         self.optimizer_ = self._make_optimizer(self.module_)
-
-    def _word_embedding(self):
-        """The network's word embedding (a :class:`~sklearn_rnn.nn.WordEmbedding`)."""
-        return self.module_.encoder.input_layer
 
     def _make_optimizer(self, module):
         kwargs = dict(lr=self.learning_rate_init, weight_decay=self.weight_decay)
@@ -583,49 +452,52 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         self.best_validation_score_ = state.best_validation_score if validated else None
         self.best_loss_ = None if validated else state.best_loss
 
-    # ------------------------------------------------------------------ inference
+    # ------------------------------------------------------------------ checkpoints
 
-    def _inference_data(self, X):
-        check_is_fitted(self, "module_")
-        family, sequences = self._read_X(X, reset=False)
-        return _data.SequenceDataset(self._encode_X(family, sequences, reset=False))
+    def _new_checkpoint_path(self):
+        """A file name no other process or fit can pick: class, pid and a random tag.
 
-    def _inference_batch_size(self):
-        return max(self.batch_size, 256)
+        Creates the folder and writes (then removes) a file in it, so that a folder
+        that cannot hold checkpoints fails before any training.
+        """
+        folder = Path(self.checkpoint_dir)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError as exc:
+            raise type(exc)(
+                exc.errno,
+                f"checkpoint_dir={os.fspath(self.checkpoint_dir)!r} cannot hold "
+                f"checkpoints ({exc.strerror})",
+                exc.filename,
+            ) from exc
+        tag = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        return str(folder / f"{type(self).__name__}-{tag}.skrnn")
 
-    def _forward_all(self, data, method="forward"):
-        """Run ``module_.<method>`` over ``data`` by batches, rows in input order."""
-        module = self.module_
-        module.eval()
-        device = next(module.parameters()).device
-        run = getattr(module, method)
-        result = None
-        with torch.inference_mode():
-            for batch in data.inference_batches(self._inference_batch_size()):
-                batch = batch.to(device)
-                out = run(batch.inputs, batch.lengths).float().cpu().numpy()
-                if result is None:
-                    result = np.empty((len(data),) + out.shape[1:], dtype=np.float32)
-                result[batch.index] = out
-        return result
+    def _write_checkpoint(self, validated):
+        """Save the model as it is after this epoch, replacing the fit's last file in
+        one step so that an interrupted write never leaves a broken checkpoint."""
+        self._publish_training_state(validated=validated)
+        _persistence.save(self, self.checkpoint_path_)
 
-    def _evaluate(self, module, data):
-        """Validation loss (weighted mean) and score on held-out ``data``."""
-        device = next(module.parameters()).device
-        total, count, outputs = 0.0, 0, []
-        for batch in data.inference_batches(self._inference_batch_size()):
-            batch = batch.to(device)
-            out = self._forward_batch(module, batch)
-            loss, n = self._loss(out, batch)
-            total += float(loss) * n
-            count += n
-            outputs.append((batch.index, out.float().cpu()))
-        ordered = torch.empty((len(data),) + outputs[0][1].shape[1:])
-        for index, out in outputs:
-            ordered[torch.from_numpy(index)] = out
-        return total / count, self._validation_score(
-            ordered, data.targets, data.weights
-        )
+    # ------------------------------------------------------------------ fitted state
+
+    @property
+    def vocabulary_(self):
+        return _reader_state(self, "vocabulary", "symbols")
+
+    @property
+    def n_channels_(self):
+        return _reader_state(self, "n_channels", "numeric")
+
+    @property
+    def input_mean_(self):
+        return _reader_state(self, "mean", "numeric")
+
+    @property
+    def input_scale_(self):
+        return _reader_state(self, "scale", "numeric")
 
     # ------------------------------------------------------------------ persistence
 
@@ -706,6 +578,25 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         return tags
 
 
+def _reader_state(estimator, name, family):
+    """A fitted attribute kept by the reader, for input of ``family`` only."""
+    reader = vars(estimator).get("reader_")
+    if reader is None or reader.family != family:
+        raise AttributeError(
+            f"{type(estimator).__name__} has no {name} of "
+            + ("token input" if family == "symbols" else "numeric input")
+        )
+    return getattr(reader, name)
+
+
+def _is_plain(value):
+    return value is None or isinstance(value, bool | int | float | str)
+
+
+def _same_value(a, b):
+    return a == b or (a != a and b != b)  # NaN equals NaN here
+
+
 def _to_numpy(obj):
     if isinstance(obj, torch.Tensor):
         return obj.detach().cpu().numpy().copy()
@@ -733,11 +624,7 @@ class BaseManyToOne(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN):
     output features are named ``<classname>0``, ``<classname>1``, ...
     """
 
-    _parameter_constraints: dict = {
-        **BaseRNN._parameter_constraints,
-        **PRETRAINED_CONSTRAINTS,
-        "pooling": [StrOptions(set(POOLINGS))],
-    }
+    _network = "ManyToOneNet"
 
     @fill_doc
     def transform(self, X):
@@ -753,7 +640,11 @@ class BaseManyToOne(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN):
         -------
         ndarray of shape (n_samples, hidden_size * (2 if bidirectional else 1))
         """
-        return self._forward_all(self._inference_data(X), "pool")
+        return self._run(X, lambda module, batch: module.pool(*batch[:2]))
+
+    def _outputs(self, X):
+        """The network's outputs for ``X``: ``(n_samples, n_outputs)``."""
+        return self._run(X, lambda module, batch: module(*batch[:2]))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -10,6 +10,14 @@ from sklearn.utils.validation import column_or_1d
 
 from ._base import BaseManyToOne
 from ._docs import fill_doc
+from ._parameters import (
+    ENCODER,
+    NUMERIC_INPUT,
+    PRETRAINED,
+    TEXT_INPUT,
+    TRAINING,
+    constraints,
+)
 
 
 @fill_doc
@@ -60,85 +68,18 @@ class RNNClassifier(ClassifierMixin, BaseManyToOne):
     (1, 2)
     """
 
-    _parameter_constraints: dict = {
-        **BaseManyToOne._parameter_constraints,
-        "class_weight": [dict, StrOptions({"balanced"}), None],
+    _defaults = {
+        **ENCODER,
+        "pooling": "max",
+        **TEXT_INPUT,
+        **PRETRAINED,
+        **NUMERIC_INPUT,
+        "class_weight": None,
+        **TRAINING,
     }
-
-    def __init__(
-        self,
-        *,
-        cell="gru",
-        hidden_size=128,
-        num_layers=1,
-        bidirectional=True,
-        dropout=0.5,
-        init_state="zeros",
-        embedding_dim=300,
-        pooling="max",
-        tokenizer=None,
-        lowercase=True,
-        min_frequency=1,
-        max_vocabulary_size=None,
-        pretrained_embeddings=None,
-        freeze_embeddings=False,
-        standardize=True,
-        layout=None,
-        class_weight=None,
-        max_iter=200,
-        max_time=None,
-        batch_size=32,
-        learning_rate_init=2e-3,
-        learning_rate="constant",
-        ema_decay=None,
-        optimizer="adam",
-        weight_decay=0.0,
-        clip_grad_norm=5.0,
-        early_stopping="auto",
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
-        warm_start=False,
-        verbose=0,
-        random_state=None,
-        device="auto",
-        checkpoint_dir=None,
-    ):
-        self.cell = cell
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.bidirectional = bidirectional
-        self.dropout = dropout
-        self.init_state = init_state
-        self.embedding_dim = embedding_dim
-        self.pooling = pooling
-        self.tokenizer = tokenizer
-        self.lowercase = lowercase
-        self.min_frequency = min_frequency
-        self.max_vocabulary_size = max_vocabulary_size
-        self.pretrained_embeddings = pretrained_embeddings
-        self.freeze_embeddings = freeze_embeddings
-        self.standardize = standardize
-        self.layout = layout
-        self.class_weight = class_weight
-        self.max_iter = max_iter
-        self.max_time = max_time
-        self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
-        self.learning_rate = learning_rate
-        self.ema_decay = ema_decay
-        self.optimizer = optimizer
-        self.weight_decay = weight_decay
-        self.clip_grad_norm = clip_grad_norm
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.random_state = random_state
-        self.device = device
-        self.checkpoint_dir = checkpoint_dir
+    _parameter_constraints: dict = constraints(
+        _defaults, class_weight=[dict, StrOptions({"balanced"}), None]
+    )
 
     @fill_doc
     @_fit_context(prefer_skip_nested_validation=True)
@@ -235,21 +176,21 @@ class RNNClassifier(ClassifierMixin, BaseManyToOne):
         ).numpy()
 
     def _logits(self, X):
-        return self._forward_all(self._inference_data(X))
+        return self._outputs(X)
 
-    # ------------------------------------------------------------------ hooks
+    # ------------------------------------------------------------------ the recipe
 
-    def _check_targets(self, y, n_samples, *, reset, classes=None):
+    def _encode_targets(self, y, lengths, *, fit, classes=None):
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is "
                 "None"
             )
         y = column_or_1d(y, warn=True)
-        if len(y) != n_samples:
-            raise ValueError(f"X has {n_samples} samples but y has {len(y)} labels")
+        if len(y) != len(lengths):
+            raise ValueError(f"X has {len(lengths)} samples but y has {len(y)} labels")
         check_classification_targets(y)
-        if reset:
+        if fit:
             self.classes_ = np.unique(y if classes is None else column_or_1d(classes))
             if len(self.classes_) < 2:
                 raise ValueError(
@@ -267,7 +208,7 @@ class RNNClassifier(ClassifierMixin, BaseManyToOne):
             )
         return torch.from_numpy(np.searchsorted(self.classes_, y).astype(np.int64))
 
-    def _class_weights(self, targets):
+    def _sample_weight_factors(self, targets):
         if self.class_weight is None:
             return None
         encoded = targets.numpy()
@@ -301,15 +242,17 @@ class RNNClassifier(ClassifierMixin, BaseManyToOne):
     def _stratify(self, targets):
         return targets.numpy()
 
-    def _module_kwargs(self):
-        return {"n_outputs": len(self.classes_), "pooling": self.pooling}
+    def _network_kwargs(self):
+        return {
+            "n_outputs": len(self.classes_),
+            "pooling": self.pooling,
+            "objective": "cross_entropy",
+        }
 
-    def _loss(self, outputs, batch):
-        losses = torch.nn.functional.cross_entropy(
-            outputs, batch.targets, reduction="none"
-        )
-        return (losses * batch.weights).mean(), len(losses)
-
-    def _validation_score(self, outputs, targets, weights):
-        correct = (outputs.argmax(dim=1) == targets).float()
-        return float((correct * weights).sum() / weights.sum())
+    def _validation_score(self, collected):
+        """Weighted accuracy of the held-out labels."""
+        right = total = 0.0
+        for targets, weights, logits in collected:
+            right += float(((logits.argmax(dim=1) == targets) * weights).sum())
+            total += float(weights.sum())
+        return right / total

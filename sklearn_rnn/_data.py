@@ -554,13 +554,19 @@ class Ragged:
 
 
 class Batch(NamedTuple):
-    """A padded batch sorted by decreasing length; ``index`` locates its rows."""
+    """A padded batch sorted by decreasing length; ``index`` locates its rows.
+
+    ``continues`` says that its sequences go on from where the previous batch's
+    ended (windows of a text stream), so that training carries the recurrent state
+    over.
+    """
 
     inputs: torch.Tensor
     lengths: torch.Tensor
     targets: torch.Tensor | None
     weights: torch.Tensor | None
     index: np.ndarray
+    continues: bool = False
 
     def to(self, device):
         """The batch on ``device``; ``lengths`` stay on the CPU for packing."""
@@ -770,6 +776,7 @@ class TextStream:
                     targets[:, start : start + seq_len],
                     None,
                     index,
+                    continues=True,
                 )
                 for start in starts
             ),

@@ -190,9 +190,18 @@ n_iter_no_change : int, default=10
 tol : float, default=1e-4
     The smallest change that counts as an improvement.
 
+callbacks : list of callables or None, default=None
+    Called after every epoch, in order, each with a copy of that epoch's
+    ``history_`` record (a dict: ``epoch``, ``train_loss``, ``valid_score``, ...);
+    one that returns a true value stops training there (the best weights are kept
+    as usual). For logging, plotting or a stopping rule of your own.
+
 warm_start : bool, default=False
     Let ``fit`` continue from the current weights, vocabulary and scaling instead of
-    starting anew.
+    starting anew. Only the training parameters may change between such fits
+    (``max_iter``, ``learning_rate_init``, ``batch_size``, ``early_stopping``, ...):
+    a change to one that made the network or its input reading (``hidden_size``,
+    ``cell``, ``tokenizer``, ...) raises a ``ValueError`` rather than being ignored.
 
 verbose : int, default=0
     0 is silent, 1 prints a line per epoch, 2 also draws a progress bar on stderr (plain
@@ -251,27 +260,23 @@ checkpoint_path_ : str
 _PLACEHOLDER = re.compile(r"^( *)\{\{(\w+)\}\}$", re.MULTILINE)
 
 
-def fill_doc(obj=None, *, defaults=None):
-    """Replace each ``{{name}}`` line of ``obj.__doc__`` with its shared paragraph.
-
-    ``defaults`` (used as ``@fill_doc(defaults={"max_iter": "50"})``) maps a parameter
-    to the default that this class has instead of the one the paragraph names.
-    """
-    if obj is None:
-        return lambda obj: fill_doc(obj, defaults=defaults)
-    unused = dict(defaults or {})
-
-    def paragraph(match):
-        indent, name = match.groups()
-        text = PARAGRAPHS[name].strip("\n")
-        for param, value in list(unused.items()):
-            pattern = re.compile(rf"^({re.escape(param)} : .*, default=).*$", re.M)
-            text, found = pattern.subn(lambda m, v=value: m.group(1) + v, text)
-            if found:
-                del unused[param]
-        return textwrap.indent(text, indent)
-
-    obj.__doc__ = _PLACEHOLDER.sub(paragraph, obj.__doc__)
-    if unused:
-        raise ValueError(f"No shared paragraph documents {sorted(unused)}")
+def fill_doc(obj):
+    """Replace each ``{{name}}`` line of ``obj.__doc__`` with its shared paragraph,
+    then make every ``name : ..., default=...`` line of a parameter in the class's
+    ``_defaults`` show the default the class really has."""
+    obj.__doc__ = _PLACEHOLDER.sub(_paragraph, obj.__doc__)
+    for name, value in getattr(obj, "_defaults", {}).items():
+        pattern = re.compile(rf"^(\s*{re.escape(name)} : .*, default=).*$", re.M)
+        obj.__doc__ = pattern.sub(
+            lambda m, v=value: m.group(1) + _format_default(v), obj.__doc__
+        )
     return obj
+
+
+def _paragraph(match):
+    indent, name = match.groups()
+    return textwrap.indent(PARAGRAPHS[name].strip("\n"), indent)
+
+
+def _format_default(value):
+    return f'"{value}"' if isinstance(value, str) else repr(value)

@@ -11,26 +11,22 @@ members' probabilities, so it obeys the tag scheme as each member does.
 
 import numbers
 import warnings
-from copy import deepcopy
 
 import numpy as np
-import torch
 from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
-from sklearn.utils import check_random_state
+from sklearn.utils import TransformerTags, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
-from torch.nn.utils.rnn import pad_sequence
 
 from . import _persistence
-from ._tagger import LSTMSequenceTagger, _tagging_score
+from ._tagger import LSTMSequenceTagger
 from .exceptions import InterruptedFitWarning
-
-_POTENTIALS = ("start", "transitions", "end")
-_DECODE_BATCH = 256
+from .nn import TaggerEnsembleNet
 
 
+@_persistence.register
 class EnsembleTagger(MetaEstimatorMixin, BaseEstimator):
     """Several :class:`LSTMSequenceTagger` trained from different seeds, decoded as one.
 
@@ -141,10 +137,66 @@ class EnsembleTagger(MetaEstimatorMixin, BaseEstimator):
             members = Parallel(n_jobs=self.n_jobs)(
                 delayed(_fit_member)(member, X, y, **fit_params) for member in new
             )
-        self.estimators_ = members
-        self.classes_ = members[0].classes_
-        self.tag_scheme_ = members[0].tag_scheme_
+        self._set_members(members)
         return self
+
+    @classmethod
+    def from_estimators(cls, estimators):
+        """An ensemble of taggers fitted elsewhere (in other processes or jobs, say).
+
+        They must read input alike (the same vocabularies and settings: fitted with
+        the same parameters on the same data, seeds aside) and tag alike (the same
+        labels and scheme).
+
+        Parameters
+        ----------
+        estimators : list of fitted LSTMSequenceTagger
+
+        Returns
+        -------
+        ensemble : EnsembleTagger
+            Fitted: ``estimators_`` holds the taggers as given; ``estimator`` is a
+            clone of the first, ``n_estimators`` their number.
+        """
+        members = list(estimators)
+        if not members:
+            raise ValueError("from_estimators needs at least one fitted tagger")
+        for i, member in enumerate(members):
+            if not isinstance(member, LSTMSequenceTagger):
+                raise TypeError(
+                    "EnsembleTagger pools LSTMSequenceTagger models; estimator "
+                    f"{i} is a {type(member).__name__}"
+                )
+            check_is_fitted(member, "module_")
+        ensemble = cls(clone(members[0]), n_estimators=len(members))
+        ensemble._set_members(members)
+        return ensemble
+
+    def _set_members(self, members):
+        first = members[0]
+        for i, member in enumerate(members[1:], start=1):
+            if not member.reader_.reads_like(first.reader_):
+                raise ValueError(
+                    f"Tagger {i} reads input otherwise than tagger 0 (another "
+                    "vocabulary or other reading parameters): an ensemble's members "
+                    "must be fitted with the same settings on the same data"
+                )
+            if (member.tags_, member.tag_scheme_) != (first.tags_, first.tag_scheme_):
+                raise ValueError(
+                    f"Tagger {i} tags otherwise than tagger 0 (tags "
+                    f"{member.tags_} in {member.tag_scheme_}, against {first.tags_} "
+                    f"in {first.tag_scheme_})"
+                )
+        self.estimators_ = members
+        self.classes_ = first.classes_
+        self.tag_scheme_ = first.tag_scheme_
+
+    def _pooled(self):
+        """The first member, predicting through the members' pooled network."""
+        check_is_fitted(self, "estimators_")
+        members = self.estimators_
+        network = TaggerEnsembleNet([member.module_ for member in members])
+        return members[0]._with_network(network)
 
     def predict(self, X):
         """The tag sequence of each sentence that the members' mean CRF scores rank
@@ -159,12 +211,7 @@ class EnsembleTagger(MetaEstimatorMixin, BaseEstimator):
         list of lists
             One label per token; with a tag scheme the tags form well-formed chunks.
         """
-        check_is_fitted(self, "estimators_")
-        members = self.estimators_
-        data = self._shared_data(X)
-        emissions = _mean_per_sentence([m._emission_scores(X, data) for m in members])
-        crf = _mean_crf([m.module_.crf for m in members])
-        return members[0]._labels_of_paths(_viterbi(crf, emissions))
+        return self._pooled().predict(X)
 
     def predict_proba(self, X):
         """The members' mean marginal probability of each label at each token.
@@ -178,18 +225,20 @@ class EnsembleTagger(MetaEstimatorMixin, BaseEstimator):
         list of ndarray of shape (n_tokens_i, n_classes)
             Columns in the order of ``classes_``; rows sum to 1.
         """
-        check_is_fitted(self, "estimators_")
-        data = self._shared_data(X)
-        return _mean_per_sentence([m._probabilities(X, data) for m in self.estimators_])
+        return self._pooled().predict_proba(X)
 
-    def _shared_data(self, X):
-        """``X`` encoded once for every member when they all encode alike (the same
-        settings and data give the same vocabularies), else ``None``: each member
-        encodes it."""
-        first, *others = self.estimators_
-        if all(_encode_alike(first, member) for member in others):
-            return first._inference_data(X)
-        return None
+    def transform(self, X):
+        """The members' contextual vectors of each token, joined.
+
+        Parameters
+        ----------
+        X : list of token lists, or list of arrays
+
+        Returns
+        -------
+        list of ndarray of shape (n_tokens_i, sum of the members' output sizes)
+        """
+        return self._pooled().transform(X)
 
     def score(self, X, y):
         """Entity-level micro F1 with a chunk scheme, else token accuracy (as
@@ -204,8 +253,8 @@ class EnsembleTagger(MetaEstimatorMixin, BaseEstimator):
         -------
         float
         """
-        check_is_fitted(self, "estimators_")
-        return _tagging_score(self.estimators_[0], self.predict(X), y)
+        pooled = self._pooled()
+        return pooled._score_labels(pooled.predict(X), y)
 
     def save(self, path):
         """Write the ensemble to ``path`` in the format that never executes code on
@@ -226,23 +275,9 @@ class EnsembleTagger(MetaEstimatorMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
+        # transform gives one vector per token (a list of arrays), not a table
+        tags.transformer_tags = TransformerTags(preserves_dtype=[])
         return tags
-
-
-def _encode_alike(a, b):
-    """Whether taggers ``a`` and ``b`` turn the same ``X`` into the same tensors."""
-    if (a._input_family, a.lowercase) != (b._input_family, b.lowercase):
-        return False
-    if a._input_family == "symbols":
-        return (a.vocabulary_, a.char_vocabulary_, a.feature_vocabularies_) == (
-            b.vocabulary_,
-            b.char_vocabulary_,
-            b.feature_vocabularies_,
-        )
-    scaling = [(m.input_mean_, m.input_scale_) for m in (a, b)]
-    if scaling[0][0] is None or scaling[1][0] is None:
-        return scaling[0][0] is None and scaling[1][0] is None
-    return all(np.array_equal(x, y) for x, y in zip(*scaling, strict=True))
 
 
 def _fit_member(member, X, y, **fit_params):
@@ -270,35 +305,3 @@ def _fit_in_turn(members, X, y, fit_params):
                 )
             break
     return fitted
-
-
-def _mean_per_sentence(per_member):
-    """The members' mean of each sentence's array (one list of arrays per member)."""
-    return [np.mean(arrays, axis=0) for arrays in zip(*per_member, strict=True)]
-
-
-def _mean_crf(crfs):
-    """A CPU copy of the first CRF (its masks) holding the mean of all potentials."""
-    mean = deepcopy(crfs[0]).cpu()
-    with torch.no_grad():
-        for name in _POTENTIALS:
-            values = torch.stack([getattr(crf, name).detach().cpu() for crf in crfs])
-            getattr(mean, name).copy_(values.mean(dim=0))
-    return mean
-
-
-def _viterbi(crf, emissions):
-    """Paths of ``crf`` over per-sentence ``(T_i, K)`` emissions, in input order."""
-    order = np.argsort([-len(e) for e in emissions], kind="stable")
-    paths = [None] * len(emissions)
-    with torch.inference_mode():
-        for start in range(0, len(order), _DECODE_BATCH):
-            index = order[start : start + _DECODE_BATCH]
-            lengths = torch.tensor([len(emissions[i]) for i in index])
-            padded = pad_sequence(
-                [torch.from_numpy(emissions[i]) for i in index], batch_first=True
-            )
-            decoded = crf.decode(padded, lengths).numpy()
-            for row, i in enumerate(index):
-                paths[i] = decoded[row, : lengths[row]]
-    return paths

@@ -17,13 +17,16 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.validation import check_is_fitted
 
-from . import _data
+from . import _data, _inference
 from ._base import BaseRNN
+from ._device import module_device, to_device
 from ._docs import fill_doc
-from .nn import MODULES
+from ._parameters import TRAINING, constraints
+from ._reader import CharacterReader
 
-# ``early_stopping="auto"`` holds out the end of texts at least this long.
-AUTO_EARLY_STOPPING_MIN_CHARS = 100_000
+# Characters a recurrent layer reads at a time when following long sequences: bounds
+# the memory of reading (scoring, prompts) whatever their length.
+_CHUNK = 512
 
 # Held-out text is read in at most this many parallel pieces of at least this many
 # characters, each after a warm-up on the characters before it.
@@ -84,13 +87,7 @@ def _prepend_start_state(module, state):
     return torch.cat([first, state], dim=1)
 
 
-def _detach(state):
-    if isinstance(state, tuple):
-        return tuple(s.detach() for s in state)
-    return state.detach()
-
-
-@fill_doc(defaults={"learning_rate": '"cosine"'})
+@fill_doc
 class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN):
     """Character-level recurrent language model that writes text.
 
@@ -257,74 +254,25 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
     1.0
     """
 
-    _parameter_constraints: dict = {
-        **{
-            name: BaseRNN._parameter_constraints[name]
-            for name in (
-                "cell hidden_size num_layers dropout embedding_dim max_iter max_time "
-                "batch_size "
-                "learning_rate_init learning_rate ema_decay optimizer weight_decay "
-                "clip_grad_norm early_stopping validation_fraction n_iter_no_change "
-                "tol warm_start verbose random_state device checkpoint_dir"
-            ).split()
-        },
-        "seq_len": [Interval(numbers.Integral, 1, None, closed="left")],
+    _network = "CharLanguageModel"
+    # early_stopping="auto" holds out the end of texts of at least this many characters
+    _auto_early_stopping_min = 100_000
+    _defaults = {
+        "cell": "lstm",
+        "hidden_size": 256,
+        "num_layers": 2,
+        "embedding_dim": 64,
+        "dropout": 0.1,
+        "seq_len": 100,
+        **TRAINING,
+        "max_iter": 30,
+        "learning_rate_init": 5e-3,
+        "learning_rate": "cosine",
+        "n_iter_no_change": 3,
     }
-
-    _module_name = "CharLanguageModel"
-
-    def __init__(
-        self,
-        *,
-        cell="lstm",
-        hidden_size=256,
-        num_layers=2,
-        embedding_dim=64,
-        dropout=0.1,
-        seq_len=100,
-        max_iter=30,
-        max_time=None,
-        batch_size=32,
-        learning_rate_init=5e-3,
-        learning_rate="cosine",
-        ema_decay=None,
-        optimizer="adam",
-        weight_decay=0.0,
-        clip_grad_norm=5.0,
-        early_stopping="auto",
-        validation_fraction=0.1,
-        n_iter_no_change=3,
-        tol=1e-4,
-        warm_start=False,
-        verbose=0,
-        random_state=None,
-        device="auto",
-        checkpoint_dir=None,
-    ):
-        self.cell = cell
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.embedding_dim = embedding_dim
-        self.dropout = dropout
-        self.seq_len = seq_len
-        self.max_iter = max_iter
-        self.max_time = max_time
-        self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
-        self.learning_rate = learning_rate
-        self.ema_decay = ema_decay
-        self.optimizer = optimizer
-        self.weight_decay = weight_decay
-        self.clip_grad_norm = clip_grad_norm
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.random_state = random_state
-        self.device = device
-        self.checkpoint_dir = checkpoint_dir
+    _parameter_constraints: dict = constraints(
+        _defaults, seq_len=[Interval(numbers.Integral, 1, None, closed="left")]
+    )
 
     # ------------------------------------------------------------------ fit
 
@@ -364,34 +312,20 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
         """
         return self._fit(X, y, incremental=True)
 
-    def _fit(self, X, y, sample_weight=None, *, incremental=False, classes=None):
-        try:
-            return super()._fit(X, y, incremental=incremental)
-        finally:
-            # the state carried between training windows is a tensor: never kept
-            vars(self).pop("_carried_state", None)
+    # ------------------------------------------------------------------ the recipe
 
-    # ------------------------------------------------------------------ hooks
-
-    def _training_data(self, X, y, sample_weight, *, reset, classes=None):
+    def _dataset(self, X, y, sample_weight, *, fit, classes=None):
+        """The documents of ``X`` joined into one stream of character symbols."""
         documents = _read_documents(X, single_allowed=True)
         if not any(documents):
             raise ValueError("X holds no characters: there is no text to learn from")
-        if reset:
-            seen = set().union(*map(set, documents))
-            # object, not a numpy str dtype, which would drop a trailing "\x00"
-            self.classes_ = np.array(sorted(seen), dtype=object)
-        return _data.TextStream.from_documents(documents, self.classes_)
+        if fit:
+            self.reader_ = CharacterReader().fit(documents)
+        return self.reader_.stream(documents)
 
-    def _check_targets(self, y, n_samples, *, reset, classes=None):
-        return None  # a language model's targets are its own text
-
-    def _use_early_stopping(self, n_samples):
-        if self.early_stopping == "auto":
-            return n_samples >= AUTO_EARLY_STOPPING_MIN_CHARS
-        return bool(self.early_stopping)
-
-    def _validation_split(self, stream):
+    def _split_validation(self, stream):
+        """The end of the text, not a random sample: neighbouring characters are
+        not independent."""
         n = len(stream)
         n_valid = max(1, int(round(self.validation_fraction * n)))
         if n - n_valid < 1:
@@ -403,20 +337,10 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
         return stream.split(n_valid)
 
     def _epoch_batches(self, stream):
-        self._carried_state = None  # each epoch reads the streams from their start
+        """Windows of ``seq_len`` characters of ``batch_size`` parallel streams; each
+        window continues the one before, whose state the loop carries over (from
+        the initial state at the start of each epoch)."""
         return stream.windows(self.batch_size, self.seq_len)
-
-    def _forward_batch(self, module, batch):
-        logits, state = module(batch.inputs, self._carried_state)
-        self._carried_state = _detach(state)
-        return logits
-
-    def _loss(self, outputs, batch):
-        # training windows hold no padding: every target counts
-        loss = torch.nn.functional.cross_entropy(
-            outputs.flatten(0, 1), batch.targets.flatten()
-        )
-        return loss, batch.targets.numel()
 
     def _evaluate(self, module, stream):
         """Cross-entropy and log-likelihood per character of the held-out text.
@@ -427,7 +351,7 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
         CPU (the pieces share each step's matrix products), and within a small
         fraction of ``tol`` of the exact figure (:meth:`score` stays exact).
         """
-        device = next(module.parameters()).device
+        device = module_device(module)
         n_rows = min(_VALIDATION_ROWS, len(stream) // _VALIDATION_MIN_ROW)
         if n_rows < 4:
             inputs, targets = stream.symbols[None, :-1], stream.symbols[None, 1:]
@@ -436,114 +360,76 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
             warm, inputs, targets, lengths = stream.parallel_rows(
                 n_rows, _VALIDATION_WARM_UP
             )
+            (warm,) = to_device((warm,), device)
             state, _ = module.read(
-                warm.to(device),
+                warm,
                 torch.full((n_rows - 1,), _VALIDATION_WARM_UP),
-                chunk_size=self._chunk_size(),
+                chunk_size=_CHUNK,
             )
             state = _prepend_start_state(module, state)
-        _, log_likelihood = module.read(
-            inputs.to(device),
-            lengths,
-            targets.to(device),
-            self._chunk_size(),
-            state=state,
-        )
-        score = self._validation_score(log_likelihood, None, None, count=len(stream))
+        inputs, targets = to_device((inputs, targets), device)
+        _, log_likelihood = module.read(inputs, lengths, targets, _CHUNK, state=state)
+        score = float(log_likelihood.sum()) / len(stream)
         return -score, score
 
-    def _validation_score(self, outputs, targets, weights, *, count=None):
-        """Mean log-likelihood per character from per-sequence sums ``outputs``."""
-        return float(outputs.sum()) / count
-
-    def _module_kwargs(self):
-        return dict(
-            n_symbols=len(self.classes_) + _data.N_STREAM_SPECIAL,
-            embedding_dim=self.embedding_dim,
-        )
-
-    def _build_module(self):
-        kwargs = dict(
-            cell=self.cell,
-            hidden_size=self.hidden_size,
-            num_layers=self.num_layers,
-            dropout=self.dropout,
-            **self._module_kwargs(),
-        )
-        self._module_spec = (self._module_name, kwargs)
-        self.module_ = MODULES[self._module_name](**kwargs)
-        self.optimizer_ = self._make_optimizer(self.module_)
-
-    def _chunk_size(self):
-        return 512
+    def _network_kwargs(self):
+        return {}
 
     # ------------------------------------------------------------------ reading text
 
-    def _read(self, X, *, score):
-        """Read each string from a document's beginning; with ``score`` also its end.
-
-        Returns the state after each string and, with ``score``, the summed
-        log-likelihood of each string's characters and end, in the order of ``X``.
-        """
+    def _read(self, X, function):
+        """``function(module, batch)`` over the strings of ``X``, each read from a
+        document's beginning (``batch.inputs``: the mark, then its characters), one
+        result row per string in the order of ``X``."""
         check_is_fitted(self, "module_")
-        documents = _read_documents(X, single_allowed=score)
-        module = self.module_
-        module.eval()
-        device = next(module.parameters()).device
-        states, sums = [], np.zeros(len(documents))
-        if score and any(len(doc) > _SCORE_PIECE for doc in documents):
-            long = [i for i, doc in enumerate(documents) if len(doc) > _SCORE_PIECE]
-            for i in long:
-                sums[i] = self._score_long_document(documents[i])
-            short = np.setdiff1d(np.arange(len(documents)), long)
-            if len(short):
-                short_sums, _ = self._read([documents[i] for i in short], score=True)
-                sums[short] = short_sums
-            return sums, int(sum(len(d) + 1 for d in documents))
-        data = _data.SequenceDataset(
-            _data.encode_documents(documents, self.classes_, end=score)
-        )
-        with torch.inference_mode():
-            for batch in data.inference_batches(self._inference_batch_size()):
-                inputs = batch.inputs.to(device)
-                lengths = batch.lengths
-                if score:
-                    state, ll = module.read(
-                        inputs[:, :-1], lengths - 1, inputs[:, 1:], self._chunk_size()
-                    )
-                    sums[batch.index] = ll.cpu().numpy()
-                else:
-                    state, _ = module.read(inputs, lengths, None, self._chunk_size())
-                    states.append((batch.index, module.encoder.last_hidden(state)))
-        if score:
-            return sums, int(sum(len(d) + 1 for d in documents))
-        hidden = torch.empty(
-            (len(documents), module.encoder.output_size), device=device
-        )
-        for index, h in states:
-            hidden[torch.from_numpy(index).to(device)] = h
-        return hidden
+        documents = _read_documents(X, single_allowed=False)
+        data = _data.SequenceDataset(self.reader_.documents(documents, end=False))
+        return _inference.per_sequence(self.module_, data, function, self.batch_size)
+
+    def _log_likelihoods(self, X):
+        """The summed log-likelihood of each string's characters and end, and how
+        many characters (ends included) they are. A long string is read exactly,
+        piece by piece with the state carried, so its memory stays bounded."""
+        check_is_fitted(self, "module_")
+        documents = _read_documents(X, single_allowed=True)
+        sums = np.zeros(len(documents))
+        short = [i for i, doc in enumerate(documents) if len(doc) <= _SCORE_PIECE]
+        for i in sorted(set(range(len(documents))) - set(short)):
+            sums[i] = self._score_long_document(documents[i])
+        if short:
+            data = _data.SequenceDataset(
+                self.reader_.documents([documents[i] for i in short], end=True)
+            )
+            sums[short] = _inference.per_sequence(
+                self.module_, data, _document_log_likelihood, self.batch_size
+            )
+        return sums, int(sum(len(d) + 1 for d in documents))
 
     def _score_long_document(self, document):
         """Summed log-likelihood of one long document and its end, read exactly, a
         piece of ``_SCORE_PIECE`` characters at a time with the state carried: memory
         stays bounded however long the document is."""
         module = self.module_
-        device = next(module.parameters()).device
+        module.eval()
+        device = module_device(module)
         state, total, previous = None, 0.0, _data.BOUNDARY
         with torch.inference_mode():
             for start in range(0, len(document) + 1, _SCORE_PIECE):
                 piece = document[start : start + _SCORE_PIECE]
-                targets = _data.encode_characters(piece, self.classes_)
+                targets = self.reader_.encode(piece)
                 if start + _SCORE_PIECE > len(document):  # the piece holds the end
                     targets = np.append(targets, _data.BOUNDARY)
                 inputs = np.concatenate([[previous], targets[:-1]])
                 previous = targets[-1]
+                inputs, targets = to_device(
+                    (torch.from_numpy(inputs)[None], torch.from_numpy(targets)[None]),
+                    device,
+                )
                 state, log_likelihood = module.read(
-                    torch.from_numpy(inputs)[None].to(device),
-                    torch.tensor([len(inputs)]),
-                    torch.from_numpy(targets)[None].to(device),
-                    self._chunk_size(),
+                    inputs,
+                    torch.tensor([inputs.shape[1]]),
+                    targets,
+                    _CHUNK,
                     state=state,
                 )
                 total += float(log_likelihood.sum())
@@ -551,10 +437,8 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
 
     def _next_logits(self, X):
         """Logits over the characters of ``classes_`` after each string of ``X``."""
-        hidden = self._read(X, score=False)
-        with torch.inference_mode():
-            logits = self.module_.output(hidden)
-        return logits[:, _data.N_STREAM_SPECIAL :].double().cpu()
+        logits = self._read(X, _next_character_logits)
+        return torch.from_numpy(logits).double()
 
     # ------------------------------------------------------------------ scores
 
@@ -577,7 +461,7 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
         score : float
             The negated cross-entropy; 0 would be a perfect model.
         """
-        sums, count = self._read(X, score=True)
+        sums, count = self._log_likelihoods(X)
         return float(sums.sum() / count)
 
     def perplexity(self, X):
@@ -653,7 +537,7 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
         -------
         ndarray of shape (n_samples, hidden_size)
         """
-        return self._read(X, score=False).float().cpu().numpy()
+        return self._read(X, _final_state)
 
     @property
     def _n_features_out(self):
@@ -726,16 +610,16 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
         check_is_fitted(self, "module_")
         module = self.module_
         module.eval()
-        device = next(module.parameters()).device
+        device = module_device(module)
         generator = torch.Generator(device=device)
         seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
         generator.manual_seed(int(seed))
-        prefix = _data.encode_documents([prompt], self.classes_, end=False)
-        inputs = prefix.values[None].to(device)
+        prefix = self.reader_.documents([prompt], end=False)
+        (inputs,) = to_device((prefix.values[None],), device)
         banned = [_data.UNK] if stop_at_end else [_data.UNK, _data.BOUNDARY]
         with torch.inference_mode():
             state, _ = module.read(
-                inputs, torch.tensor([inputs.shape[1]]), None, self._chunk_size()
+                inputs, torch.tensor([inputs.shape[1]]), None, _CHUNK
             )
             symbols, _ = module.sample(
                 state,
@@ -748,17 +632,12 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
                 banned=banned,
                 stop=_data.BOUNDARY if stop_at_end else None,
             )
-        texts = [
-            _data.decode_characters(row, self.classes_) for row in symbols.cpu().numpy()
-        ]
+        texts = [self.reader_.decode(row) for row in symbols.cpu().numpy()]
         return texts[0] if n_samples is None else texts
 
-    # ------------------------------------------------------------------ persistence
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        state.pop("_carried_state", None)
-        return state
+    @property
+    def classes_(self):
+        return self.reader_.classes
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -768,3 +647,22 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
         tags.target_tags.required = False
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
+
+
+def _document_log_likelihood(module, batch):
+    """The summed log-likelihood of each document's characters and end (the batch
+    holds each document between its two marks)."""
+    inputs, lengths = batch.inputs, batch.lengths
+    _, log_likelihood = module.read(inputs[:, :-1], lengths - 1, inputs[:, 1:], _CHUNK)
+    return log_likelihood
+
+
+def _final_state(module, batch):
+    """The top layer's hidden state after each string."""
+    state, _ = module.read(batch.inputs, batch.lengths, None, _CHUNK)
+    return module.encoder.last_hidden(state)
+
+
+def _next_character_logits(module, batch):
+    """Logits of the characters of ``classes_`` after each string."""
+    return module.output(_final_state(module, batch))[:, _data.N_STREAM_SPECIAL :]

@@ -190,19 +190,24 @@ def _load_archive(archive, path, device, params):
     return estimator
 
 
-def _estimator_classes():
-    """sklearn-rnn's own concrete estimator classes by name: the only classes a model
-    file may name."""
-    from ._base import BaseRNN
-    from ._ensemble import EnsembleTagger
+_REGISTERED = {}
 
-    found, stack = {EnsembleTagger.__name__: EnsembleTagger}, [BaseRNN]
-    while stack:
-        cls = stack.pop()
-        stack.extend(cls.__subclasses__())
-        if not inspect.isabstract(cls):
-            found[cls.__name__] = cls
-    return found
+
+def register(cls):
+    """Let model files name ``cls`` (an estimator class, or a plain-data class of its
+    fitted state); used as a class decorator or called by a base class for each
+    subclass. Only concrete classes are kept. Returns ``cls``."""
+    if not inspect.isabstract(cls):
+        _REGISTERED[cls.__name__] = cls
+    return cls
+
+
+def _estimator_classes():
+    """The classes a model file may name: sklearn-rnn's own, as registered. Importing
+    the package registers its public estimators."""
+    import sklearn_rnn  # noqa: F401  (the estimators register as they are defined)
+
+    return dict(_REGISTERED)
 
 
 def _tensor_bytes(state_dict):
@@ -266,9 +271,12 @@ def _encode(value):
         return {"__random_state__": _encode(value.get_state())}
     if isinstance(value, TrainingState):
         return {"__training_state__": _encode(dataclasses.asdict(value))}
-    if type(value) in _estimator_classes().values():  # EnsembleTagger's estimator
-        params = value.get_params(deep=False)
-        return {"__estimator__": [type(value).__name__, _encode(params)]}
+    if type(value) in _estimator_classes().values():
+        if hasattr(value, "get_params"):  # EnsembleTagger's estimator
+            params = value.get_params(deep=False)
+            return {"__estimator__": [type(value).__name__, _encode(params)]}
+        # plain fitted state (an input reader): its attributes
+        return {"__object__": [type(value).__name__, _encode(vars(value))]}
     if isinstance(value, torch.device):
         return {"__device__": str(value)}
     if isinstance(value, os.PathLike):
@@ -327,6 +335,14 @@ def _decode(value):
         return torch.device(inner)
     if tag == "__callable__":
         return _Callable(inner)
+    if tag == "__object__":
+        name, attributes = inner
+        cls = _estimator_classes().get(name)
+        if cls is None or hasattr(cls, "get_params"):
+            raise ValueError(f"{name!r} is not a class of sklearn-rnn's fitted state")
+        obj = cls.__new__(cls)
+        vars(obj).update(_decode(attributes))
+        return obj
     if tag == "__estimator__":
         name, params = inner
         cls = _estimator_classes().get(name)

@@ -7,6 +7,14 @@ from sklearn.utils.validation import check_array
 
 from ._base import BaseManyToOne
 from ._docs import fill_doc
+from ._parameters import (
+    ENCODER,
+    NUMERIC_INPUT,
+    PRETRAINED,
+    TEXT_INPUT,
+    TRAINING,
+    constraints,
+)
 
 
 @fill_doc
@@ -56,78 +64,15 @@ class RNNRegressor(RegressorMixin, BaseManyToOne):
     True
     """
 
-    def __init__(
-        self,
-        *,
-        cell="gru",
-        hidden_size=128,
-        num_layers=1,
-        bidirectional=True,
-        dropout=0.5,
-        init_state="zeros",
-        embedding_dim=300,
-        pooling="max",
-        tokenizer=None,
-        lowercase=True,
-        min_frequency=1,
-        max_vocabulary_size=None,
-        pretrained_embeddings=None,
-        freeze_embeddings=False,
-        standardize=True,
-        layout=None,
-        max_iter=200,
-        max_time=None,
-        batch_size=32,
-        learning_rate_init=2e-3,
-        learning_rate="constant",
-        ema_decay=None,
-        optimizer="adam",
-        weight_decay=0.0,
-        clip_grad_norm=5.0,
-        early_stopping="auto",
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
-        warm_start=False,
-        verbose=0,
-        random_state=None,
-        device="auto",
-        checkpoint_dir=None,
-    ):
-        self.cell = cell
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.bidirectional = bidirectional
-        self.dropout = dropout
-        self.init_state = init_state
-        self.embedding_dim = embedding_dim
-        self.pooling = pooling
-        self.tokenizer = tokenizer
-        self.lowercase = lowercase
-        self.min_frequency = min_frequency
-        self.max_vocabulary_size = max_vocabulary_size
-        self.pretrained_embeddings = pretrained_embeddings
-        self.freeze_embeddings = freeze_embeddings
-        self.standardize = standardize
-        self.layout = layout
-        self.max_iter = max_iter
-        self.max_time = max_time
-        self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
-        self.learning_rate = learning_rate
-        self.ema_decay = ema_decay
-        self.optimizer = optimizer
-        self.weight_decay = weight_decay
-        self.clip_grad_norm = clip_grad_norm
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.random_state = random_state
-        self.device = device
-        self.checkpoint_dir = checkpoint_dir
+    _defaults = {
+        **ENCODER,
+        "pooling": "max",
+        **TEXT_INPUT,
+        **PRETRAINED,
+        **NUMERIC_INPUT,
+        **TRAINING,
+    }
+    _parameter_constraints: dict = constraints(_defaults)
 
     @fill_doc
     @_fit_context(prefer_skip_nested_validation=True)
@@ -179,14 +124,15 @@ class RNNRegressor(RegressorMixin, BaseManyToOne):
         ndarray of shape (n_samples,) or (n_samples, n_outputs_)
             1-D when ``y`` was 1-D in ``fit``.
         """
-        scaled = self._forward_all(self._inference_data(X)).astype(np.float64)
+        scaled = self._outputs(X).astype(np.float64)
         with np.errstate(over="ignore"):  # beyond the float range is infinite
             y = scaled * self.target_scale_ + self.target_mean_
         return y.ravel() if self._y_1d else y
 
-    # ------------------------------------------------------------------ hooks
+    # ------------------------------------------------------------------ the recipe
 
-    def _check_targets(self, y, n_samples, *, reset, classes=None):
+    def _encode_targets(self, y, lengths, *, fit, classes=None):
+        n_samples = len(lengths)
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is "
@@ -205,7 +151,7 @@ class RNNRegressor(RegressorMixin, BaseManyToOne):
         if len(y) != n_samples:
             raise ValueError(f"X has {n_samples} samples but y has {len(y)} targets")
         y2d = y.reshape(len(y), -1)
-        if reset:
+        if fit:
             self._y_1d = y.ndim == 1
             self.n_outputs_ = y2d.shape[1]
             # statistics of y divided by its largest magnitude, then scaled back:
@@ -231,15 +177,19 @@ class RNNRegressor(RegressorMixin, BaseManyToOne):
             )
         return torch.from_numpy(scaled.astype(np.float32))
 
-    def _module_kwargs(self):
-        return {"n_outputs": self.n_outputs_, "pooling": self.pooling}
+    def _network_kwargs(self):
+        return {
+            "n_outputs": self.n_outputs_,
+            "pooling": self.pooling,
+            "objective": "squared_error",
+        }
 
-    def _loss(self, outputs, batch):
-        losses = (outputs - batch.targets).pow(2).mean(dim=1)
-        return (losses * batch.weights).mean(), len(losses)
-
-    def _validation_score(self, outputs, targets, weights):
-        # R^2 of the scaled targets, averaged over outputs, like RegressorMixin.score
+    def _validation_score(self, collected):
+        """R^2 of the scaled held-out targets, averaged over outputs, as
+        ``RegressorMixin.score``."""
+        targets, weights, outputs = (
+            torch.cat(part) for part in zip(*collected, strict=True)
+        )
         w = weights[:, None]
         mean = (targets * w).sum(dim=0) / w.sum()
         residual = ((targets - outputs) ** 2 * w).sum(dim=0)

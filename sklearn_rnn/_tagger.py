@@ -7,8 +7,8 @@ the tag scheme's rules. Chunk tags are learned in IOBES whatever scheme they com
 and given back in that scheme.
 """
 
+import copy
 import numbers
-from collections import Counter
 
 import numpy as np
 import torch
@@ -17,9 +17,11 @@ from sklearn.utils import TransformerTags
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from . import _data, _schemes
-from ._base import PRETRAINED_CONSTRAINTS, BaseRNN
+from . import _data, _inference, _schemes
+from ._base import BaseRNN, _reader_state
 from ._docs import fill_doc
+from ._parameters import ENCODER, NUMERIC_INPUT, PRETRAINED, TRAINING, constraints
+from ._reader import TokenReader
 from .metrics import entity_f1_score, token_accuracy_score
 
 # The scheme the network learns chunk tags in: it marks both ends of every chunk.
@@ -170,111 +172,36 @@ class LSTMSequenceTagger(BaseRNN):
     (3, 3)
     """
 
-    _module_name = "SequenceTaggerNet"
-    # unknown-word replacement: rare words more often than frequent ones
-    _word_dropout_by_frequency = True
-
-    _parameter_constraints: dict = {
-        **{
-            name: rule
-            for name, rule in BaseRNN._parameter_constraints.items()
-            if name != "tokenizer"
-        },
-        "char_features": ["boolean"],
-        "char_embedding_dim": [Interval(numbers.Integral, 1, None, closed="left")],
-        "char_filters": [Interval(numbers.Integral, 1, None, closed="left")],
-        "feature_embedding_dim": [Interval(numbers.Integral, 1, None, closed="left")],
-        "word_dropout": [Interval(numbers.Real, 0, None, closed="left")],
-        "crf": ["boolean"],
-        "tag_scheme": [
-            StrOptions({"auto", *_schemes.SCHEMES, *_schemes.ALIASES}),
-            None,
-        ],
-        **PRETRAINED_CONSTRAINTS,
+    _network = "SequenceTaggerNet"
+    _defaults = {
+        **ENCODER,
+        "cell": "lstm",
+        "hidden_size": 200,
+        "embedding_dim": 100,
+        "char_features": True,
+        "char_embedding_dim": 25,
+        "char_filters": 50,
+        "feature_embedding_dim": 25,
+        "word_dropout": 0.05,
+        "crf": True,
+        "tag_scheme": "auto",
+        **PRETRAINED,
+        "lowercase": True,
+        "min_frequency": 1,
+        "max_vocabulary_size": None,
+        **NUMERIC_INPUT,
+        **TRAINING,
     }
-
-    def __init__(
-        self,
-        *,
-        cell="lstm",
-        hidden_size=200,
-        num_layers=1,
-        bidirectional=True,
-        dropout=0.5,
-        init_state="zeros",
-        embedding_dim=100,
-        char_features=True,
-        char_embedding_dim=25,
-        char_filters=50,
-        feature_embedding_dim=25,
-        word_dropout=0.05,
-        crf=True,
-        tag_scheme="auto",
-        pretrained_embeddings=None,
-        freeze_embeddings=False,
-        lowercase=True,
-        min_frequency=1,
-        max_vocabulary_size=None,
-        standardize=True,
-        layout=None,
-        max_iter=200,
-        max_time=None,
-        batch_size=32,
-        learning_rate_init=2e-3,
-        learning_rate="constant",
-        ema_decay=None,
-        optimizer="adam",
-        weight_decay=0.0,
-        clip_grad_norm=5.0,
-        early_stopping="auto",
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
-        warm_start=False,
-        verbose=0,
-        random_state=None,
-        device="auto",
-        checkpoint_dir=None,
-    ):
-        self.cell = cell
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.bidirectional = bidirectional
-        self.dropout = dropout
-        self.init_state = init_state
-        self.embedding_dim = embedding_dim
-        self.char_features = char_features
-        self.char_embedding_dim = char_embedding_dim
-        self.char_filters = char_filters
-        self.feature_embedding_dim = feature_embedding_dim
-        self.word_dropout = word_dropout
-        self.crf = crf
-        self.tag_scheme = tag_scheme
-        self.pretrained_embeddings = pretrained_embeddings
-        self.freeze_embeddings = freeze_embeddings
-        self.lowercase = lowercase
-        self.min_frequency = min_frequency
-        self.max_vocabulary_size = max_vocabulary_size
-        self.standardize = standardize
-        self.layout = layout
-        self.max_iter = max_iter
-        self.max_time = max_time
-        self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
-        self.learning_rate = learning_rate
-        self.ema_decay = ema_decay
-        self.optimizer = optimizer
-        self.weight_decay = weight_decay
-        self.clip_grad_norm = clip_grad_norm
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.random_state = random_state
-        self.device = device
-        self.checkpoint_dir = checkpoint_dir
+    _parameter_constraints: dict = constraints(
+        _defaults,
+        char_features=["boolean"],
+        char_embedding_dim=[Interval(numbers.Integral, 1, None, closed="left")],
+        char_filters=[Interval(numbers.Integral, 1, None, closed="left")],
+        feature_embedding_dim=[Interval(numbers.Integral, 1, None, closed="left")],
+        word_dropout=[Interval(numbers.Real, 0, None, closed="left")],
+        crf=["boolean"],
+        tag_scheme=[StrOptions({"auto", *_schemes.SCHEMES, *_schemes.ALIASES}), None],
+    )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None):
@@ -321,27 +248,8 @@ class LSTMSequenceTagger(BaseRNN):
             One label per token, ``len(result[i]) == len(X[i])``. With a tag scheme the
             tags always form well-formed chunks in it.
         """
-        paths = self._per_step(
-            X, lambda m, b: m.decode(m(b.inputs, b.lengths), b.lengths)
-        )
+        paths = self._run(X, _decode, _inference.per_step)
         return self._labels_of_paths(paths)
-
-    def _labels_of_paths(self, paths):
-        """Label lists of the network's tag paths (indices into its tags)."""
-        if self.tag_scheme_ is None:
-            return [self.classes_[path].tolist() for path in paths]
-        context, table = self._scheme_table()
-        return [
-            self.classes_[_read_table(context, table, path)].tolist() for path in paths
-        ]
-
-    def _emission_scores(self, X, data=None):
-        """What the CRF decodes besides its own potentials: one ``(n_tokens_i,
-        n_tags)`` array of per-token tag scores per sentence (``data``: ``X`` as
-        :meth:`_inference_data` encodes it, when already at hand)."""
-        return self._per_step(
-            X, lambda m, b: m.emissions(m(b.inputs, b.lengths)), data=data
-        )
 
     def predict_proba(self, X):
         """Marginal probability of each label at each token.
@@ -360,12 +268,8 @@ class LSTMSequenceTagger(BaseRNN):
         list of ndarray of shape (n_tokens_i, n_classes)
             Columns in the order of ``classes_``; rows sum to 1.
         """
-        return self._probabilities(X)
-
-    def _probabilities(self, X, data=None):
-        """:meth:`predict_proba` (``data``: ``X`` already encoded, or ``None``)."""
         check_is_fitted(self, "module_")
-        mapping, context = None, None
+        mapping = None
         if self.tag_scheme_ is not None:
             context, table = self._scheme_table()
             onehot = np.zeros(table.shape + (len(self.classes_),))
@@ -375,12 +279,30 @@ class LSTMSequenceTagger(BaseRNN):
 
         def probabilities(module, batch):
             scores = module(batch.inputs, batch.lengths).double()
-            unary, pair = module.marginals(
-                scores, batch.lengths, pairs=context is not None
-            )
+            pairs = mapping is not None and mapping[0] is not None
+            unary, pair = module.marginals(scores, batch.lengths, pairs=pairs)
             return _class_probabilities(unary, pair, batch.lengths, mapping)
 
-        return self._per_step(X, probabilities, data=data)
+        return self._run(X, probabilities, _inference.per_step)
+
+    def decision_function(self, X):
+        """The score of each tag of ``tags_`` at each token: what the CRF decodes
+        besides its own start, transition and end scores (with ``crf=False``, the
+        log-probabilities of each token's softmax).
+
+        Parameters
+        ----------
+        X : list of token lists, or list of arrays
+
+        Returns
+        -------
+        list of ndarray of shape (n_tokens_i, len(tags_))
+        """
+        return self._run(
+            X,
+            lambda module, batch: module.emissions(module(*batch[:2])),
+            _inference.per_step,
+        )
 
     def transform(self, X):
         """The contextual vector of each token: the recurrent layer's outputs.
@@ -393,7 +315,9 @@ class LSTMSequenceTagger(BaseRNN):
         -------
         list of ndarray of shape (n_tokens_i, hidden_size * (2 if bidirectional else 1))
         """
-        return self._per_step(X, lambda m, b: m.encode(b.inputs, b.lengths))
+        return self._run(
+            X, lambda module, batch: module.encode(*batch[:2]), _inference.per_step
+        )
 
     def score(self, X, y):
         """Entity-level micro F1 when the labels follow a chunk scheme, else token
@@ -412,7 +336,36 @@ class LSTMSequenceTagger(BaseRNN):
         -------
         float
         """
-        return _tagging_score(self, self.predict(X), y)
+        return self._score_labels(self.predict(X), y)
+
+    # ------------------------------------------------------------------ decoding
+    # EnsembleTagger decodes its members' pooled scores with these: a tagger that
+    # predicts through another network (_with_network), and labels and scores read
+    # as this tagger reads them.
+
+    def _with_network(self, module):
+        """A shallow copy of this fitted tagger that predicts through ``module``, a
+        network that reads the same inputs and scores the same tags."""
+        twin = copy.copy(self)
+        twin.module_ = module
+        return twin
+
+    def _labels_of_paths(self, paths):
+        """Label lists of the network's tag paths (indices into ``tags_``)."""
+        if self.tag_scheme_ is None:
+            return [self.classes_[path].tolist() for path in paths]
+        context, table = self._scheme_table()
+        return [
+            self.classes_[_read_table(context, table, path)].tolist() for path in paths
+        ]
+
+    def _score_labels(self, predicted, y):
+        """Entity micro F1 of ``predicted`` against ``y`` with a chunk scheme, else
+        token accuracy."""
+        y = self._label_lists(y, [len(p) for p in predicted])
+        if self.tag_scheme_ is not None:
+            return entity_f1_score(y, predicted, zero_division=0.0)
+        return token_accuracy_score(y, predicted)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -421,35 +374,17 @@ class LSTMSequenceTagger(BaseRNN):
         tags.transformer_tags = TransformerTags(preserves_dtype=[])
         return tags
 
-    # ------------------------------------------------------------------ reading data
+    # ------------------------------------------------------------------ the recipe
 
-    def _read_X(self, X, *, reset):
-        X = _data.as_samples(X)
-        if _data.sniff_kind(X) == "text":
-            raise TypeError(
-                f"{type(self).__name__} tags tokens: X must be a list of token lists "
-                "(or of numeric arrays), with one label per token in y, but it holds "
-                "raw strings. Tokenise them first, e.g. [text.split() for text in X]"
-            )
-        # the case is kept for the character features; _encode_X lowercases the words
-        family, sequences = super()._read_X(X, reset=reset, lowercase=False)
-        if family == "symbols":
-            n_fields = _check_fields(sequences)
-            if not reset and n_fields != 1 + len(self.feature_vocabularies_):
-                raise ValueError(
-                    f"{type(self).__name__} was fitted on tokens "
-                    f"{_describe_fields(1 + len(self.feature_vocabularies_))}, but X "
-                    f"holds tokens {_describe_fields(n_fields)}"
-                )
-        return family, sequences
-
-    def _training_data(self, X, y, sample_weight, *, reset, classes=None):
-        family, sequences = self._read_X(X, reset=reset)
-        lengths = [len(s) for s in sequences]
-        targets = self._check_targets(y, len(sequences), reset=reset, lengths=lengths)
-        weights = self._sample_weights(sample_weight, targets, len(sequences))
-        return _data.SequenceDataset(
-            self._encode_X(family, sequences, reset=reset), targets, weights
+    def _make_reader(self):
+        return TokenReader(
+            owner=type(self).__name__,
+            char_features=self.char_features,
+            lowercase=self.lowercase,
+            min_frequency=self.min_frequency,
+            max_vocabulary_size=self.max_vocabulary_size,
+            standardize=self.standardize,
+            layout=self.layout,
         )
 
     def _label_lists(self, y, lengths):
@@ -484,7 +419,8 @@ class LSTMSequenceTagger(BaseRNN):
             labels.append(seq)
         return labels
 
-    def _check_targets(self, y, n_samples, *, reset, classes=None, lengths=None):
+    def _encode_targets(self, y, lengths, *, fit, classes=None):
+        """One tag index per token (IOBES with a scheme), as a Ragged."""
         labels = self._label_lists(y, lengths)
         flat = [label for seq in labels for label in seq]
         strings = all(isinstance(label, str) for label in flat)
@@ -503,7 +439,7 @@ class LSTMSequenceTagger(BaseRNN):
                 f"Labels must be all strings or all integers, but y holds {first!r} "
                 f"({type(first).__name__}) and {bad!r} ({type(bad).__name__})"
             )
-        if reset:
+        if fit:
             self.classes_ = np.unique(np.asarray(flat))
             if len(self.classes_) < 2:
                 raise ValueError(
@@ -523,11 +459,11 @@ class LSTMSequenceTagger(BaseRNN):
                 _schemes.check_tags(labels, self.tag_scheme_)
         if self.tag_scheme_ is None:
             ids = np.searchsorted(self.classes_, np.asarray(flat))
-            if reset:
+            if fit:
                 self.tags_ = self.classes_.tolist()
         else:
             internal = [_schemes.to_iobes(seq) for seq in labels]
-            if reset:
+            if fit:
                 self.tags_ = sorted(
                     {tag for seq in internal for tag in seq}, key=_internal_order
                 )
@@ -559,101 +495,23 @@ class LSTMSequenceTagger(BaseRNN):
         _schemes.check_tags(labels, scheme)
         return scheme
 
-    def _encode_X(self, family, sequences, *, reset):
-        if family != "symbols":
-            if reset:
-                self.feature_vocabularies_ = []
-            return super()._encode_X(family, sequences, reset=reset)
-        fields = None
-        if isinstance(sequences[0][0], tuple):
-            fields = [list(zip(*seq, strict=True)) for seq in sequences]
-            sequences = [list(seq_fields[0]) for seq_fields in fields]
-        strings = isinstance(sequences[0][0], str)
-        words = sequences
-        if strings and self.lowercase:
-            words = [[token.lower() for token in seq] for seq in sequences]
-        if reset:
-            self.vocabulary_ = _data.build_vocabulary(
-                words,
-                min_frequency=self.min_frequency,
-                max_size=self.max_vocabulary_size,
-            )
-            _data.check_vocabulary(self.vocabulary_, words, self.min_frequency)
-            self._pretrained_rows = self._add_pretrained_words()
-            self._unknown_rates = self._word_dropout_rates(words)
-            self.char_vocabulary_ = (
-                _data.build_char_vocabulary(sequences)
-                if self.char_features and strings
-                else None
-            )
-            self.feature_vocabularies_ = [
-                _data.build_vocabulary([seq_fields[j] for seq_fields in fields])
-                for j in range(1, len(fields[0]) if fields else 1)
-            ]
-        elif self.char_vocabulary_ is not None and not strings:
-            raise TypeError(
-                f"{type(self).__name__} was fitted on string tokens, but X holds "
-                f"{type(sequences[0][0]).__name__} symbols"
-            )
-        ragged = _data.Ragged.from_symbols(words, self.vocabulary_)
-        columns = [ragged.values.unsqueeze(1)]
-        for j, vocabulary in enumerate(self.feature_vocabularies_, start=1):
-            values = [seq_fields[j] for seq_fields in fields]
-            columns.append(
-                _data.Ragged.from_symbols(values, vocabulary).values[:, None]
-            )
-        if self.char_vocabulary_ is not None:
-            columns.append(_data.encode_chars(sequences, self.char_vocabulary_))
-        if len(columns) == 1:
-            return ragged
-        return _data.Ragged(torch.cat(columns, dim=1), ragged.lengths)
-
-    def _word_dropout_rates(self, words):
-        """Per-word probabilities of the unknown-word replacement while training:
-        ``word_dropout / (word_dropout + count)`` for a word seen ``count`` times
-        (Kiperwasser and Goldberg 2016), or ``word_dropout`` for every word."""
-        rates = np.zeros(len(self.vocabulary_) + _data.N_SPECIAL, dtype=np.float32)
-        if not self._word_dropout_by_frequency:
-            rates[_data.N_SPECIAL :] = self.word_dropout
-            return rates
-        counts = Counter(token for seq in words for token in seq)
-        index = np.fromiter(self.vocabulary_.values(), dtype=np.int64)
-        seen = np.fromiter(
-            (counts.get(word, 0) for word in self.vocabulary_), dtype=np.float32
+    def _network_kwargs(self):
+        return dict(
+            n_tags=len(self.tags_),
+            crf=self.crf,
+            char_embedding_dim=self.char_embedding_dim,
+            char_filters=self.char_filters,
+            word_dropout=self.word_dropout,
+            feature_embedding_dim=self.feature_embedding_dim,
+            **self._constraints(),
         )
-        alpha = self.word_dropout
-        rates[index] = alpha / np.maximum(alpha + seen, 1e-12) if alpha > 0 else 0.0
-        return rates
 
-    # ------------------------------------------------------------------ the network
-
-    def _module_kwargs(self):
-        kwargs = dict(n_tags=len(self.tags_), crf=self.crf, **self._constraints())
-        if self._input_family == "symbols":
-            chars = self.char_vocabulary_
-            kwargs.update(
-                n_chars=None if chars is None else len(chars) + _data.N_SPECIAL,
-                char_embedding_dim=self.char_embedding_dim,
-                char_filters=self.char_filters,
-                word_dropout=self.word_dropout,
-                feature_sizes=[
-                    len(vocabulary) + _data.N_SPECIAL
-                    for vocabulary in self.feature_vocabularies_
-                ],
-                feature_embedding_dim=self.feature_embedding_dim,
-            )
-        return kwargs
-
-    def _build_module(self):
-        super()._build_module()
-        rates = getattr(self, "_unknown_rates", None)
-        if rates is not None:
+    def _build_network(self):
+        super()._build_network()
+        rates = self.reader_.take_word_dropout_rates(self.word_dropout)
+        if rates is not None:  # rare words are replaced more often than frequent ones
             with torch.no_grad():
-                self.module_.features.unknown_rate.copy_(torch.from_numpy(rates))
-        self._unknown_rates = None  # it lives in the module (and its state) from here
-
-    def _word_embedding(self):
-        return self.module_.features.embedding
+                self.module_.features.unknown_rate.copy_(rates)
 
     def _constraints(self):
         """The CRF's masks: IOBES rules, and no path that would read back as a tag
@@ -687,110 +545,44 @@ class LSTMSequenceTagger(BaseRNN):
             self.tags_, self.tag_scheme_, self.classes_.tolist()
         )
 
-    # ------------------------------------------------------------------ training hooks
+    def _validation_outputs(self, module, batch, out):
+        """The decoded tag paths of a held-out batch and their true tags."""
+        decoded = module.decode(out.outputs, batch.lengths).cpu().numpy()
+        targets = batch.targets.cpu().numpy()
+        lengths = batch.lengths.tolist()
+        weights = batch.weights.cpu().numpy()
+        return [
+            (decoded[row, :n], targets[row, :n], weights[row])
+            for row, n in enumerate(lengths)
+        ]
 
-    def _batch_loss(self, module, batch):
-        scores = self._forward_batch(module, batch)
-        return self._loss(module.loss(scores, batch.targets, batch.lengths), batch)
-
-    def _loss(self, outputs, batch):
-        """Weighted per-sequence losses (CRF negative log-likelihood or summed
-        cross-entropy), averaged over the batch's tokens."""
-        n_tokens = int(batch.lengths.sum())
-        return (outputs * batch.weights).sum() / n_tokens, n_tokens
-
-    def _evaluate(self, module, data):
-        device = next(module.parameters()).device
-        total, count = 0.0, 0
-        paths = [None] * len(data)
-        for batch in data.inference_batches(self._inference_batch_size()):
-            batch = batch.to(device)
-            scores = self._forward_batch(module, batch)
-            loss, n = self._loss(
-                module.loss(scores, batch.targets, batch.lengths), batch
-            )
-            total += float(loss) * n
-            count += n
-            decoded = module.decode(scores, batch.lengths).cpu().numpy()
-            lengths = batch.lengths.tolist()
-            for row, (i, length) in enumerate(zip(batch.index, lengths, strict=True)):
-                paths[i] = decoded[row, :length]
-        return total / count, self._validation_score(paths, data.targets, data.weights)
-
-    def _validation_score(self, outputs, targets, weights):
+    def _validation_score(self, collected):
         """Entity micro F1 of the held-out tags, or their weighted token accuracy."""
-        true = np.split(targets.values.numpy(), targets.offsets[1:])
+        rows = [row for batch in collected for row in batch]
         if self.tag_scheme_ is not None:
             tags = np.asarray(self.tags_, dtype=object)
             return entity_f1_score(
-                [tags[t].tolist() for t in true],
-                [tags[p].tolist() for p in outputs],
+                [tags[true].tolist() for _, true, _ in rows],
+                [tags[path].tolist() for path, _, _ in rows],
                 zero_division=0.0,
             )
-        right = np.array([(t == p).sum() for t, p in zip(true, outputs, strict=True)])
-        w = weights.numpy().astype(np.float64)
-        return float((w * right).sum() / (w * targets.lengths).sum())
+        right = sum(w * (path == true).sum() for path, true, w in rows)
+        total = sum(w * len(true) for _, true, w in rows)
+        return float(right / total)
 
-    # ------------------------------------------------------------------ inference
+    # ------------------------------------------------------------------ fitted state
 
-    def _per_step(self, X, step, data=None):
-        """Run ``step(module, batch)`` -> ``(N, L, ...)`` over ``X`` (or over
-        ``data``, ``X`` already encoded by :meth:`_inference_data`) by batches; one
-        array per sequence, cut to its length, in input order."""
-        if data is None:
-            data = self._inference_data(X)
-        module = self.module_
-        module.eval()
-        device = next(module.parameters()).device
-        result = [None] * len(data)
-        with torch.inference_mode():
-            for batch in data.inference_batches(self._inference_batch_size()):
-                values = step(module, batch.to(device)).cpu().numpy()
-                for row, (i, length) in enumerate(
-                    zip(batch.index, batch.lengths.tolist(), strict=True)
-                ):
-                    result[i] = values[row, :length]
-        return result
+    @property
+    def char_vocabulary_(self):
+        return _reader_state(self, "char_vocabulary", "symbols")
+
+    @property
+    def feature_vocabularies_(self):
+        return _reader_state(self, "feature_vocabularies", "symbols")
 
 
-def _check_fields(sequences):
-    """The number of fields of every token: 1 for plain tokens, ``1 + F`` for tuples
-    ``(word, feature, ...)`` of strings, which must agree across ``X``."""
-    first = sequences[0][0]
-    if isinstance(first, str):
-        return 1  # read_tokens made every token a string, like the first
-    n_fields = len(first) if isinstance(first, tuple) else 1
-    for i, seq in enumerate(sequences):
-        for token in seq:
-            if n_fields == 1 and not isinstance(token, tuple):
-                continue
-            if not isinstance(token, tuple) or len(token) != n_fields:
-                raise ValueError(
-                    f"Sample {i} of X holds the token {token!r}, but the first token "
-                    f"of X is {first!r}: every token must be "
-                    f"{_describe_fields(n_fields)}"
-                )
-            if not all(isinstance(field, str) for field in token):
-                raise TypeError(
-                    f"Sample {i} of X holds the token {token!r}: the fields of a "
-                    "token tuple (word, feature, ...) must be strings"
-                )
-    if n_fields < 2 and isinstance(first, tuple):
-        raise ValueError(
-            f"Sample 0 of X holds the token {first!r}: a token tuple needs the word "
-            "and at least one feature, (word, feature, ...)"
-        )
-    return n_fields
-
-
-def _describe_fields(n_fields):
-    if n_fields == 1:
-        return "given as plain words"
-    n_features = n_fields - 1
-    features = "feature" if n_features == 1 else "features"
-    return (
-        f"given as tuples of {n_fields} fields (the word and {n_features} {features})"
-    )
+def _decode(module, batch):
+    return module.decode(module(batch.inputs, batch.lengths), batch.lengths)
 
 
 def _is_integer(label):
@@ -800,15 +592,6 @@ def _is_integer(label):
 def _internal_order(tag):
     prefix, type_ = _schemes.split_tag(tag)
     return (prefix != "O", type_, _PREFIX_ORDER[prefix])
-
-
-def _tagging_score(tagger, predicted, y):
-    """Entity micro F1 of ``predicted`` against ``y`` when ``tagger`` found a chunk
-    scheme, else token accuracy."""
-    y = tagger._label_lists(y, [len(p) for p in predicted])
-    if tagger.tag_scheme_ is not None:
-        return entity_f1_score(y, predicted, zero_division=0.0)
-    return token_accuracy_score(y, predicted)
 
 
 def _read_table(context, table, path):

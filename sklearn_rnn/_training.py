@@ -1,11 +1,22 @@
-"""The one training loop: epochs of mini-batches, clipping, validation, early stopping
-with best-weight restore, learning-rate schedules, a time budget, weight averaging,
-history, progress, interrupts and divergence.
+"""The one training loop: a short driver that trains epochs of mini-batches and
+announces named events, and the callbacks that hang on them (time budget,
+learning-rate schedules, weight averaging, early stopping with best-weight restore,
+checkpoints, progress and the user's own callbacks).
 
-It knows nothing of any estimator. An estimator hands it a module, an optimizer, a
-function that yields an epoch's batches, a function from a batch to its mean loss, and
-optionally a function that scores the module on held-out data; :class:`TrainingState`
-carries what must survive from one ``fit`` or ``partial_fit`` call to the next.
+It knows nothing of any estimator. It asks the module for each batch's loss
+(``module.loss(inputs, lengths, targets, weights, state=...)``, returning a
+:class:`~sklearn_rnn.nn.LossOutput`), so a new kind of network needs no change here;
+a batch that continues the sequences of the one before (truncated backpropagation
+through time) gets the state that one ended in. Divergence and Ctrl-C are the loop's
+own business: both restore the weights of the last good epoch.
+:class:`TrainingState` carries what must survive from one ``fit`` or ``partial_fit``
+call to the next.
+
+The events, in the order of one epoch: ``on_epoch_begin``; for each batch
+``on_batch_begin`` then ``on_batch_end``; ``on_validation_begin``, the evaluation,
+``on_validation_end``; ``on_epoch_end``. ``on_train_begin`` and ``on_train_end``
+frame the whole run. Callbacks are called in the order given; any of them may end
+training with :meth:`Loop.stop`.
 """
 
 import copy
@@ -20,6 +31,20 @@ from sklearn.exceptions import ConvergenceWarning
 
 from .exceptions import DivergenceWarning, InterruptedFitWarning
 
+# A new optimizer is one entry: (parameters, lr=..., weight_decay=...) -> Optimizer.
+OPTIMIZERS = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "rmsprop": torch.optim.RMSprop,
+    "sgd": lambda params, **kw: torch.optim.SGD(
+        params, momentum=0.9, nesterov=True, **kw
+    ),
+}
+
+# warnings point at the caller of the estimator's fit: warn <- Loop.run <- _fit <-
+# scikit-learn's fit context <- fit <- the user's code
+_STACKLEVEL = 6
+
 
 @dataclass
 class TrainingState:
@@ -32,6 +57,248 @@ class TrainingState:
     best_validation_score: float = -math.inf
     best_validation_loss: float = math.inf
     n_iter: int = 0
+
+
+class Callback:
+    """A hook into the loop's events; every method does nothing unless overridden."""
+
+    def on_train_begin(self, loop):
+        pass
+
+    def on_epoch_begin(self, loop):
+        pass
+
+    def on_batch_begin(self, loop):
+        pass
+
+    def on_batch_end(self, loop):
+        pass
+
+    def on_validation_begin(self, loop):
+        pass
+
+    def on_validation_end(self, loop, record):
+        pass
+
+    def on_epoch_end(self, loop, record):
+        pass
+
+    def on_train_end(self, loop):
+        pass
+
+
+class Loop:
+    """Train ``module`` for up to ``n_epochs`` epochs; :meth:`run` says why it stopped.
+
+    Parameters
+    ----------
+    module, optimizer : torch objects, the module already on ``device``
+    state : TrainingState
+        Updated in place: curves, history, best scores, ``n_iter``.
+    device : torch.device
+    n_epochs : int
+    epoch_batches : callable () -> iterable of Batch
+        One epoch's batches; a sized one (``len``) lets schedules plan by batches.
+    evaluate : callable (module) -> (loss, score), or None
+        Scores held-out data (higher is better); runs in eval mode.
+    clip_grad_norm : float or None
+    callbacks : list of Callback
+    warn_unconverged : bool
+        Warn (``ConvergenceWarning``) when ``n_epochs`` or the time budget end the
+        run before it converged.
+
+    Attributes
+    ----------
+    epoch : int
+        Epochs begun in this run, the current one included.
+    n_batches : int
+        Batches trained in the current epoch.
+    batches_per_epoch : int or None
+        Known once an epoch says its size or has been read to its end.
+    reason : str or None
+        Why training stopped (``"converged"``, ``"max_iter"``, ``"max_time"``,
+        ``"diverged"``, ``"interrupted"``, ``"callback"``).
+    restored_best : bool
+        Whether a callback put the best epoch's weights back at the end.
+    """
+
+    def __init__(
+        self,
+        module,
+        optimizer,
+        *,
+        state,
+        device,
+        n_epochs,
+        epoch_batches,
+        evaluate=None,
+        clip_grad_norm=None,
+        callbacks=(),
+        warn_unconverged=True,
+    ):
+        self.module = module
+        self.optimizer = optimizer
+        self.state = state
+        self.device = device
+        self.n_epochs = n_epochs
+        self.epoch_batches = epoch_batches
+        self.evaluate = evaluate
+        self.clip_grad_norm = clip_grad_norm
+        self.callbacks = list(callbacks)
+        self.warn_unconverged = warn_unconverged
+        self.epoch = 0
+        self.n_batches = 0
+        self.batches_per_epoch = None
+        self.reason = None
+        self.restored_best = False
+
+    def stop(self, reason):
+        """End training after the current batch (``on_batch_begin``: before it) or
+        epoch, for ``reason``; the first reason given stands."""
+        self.reason = self.reason or reason
+
+    def _emit(self, event, *args):
+        for callback in self.callbacks:
+            getattr(callback, event)(self, *args)
+
+    def run(self):
+        module, state = self.module, self.state
+        last_good = snapshot(module, self.optimizer)
+        self._emit("on_train_begin")
+        try:
+            while self.epoch < self.n_epochs and self.reason is None:
+                self.epoch += 1
+                self._emit("on_epoch_begin")
+                if self.reason is not None:  # stopped before this epoch began
+                    break
+                start = time.perf_counter()
+                train_loss, cut_short = self._train_epoch()
+                if not math.isfinite(train_loss) or not finite_weights(module):
+                    restore(module, self.optimizer, last_good)
+                    self._warn_divergence(train_loss)
+                    self.reason = "diverged"
+                    break
+                state.n_iter += 1
+                state.loss_curve.append(train_loss)
+                record = {
+                    "epoch": state.n_iter,
+                    "train_loss": train_loss,
+                    "lr": self.optimizer.param_groups[0]["lr"],
+                }
+                if cut_short:
+                    record["batches"] = self.n_batches
+                self._emit("on_validation_begin")
+                if self.evaluate is not None:
+                    module.eval()
+                    with torch.no_grad():
+                        valid_loss, valid_score = self.evaluate(module)
+                    record.update(valid_loss=valid_loss, valid_score=valid_score)
+                    state.validation_scores.append(valid_score)
+                self._emit("on_validation_end", record)
+                state.best_loss = min(state.best_loss, train_loss)
+                record["duration"] = time.perf_counter() - start
+                state.history.append(record)
+                self._emit("on_epoch_end", record)
+                last_good = snapshot(module, self.optimizer)
+                if cut_short:
+                    self.stop("max_time")
+        except KeyboardInterrupt:
+            restore(module, self.optimizer, last_good)
+            self.reason = "interrupted"
+            self._emit("on_train_end")
+            warnings.warn(
+                f"Training interrupted in epoch {state.n_iter + 1}; the model keeps "
+                f"the {self._kept()}.",
+                InterruptedFitWarning,
+                stacklevel=_STACKLEVEL,
+            )
+            module.eval()
+            return self.reason
+        self.reason = self.reason or "max_iter"
+        self._emit("on_train_end")
+        if self.reason in ("max_iter", "max_time") and self.warn_unconverged:
+            self._warn_unconverged()
+        module.eval()
+        return self.reason
+
+    def _train_epoch(self):
+        """One epoch's batches; returns the mean training loss and whether a
+        callback cut the epoch short."""
+        module, optimizer = self.module, self.optimizer
+        module.train()
+        total = torch.zeros((), device=self.device)
+        count, carried, cut_short = 0, None, False
+        self.n_batches = 0
+        batches = self.epoch_batches()
+        if hasattr(batches, "__len__"):
+            self.batches_per_epoch = len(batches)
+        for batch in batches:
+            self._emit("on_batch_begin")
+            if self.reason is not None:
+                cut_short = True
+                break
+            self.n_batches += 1
+            batch = batch.to(self.device)
+            optimizer.zero_grad(set_to_none=True)
+            out = module.loss(
+                batch.inputs,
+                batch.lengths,
+                batch.targets,
+                batch.weights,
+                state=carried if batch.continues else None,
+            )
+            out.loss.backward()
+            if self.clip_grad_norm is not None:
+                clip_gradients(module, self.clip_grad_norm, self.device)
+            optimizer.step()
+            total += out.loss.detach() * out.n_items
+            count += out.n_items
+            carried = _detach(out.state)
+            self._emit("on_batch_end")
+        if not cut_short:
+            self.batches_per_epoch = self.n_batches
+        elif self.reason == "max_time":
+            self.reason = None  # the epoch is evaluated and kept, then training stops
+        return (total / max(count, 1)).item(), cut_short
+
+    def _kept(self):
+        if self.restored_best:
+            return "best weights so far"
+        if any(isinstance(c, WeightAverage) for c in self.callbacks):
+            return "average of the weights so far"
+        return "weights of the last complete epoch"
+
+    def _warn_divergence(self, train_loss):
+        what = (
+            f"training loss became {train_loss}"
+            if not math.isfinite(train_loss)
+            else "weights became NaN or infinite"
+        )
+        warnings.warn(
+            f"The {what} in epoch {self.state.n_iter + 1}; training stopped and the "
+            "weights of the last finite epoch were kept. "
+            "Lower learning_rate_init or set clip_grad_norm.",
+            DivergenceWarning,
+            stacklevel=_STACKLEVEL + 1,
+        )
+
+    def _warn_unconverged(self):
+        budget = next((c for c in self.callbacks if isinstance(c, TimeBudget)), None)
+        limit = (
+            f"max_iter={self.n_epochs} epochs"
+            if self.reason == "max_iter"
+            else f"max_time={budget.max_time:g} s ({self.state.n_iter} epochs in all)"
+        )
+        watched = "validation score" if self.evaluate is not None else "training loss"
+        warnings.warn(
+            f"Stopped at {limit} before the {watched} stopped improving; raise "
+            f"{self.reason} for a better fit.",
+            ConvergenceWarning,
+            stacklevel=_STACKLEVEL,
+        )
+
+
+# ---------------------------------------------------------------------- callbacks
 
 
 @dataclass
@@ -51,331 +318,256 @@ class StoppingRule:
     lr_patience: int = 3
 
 
+class EarlyStopping(Callback):
+    """Keeps the best epoch's weights (with validation data) and stops on a plateau
+    as ``rule`` says; puts the best weights back at the end."""
+
+    def __init__(self, rule):
+        self.rule = rule
+
+    def on_train_begin(self, loop):
+        self.no_improvement = 0
+        self.best = None
+
+    def on_validation_end(self, loop, record):
+        rule, state = self.rule, loop.state
+        if "valid_score" in record:
+            score, loss = record["valid_score"], record["valid_loss"]
+            # patience needs a gain of tol; the weights kept are simply the best seen
+            # (as MLPClassifier keeps its best coefficients)
+            improved = score > state.best_validation_score + rule.tol or (
+                score >= state.best_validation_score
+                and loss < state.best_validation_loss - rule.tol
+            )
+            better = score > state.best_validation_score or (
+                score == state.best_validation_score
+                and loss < state.best_validation_loss
+            )
+            if better or self.best is None:
+                state.best_validation_score = max(score, state.best_validation_score)
+                state.best_validation_loss = loss
+                self.best = snapshot(loop.module, loop.optimizer)
+        else:
+            improved = record["train_loss"] < state.best_loss - rule.tol
+        self.no_improvement = 0 if improved else self.no_improvement + 1
+        if (
+            rule.active
+            and rule.lr_decay is not None
+            and self.no_improvement
+            and self.no_improvement % rule.lr_patience == 0
+        ):
+            for group in loop.optimizer.param_groups:
+                group["lr"] *= rule.lr_decay
+
+    def on_epoch_end(self, loop, record):
+        if self.rule.active and self.no_improvement >= self.rule.n_iter_no_change:
+            loop.stop("converged")
+
+    def on_train_end(self, loop):
+        if self.best is not None:
+            restore(loop.module, loop.optimizer, self.best)
+            loop.restored_best = True
+
+
+class TimeBudget(Callback):
+    """Ends training after ``max_time`` seconds, early enough that the last (possibly
+    partial) epoch's evaluation also fits, judged by the one before; at least one
+    batch is always trained."""
+
+    def __init__(self, max_time):
+        self.max_time = max_time
+
+    def on_train_begin(self, loop):
+        self.began = time.perf_counter()
+        self.evaluation_seconds = 0.0
+
+    def used(self):
+        """The share of the budget spent so far."""
+        return (time.perf_counter() - self.began) / self.max_time
+
+    def _out_of_time(self):
+        elapsed = time.perf_counter() - self.began
+        return elapsed > self.max_time - self.evaluation_seconds
+
+    def on_epoch_begin(self, loop):
+        if loop.epoch > 1 and self._out_of_time():
+            loop.stop("max_time")
+
+    def on_batch_begin(self, loop):
+        if loop.n_batches and self._out_of_time():
+            loop.stop("max_time")
+
+    def on_validation_begin(self, loop):
+        self._evaluation_start = time.perf_counter()
+
+    def on_validation_end(self, loop, record):
+        if loop.evaluate is not None:
+            self.evaluation_seconds = time.perf_counter() - self._evaluation_start
+
+
 def cosine_annealing(progress):
     """Learning-rate factor at ``progress`` (0 to 1) of the planned training: half a
     cosine from 1 down to 0."""
     return 0.5 * (1.0 + math.cos(math.pi * min(max(progress, 0.0), 1.0)))
 
 
-def _finite_weights(module):
-    """Whether every parameter of ``module`` is finite (one synchronisation)."""
-    checks = [torch.isfinite(p).all() for p in module.parameters()]
-    return bool(torch.stack(checks).all()) if checks else True
+class LearningRateSchedule(Callback):
+    """Sets each batch's learning rate to the starting rate times
+    ``schedule(progress)``, where progress runs from 0 to 1 over the planned training:
+    ``n_epochs`` epochs, or the time ``budget`` when that ends sooner."""
+
+    def __init__(self, schedule, budget=None):
+        self.schedule = schedule
+        self.budget = budget
+
+    def on_train_begin(self, loop):
+        self.base_lrs = [group["lr"] for group in loop.optimizer.param_groups]
+
+    def on_batch_begin(self, loop):
+        per_epoch = loop.batches_per_epoch
+        within = loop.n_batches / per_epoch if per_epoch else 0.0
+        progress = (loop.epoch - 1 + within) / loop.n_epochs
+        if self.budget is not None:
+            progress = max(progress, self.budget.used())
+        factor = self.schedule(progress)
+        for group, base in zip(loop.optimizer.param_groups, self.base_lrs, strict=True):
+            group["lr"] = base * factor
 
 
-def _snapshot(module, optimizer):
-    return (
-        {k: v.detach().clone() for k, v in module.state_dict().items()},
-        copy.deepcopy(optimizer.state_dict()),
-    )
-
-
-def _restore(module, optimizer, snapshot):
-    module.load_state_dict(snapshot[0])
-    optimizer.load_state_dict(snapshot[1])
-
-
-class WeightAverage:
+class WeightAverage(Callback):
     """An exponential moving average of a module's trainable parameters (frozen ones
     never change), updated after every optimizer step. The decay starts low and rises
     to ``decay`` (``min(decay, (1 + t) / (10 + t))`` at step ``t``), so the first steps
-    do not keep the average near the initial weights."""
+    do not keep the average near the initial weights.
 
-    def __init__(self, module, decay):
-        self.parameters = [p for p in module.parameters() if p.requires_grad]
-        self.average = [p.detach().clone() for p in self.parameters]
+    Validation, checkpoints and the weights left at the end are the average's, while
+    training goes on from the trained weights: list this callback after those that
+    save, since it puts the trained weights back at the end of each epoch.
+    """
+
+    def __init__(self, decay):
         self.decay = decay
+
+    def on_train_begin(self, loop):
+        self.parameters = [p for p in loop.module.parameters() if p.requires_grad]
+        self.average = [p.detach().clone() for p in self.parameters]
         self.steps = 0
         self._raw = None
 
     @torch.no_grad()
-    def update(self):
+    def on_batch_end(self, loop):
         self.steps += 1
         weight = 1.0 - min(self.decay, (1.0 + self.steps) / (10.0 + self.steps))
         for average, parameter in zip(self.average, self.parameters, strict=True):
             average.lerp_(parameter, weight)
 
     @torch.no_grad()
-    def swap_in(self):
+    def on_validation_begin(self, loop):
         """Put the average into the module, keeping the trained weights aside."""
         self._raw = [p.detach().clone() for p in self.parameters]
-        self.copy_into_module()
+        self._copy_average()
 
     @torch.no_grad()
-    def swap_out(self):
+    def on_epoch_end(self, loop, record):
         """Put the trained weights back, to go on training."""
         for parameter, raw in zip(self.parameters, self._raw, strict=True):
             parameter.copy_(raw)
         self._raw = None
 
+    def on_train_end(self, loop):
+        if not loop.restored_best and loop.reason != "diverged":
+            self._copy_average()
+
     @torch.no_grad()
-    def copy_into_module(self):
+    def _copy_average(self):
         for parameter, average in zip(self.parameters, self.average, strict=True):
             parameter.copy_(average)
 
 
-def clip_gradients(module, max_norm, device):
-    """Scale ``module``'s gradients as :func:`torch.nn.utils.clip_grad_norm_` does,
-    without its pass over every gradient when their norm is within ``max_norm``.
+class AtEpochEnd(Callback):
+    """Calls ``function()`` after each epoch (checkpoints hang on it)."""
 
-    That function always multiplies, by 1 when there is nothing to clip, so that it
-    never waits for an accelerator to report the norm. On the CPU, reading the norm
-    costs nothing, while the multiplication touches every gradient, a dense embedding
-    gradient of vocabulary x dimension included: a fifth of a training step for a
-    sentence classifier with a 300-d embedding of 8,730 words (TREC-6). So on the
-    CPU the norm is read first and torch's function runs only when it will clip; the
-    gradients come out the same either way.
-    """
-    if device.type != "cpu":
-        torch.nn.utils.clip_grad_norm_(module.parameters(), max_norm)
-        return
-    grads = [p.grad for p in module.parameters() if p.grad is not None]
-    if not grads:
-        return
-    norm = torch.linalg.vector_norm(
-        torch.stack([torch.linalg.vector_norm(g) for g in grads])
-    )
-    if not float(norm) + 1e-6 <= max_norm:  # also when the norm is not finite
-        torch.nn.utils.clip_grad_norm_(module.parameters(), max_norm)
+    def __init__(self, function):
+        self.function = function
+
+    def on_epoch_end(self, loop, record):
+        self.function()
 
 
-def train(
-    module,
-    optimizer,
-    *,
-    state,
-    n_epochs,
-    epoch_batches,
-    batch_loss,
-    device,
-    evaluate=None,
-    rule=None,
-    clip_grad_norm=None,
-    verbose=0,
-    warn_at_max_iter=True,
-    on_epoch_end=None,
-    max_time=None,
-    lr_schedule=None,
-    ema_decay=None,
-):
-    """Train ``module`` for up to ``n_epochs`` epochs and return why it stopped.
+class UserCallbacks(Callback):
+    """The ``callbacks`` parameter: each callable gets a copy of every epoch's
+    history record and stops training by returning a true value."""
 
-    Parameters
-    ----------
-    module, optimizer : torch objects, the module already on ``device``.
-    state : TrainingState
-        Updated in place: curves, history, best scores, ``n_iter``.
-    epoch_batches : callable () -> iterable of Batch (sized, ideally: see lr_schedule)
-    batch_loss : callable (module, batch) -> (scalar tensor, items it averages)
-    evaluate : callable (module) -> (loss, score), or None
-        Runs on held-out data in eval mode without gradients; higher scores are better.
-    rule : StoppingRule
-    clip_grad_norm : float or None
-    verbose : int
-        0 silent, 1 a line per epoch, 2 also a progress bar on stderr.
-    on_epoch_end : callable () -> None, or None
-        Called after each epoch (checkpoints hang on it).
-    max_time : float or None
-        Seconds this call may take. Training stops early enough that the last
-        (possibly partial) epoch's evaluation also fits, judged by the one before;
-        at least one batch is always trained.
-    lr_schedule : callable (progress) -> factor, or None
-        Sets each batch's learning rate to the starting rate times
-        ``lr_schedule(progress)``, where progress runs from 0 to 1 over the planned
-        training: ``n_epochs`` epochs, or ``max_time`` when that ends sooner.
-    ema_decay : float or None
-        Keep an exponential moving average of the weights (see
-        :class:`WeightAverage`); validation, checkpoints and the weights left at the
-        end are the average's, while training goes on from the trained weights.
+    def __init__(self, functions):
+        self.functions = list(functions)
 
-    Returns
-    -------
-    reason : {"converged", "max_iter", "max_time", "diverged", "interrupted"}
-    """
-    rule = rule if rule is not None else StoppingRule()
-    no_improvement = 0
-    best = None
-    last_good = _snapshot(module, optimizer)
-    reason = "max_iter"
-    began = time.perf_counter()
-    base_lrs = [group["lr"] for group in optimizer.param_groups]
-    batches_per_epoch = None  # told by a sized epoch, or learnt from a complete one
-    evaluation_seconds = 0.0
-    average = None if ema_decay is None else WeightAverage(module, ema_decay)
+    def on_epoch_end(self, loop, record):
+        for function in self.functions:
+            if function(dict(record)):
+                loop.stop("callback")
 
-    def out_of_time():
-        return (
-            max_time is not None
-            and time.perf_counter() - began > max_time - evaluation_seconds
+
+class Progress(Callback):
+    """``verbose=1`` prints a line per epoch; ``verbose=2`` also draws a progress bar
+    on ``stream`` (stderr): on a terminal one line redrawn at most ten times a second,
+    into a file or a pipe plain lines at each quarter of an epoch, so logs stay
+    clean."""
+
+    def __init__(self, verbose, stream=None, width=30, interval=0.1):
+        self.verbose = verbose
+        self.stream = stream
+        self.width = width
+        self.interval = interval
+
+    def on_train_begin(self, loop):
+        self.out = self.stream if self.stream is not None else sys.stderr
+        isatty = getattr(self.out, "isatty", None)
+        self.interactive = bool(isatty and isatty())
+
+    def on_epoch_begin(self, loop):
+        self.started = self.drawn = time.perf_counter()
+
+    def on_batch_end(self, loop):
+        if self.verbose < 2:
+            return
+        i, n = loop.n_batches, loop.batches_per_epoch
+        now = time.perf_counter()
+        if self.interactive:
+            if now - self.drawn < self.interval and i != n:
+                return
+        elif n is None or i not in {max(1, round(n * q / 4)) for q in range(1, 5)}:
+            return
+        self.drawn = now
+        done = int(self.width * i / max(n or i, 1))
+        line = (
+            f"epoch {loop.state.n_iter + 1} "
+            f"[{'#' * done}{'.' * (self.width - done)}] "
+            f"{i}/{n if n is not None else '?'} batches, {now - self.started:.1f} s"
         )
+        if self.interactive:
+            self.out.write("\r" + line + ("\n" if i == n else ""))
+        else:
+            self.out.write(line + "\n")
+        self.out.flush()
 
-    def schedule(epoch, i):
-        within = i / batches_per_epoch if batches_per_epoch else 0.0
-        progress = (epoch + within) / n_epochs
-        if max_time is not None:
-            progress = max(progress, (time.perf_counter() - began) / max_time)
-        factor = lr_schedule(progress)
-        for group, base in zip(optimizer.param_groups, base_lrs, strict=True):
-            group["lr"] = base * factor
+    def on_epoch_end(self, loop, record):
+        if self.verbose:
+            print(_epoch_line(record), flush=True)
 
-    try:
-        for epoch in range(n_epochs):
-            if epoch and out_of_time():
-                reason = "max_time"
-                break
-            start = time.perf_counter()
-            module.train()
-            total = torch.zeros((), device=device)
-            count = 0
-            n_batches = 0
-            cut_short = False
-            batches = epoch_batches()
-            if hasattr(batches, "__len__"):
-                batches_per_epoch = len(batches)
-            if verbose >= 2:
-                batches = _Progress(batches, state.n_iter + 1)
-            for batch in batches:
-                if n_batches and out_of_time():
-                    cut_short = True
-                    break
-                if lr_schedule is not None:
-                    schedule(epoch, n_batches)
-                n_batches += 1
-                batch = batch.to(device)
-                optimizer.zero_grad(set_to_none=True)
-                loss, n_items = batch_loss(module, batch)
-                loss.backward()
-                if clip_grad_norm is not None:
-                    clip_gradients(module, clip_grad_norm, device)
-                optimizer.step()
-                if average is not None:
-                    average.update()
-                total += loss.detach() * n_items
-                count += n_items
-            if not cut_short:
-                batches_per_epoch = n_batches
-            train_loss = (total / max(count, 1)).item()
-            # the losses were computed before each step: the epoch's last step may
-            # still have made the weights NaN, so they are checked too
-            if not math.isfinite(train_loss) or not _finite_weights(module):
-                _restore(module, optimizer, last_good)
-                what = (
-                    f"training loss became {train_loss}"
-                    if not math.isfinite(train_loss)
-                    else "weights became NaN or infinite"
-                )
-                warnings.warn(
-                    f"The {what} in epoch {state.n_iter + 1}; training stopped and "
-                    "the weights of the last finite epoch were kept. "
-                    "Lower learning_rate_init or set clip_grad_norm.",
-                    DivergenceWarning,
-                    stacklevel=5,
-                )
-                reason = "diverged"
-                break
-            state.n_iter += 1
-            record = {
-                "epoch": state.n_iter,
-                "train_loss": train_loss,
-                "lr": optimizer.param_groups[0]["lr"],
-            }
-            state.loss_curve.append(train_loss)
-            if cut_short:
-                record["batches"] = n_batches  # of batches_per_epoch, if known
-            if average is not None:  # evaluated and saved; trained no further
-                average.swap_in()
-            if evaluate is not None:
-                module.eval()
-                evaluation_start = time.perf_counter()
-                with torch.no_grad():
-                    valid_loss, valid_score = evaluate(module)
-                evaluation_seconds = time.perf_counter() - evaluation_start
-                record.update(valid_loss=valid_loss, valid_score=valid_score)
-                state.validation_scores.append(valid_score)
-                # patience needs a gain of tol; the weights kept are simply the
-                # best seen (as MLPClassifier keeps its best coefficients)
-                improved = valid_score > state.best_validation_score + rule.tol or (
-                    valid_score >= state.best_validation_score
-                    and valid_loss < state.best_validation_loss - rule.tol
-                )
-                better = valid_score > state.best_validation_score or (
-                    valid_score == state.best_validation_score
-                    and valid_loss < state.best_validation_loss
-                )
-                if better or best is None:
-                    state.best_validation_score = max(
-                        valid_score, state.best_validation_score
-                    )
-                    state.best_validation_loss = valid_loss
-                    best = _snapshot(module, optimizer)
-            else:
-                improved = train_loss < state.best_loss - rule.tol
-            state.best_loss = min(state.best_loss, train_loss)
-            no_improvement = 0 if improved else no_improvement + 1
-            if (
-                rule.active
-                and rule.lr_decay is not None
-                and no_improvement
-                and no_improvement % rule.lr_patience == 0
-            ):
-                for group in optimizer.param_groups:
-                    group["lr"] *= rule.lr_decay
-            record["duration"] = time.perf_counter() - start
-            state.history.append(record)
-            if on_epoch_end is not None:
-                on_epoch_end()
-            if average is not None:
-                average.swap_out()
-            last_good = _snapshot(module, optimizer)
-            if verbose:
-                print(_epoch_line(record), flush=True)
-            if cut_short:
-                reason = "max_time"
-                break
-            if rule.active and no_improvement >= rule.n_iter_no_change:
-                reason = "converged"
-                if verbose:
-                    print(
-                        f"Stopping: no improvement for {rule.n_iter_no_change} epochs",
-                        flush=True,
-                    )
-                break
-    except KeyboardInterrupt:
-        _restore(module, optimizer, last_good)
-        warnings.warn(
-            f"Training interrupted in epoch {state.n_iter + 1}; the model keeps the "
-            + (
-                "best weights so far."
-                if best is not None
-                else "average of the weights so far."
-                if average is not None
-                else "weights of the last complete epoch."
-            ),
-            InterruptedFitWarning,
-            stacklevel=5,
-        )
-        reason = "interrupted"
-    if best is not None:
-        _restore(module, optimizer, best)
-    elif average is not None and reason != "diverged":
-        average.copy_into_module()
-    if reason == "max_time" and verbose:
-        print(f"Stopping: max_time={max_time:g} s used", flush=True)
-    if reason in ("max_iter", "max_time") and warn_at_max_iter and rule.active:
-        limit = (
-            f"max_iter={n_epochs} epochs"
-            if reason == "max_iter"
-            else f"max_time={max_time:g} s ({state.n_iter} epochs in all)"
-        )
-        warnings.warn(
-            f"Stopped at {limit} before the "
-            + ("validation score" if evaluate is not None else "training loss")
-            + f" stopped improving; raise {reason} for a better fit.",
-            ConvergenceWarning,
-            stacklevel=5,
-        )
-    module.eval()
-    return reason
+    def on_train_end(self, loop):
+        if not self.verbose:
+            return
+        if loop.reason == "converged":
+            rule = next(c.rule for c in loop.callbacks if isinstance(c, EarlyStopping))
+            print(
+                f"Stopping: no improvement for {rule.n_iter_no_change} epochs",
+                flush=True,
+            )
+        elif loop.reason == "max_time":
+            budget = next(c for c in loop.callbacks if isinstance(c, TimeBudget))
+            print(f"Stopping: max_time={budget.max_time:g} s used", flush=True)
+        elif loop.reason == "callback":
+            print("Stopping: a callback asked to", flush=True)
 
 
 def _epoch_line(record):
@@ -390,34 +582,55 @@ def _epoch_line(record):
     return ", ".join(parts)
 
 
-class _Progress:
-    """A progress bar on stderr. On a terminal it redraws one line with a carriage
-    return; into a file or a pipe it writes plain lines at each quarter, so logs stay
-    clean."""
+# ---------------------------------------------------------------------- helpers
 
-    def __init__(self, iterable, epoch, stream=None, width=30):
-        # a sized epoch is read as it comes; anything else is counted first
-        self.items = iterable if hasattr(iterable, "__len__") else list(iterable)
-        self.epoch = epoch
-        self.stream = stream if stream is not None else sys.stderr
-        self.width = width
-        isatty = getattr(self.stream, "isatty", None)
-        self.interactive = bool(isatty and isatty())
 
-    def __iter__(self):
-        n = len(self.items)
-        marks = {max(1, round(n * q / 4)) for q in range(1, 5)}
-        start = time.perf_counter()
-        for i, item in enumerate(self.items, 1):
-            yield item
-            if self.interactive or i in marks:
-                done = int(self.width * i / max(n, 1))
-                line = (
-                    f"epoch {self.epoch} [{'#' * done}{'.' * (self.width - done)}] "
-                    f"{i}/{n} batches, {time.perf_counter() - start:.1f} s"
-                )
-                if self.interactive:
-                    self.stream.write("\r" + line + ("\n" if i == n else ""))
-                else:
-                    self.stream.write(line + "\n")
-                self.stream.flush()
+def clip_gradients(module, max_norm, device):
+    """Scale ``module``'s gradients as :func:`torch.nn.utils.clip_grad_norm_` does,
+    without its pass over every gradient when their norm is within ``max_norm``.
+
+    That function always multiplies, by 1 when there is nothing to clip, so that it
+    never waits for an accelerator to report the norm. On the CPU, reading the norm
+    costs nothing, while the multiplication touches every gradient, a dense embedding
+    gradient of vocabulary x dimension included. So on the CPU the norm is read first
+    and torch's function runs only when it will clip; the gradients come out the
+    same either way.
+    """
+    if device.type != "cpu":
+        torch.nn.utils.clip_grad_norm_(module.parameters(), max_norm)
+        return
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    if not grads:
+        return
+    norm = torch.linalg.vector_norm(
+        torch.stack([torch.linalg.vector_norm(g) for g in grads])
+    )
+    if not float(norm) + 1e-6 <= max_norm:  # also when the norm is not finite
+        torch.nn.utils.clip_grad_norm_(module.parameters(), max_norm)
+
+
+def finite_weights(module):
+    """Whether every parameter of ``module`` is finite (one synchronisation)."""
+    checks = [torch.isfinite(p).all() for p in module.parameters()]
+    return bool(torch.stack(checks).all()) if checks else True
+
+
+def snapshot(module, optimizer):
+    """Copies of the module's and the optimizer's state, to :func:`restore` later."""
+    return (
+        {k: v.detach().clone() for k, v in module.state_dict().items()},
+        copy.deepcopy(optimizer.state_dict()),
+    )
+
+
+def restore(module, optimizer, saved):
+    module.load_state_dict(saved[0])
+    optimizer.load_state_dict(saved[1])
+
+
+def _detach(state):
+    if state is None:
+        return None
+    if isinstance(state, tuple):
+        return tuple(s.detach() for s in state)
+    return state.detach()

@@ -89,7 +89,10 @@ EXPECTED_FAILURES = {
     LSTMSequenceTagger: dict.fromkeys(
         CHECKS_THAT_FIT + TAGGER_TRANSFORMER_CHECKS, RAGGED_Y
     ),
-    EnsembleTagger: dict.fromkeys(CHECKS_THAT_FIT, RAGGED_Y),
+    # check_transformer_n_iter reads n_iter_, which an ensemble does not have
+    EnsembleTagger: dict.fromkeys(
+        CHECKS_THAT_FIT + TAGGER_TRANSFORMER_CHECKS[:2], RAGGED_Y
+    ),
     CharLMGenerator: {},
 }
 

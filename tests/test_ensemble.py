@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
 from test_persistence import Payload, _rewrite
 from test_tagger import FAST, ner_data, to_scheme
@@ -21,7 +22,6 @@ from sklearn_rnn import (
     _schemes,
     load,
 )
-from sklearn_rnn._ensemble import _encode_alike
 from sklearn_rnn.exceptions import InterruptedFitWarning
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -74,7 +74,7 @@ def test_the_decoded_path_is_best_under_the_mean_scores(pair, data):
         tags = [members[0].tags_.index(t) for t in _schemes.to_iobes(labels)]
         total = 0.0
         for m in members:
-            emissions = torch.from_numpy(m._emission_scores([sentence])[0])[None]
+            emissions = torch.from_numpy(m.decision_function([sentence])[0])[None]
             total += m.module_.crf.path_score(
                 emissions, torch.tensor([tags]), torch.tensor([len(tags)])
             ).item()
@@ -153,25 +153,40 @@ def test_n_jobs_fits_members_in_other_processes_alike(pair, data):
         np.testing.assert_allclose(a, b, atol=1e-3)
 
 
-def test_members_with_other_vocabularies_each_read_the_input(pair, data):
-    """Members that share a vocabulary read X encoded once; one that was fitted on
-    other sentences (another vocabulary) must encode X itself."""
+def test_from_estimators_pools_taggers_fitted_elsewhere(pair, data):
     (X, y), (X_test, _) = data
-    assert _encode_alike(*pair.estimators_)
-    mixed = deepcopy(pair)
-    other = clone(pair.estimators_[1]).fit(X[:30], y[:30])
-    assert not _encode_alike(pair.estimators_[0], other)
-    mixed.estimators_[1] = other
+    members = [deepcopy(member) for member in pair.estimators_]
+    pooled = EnsembleTagger.from_estimators(members)
+    assert pooled.estimators_ == members and pooled.n_estimators == 2
+    assert pooled.predict(X_test) == pair.predict(X_test)
+    for a, b in zip(
+        pooled.predict_proba(X_test), pair.predict_proba(X_test), strict=True
+    ):
+        np.testing.assert_array_equal(a, b)
+    # the mean of the members' marginals
     expected = [
         (a + b) / 2
-        for a, b in zip(
-            pair.estimators_[0].predict_proba(X_test),
-            other.predict_proba(X_test),
-            strict=True,
-        )
+        for a, b in zip(*(m.predict_proba(X_test) for m in members), strict=True)
     ]
-    for got, want in zip(mixed.predict_proba(X_test), expected, strict=True):
+    for got, want in zip(pooled.predict_proba(X_test), expected, strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-6)
+    # transform joins the members' token vectors
+    vectors = pooled.transform(X_test[:3])
+    for got, *each in zip(
+        vectors, *(m.transform(X_test[:3]) for m in members), strict=True
+    ):
+        np.testing.assert_allclose(got, np.concatenate(each, axis=1), rtol=1e-6)
+
+
+def test_from_estimators_refuses_taggers_that_read_or_tag_otherwise(pair, data):
+    (X, y), _ = data
+    other = clone(pair.estimators_[1]).fit(X[:30], y[:30])  # another vocabulary
+    with pytest.raises(ValueError, match="Tagger 1 reads input otherwise"):
+        EnsembleTagger.from_estimators([pair.estimators_[0], other])
+    with pytest.raises(TypeError, match="estimator 1 is a str"):
+        EnsembleTagger.from_estimators([pair.estimators_[0], "a tagger"])
+    with pytest.raises(NotFittedError):
+        EnsembleTagger.from_estimators([clone(pair.estimators_[0])])
 
 
 def test_save_and_load_give_the_same_ensemble_without_pickle(pair, data, tmp_path):

@@ -83,7 +83,7 @@ def test_a_failed_refit_leaves_the_fitted_model_exactly_as_it_was(
         def too_large(*args, **kwargs):
             raise _TooLarge("cannot allocate the network")
 
-        monkeypatch.setattr(type(est), "_build_module", too_large)
+        monkeypatch.setattr(type(est), "_build_network", too_large)
         expected = _TooLarge
     with pytest.raises(expected):
         est.fit(TEXTS, labels)

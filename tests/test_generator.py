@@ -285,7 +285,7 @@ def test_early_stopping_holds_out_the_end_of_the_text(repeat, tolerance):
 def test_early_stopping_auto_depends_on_the_text_length(monkeypatch):
     gen = CharLMGenerator(**{**SMALL, "max_iter": 2})
     assert gen.fit(TEXT).validation_scores_ is None
-    monkeypatch.setattr("sklearn_rnn._generator.AUTO_EARLY_STOPPING_MIN_CHARS", 100)
+    monkeypatch.setattr(CharLMGenerator, "_auto_early_stopping_min", 100)
     assert len(gen.fit(TEXT).validation_scores_) == 2
     with pytest.raises(ValueError, match="leaves no text to train on"):
         CharLMGenerator(early_stopping=True, validation_fraction=0.9).fit("a")
@@ -343,17 +343,23 @@ def test_training_windows_carry_the_state_and_each_epoch_starts_afresh(fitted):
     for _ in range(2):  # the second epoch must start from the initial state again
         batches = iter(fitted._epoch_batches(stream))
         first, second = next(batches), next(batches)
+        assert first.continues and second.continues  # the loop carries the state
         with torch.no_grad():
-            a = fitted._forward_batch(module, first)
-            b = fitted._forward_batch(module, second)
+            a = module.loss(*first[:4])
+            b = module.loss(*second[:4], state=a.state)
+            logits_a, _ = module(first.inputs)
+            logits_b, _ = module(second.inputs, a.state)
             whole, _ = module(torch.cat([first.inputs, second.inputs], dim=1))
-        torch.testing.assert_close(torch.cat([a, b], dim=1), whole)
+        torch.testing.assert_close(torch.cat([logits_a, logits_b], dim=1), whole)
+        for out, batch, logits in ((a, first, logits_a), (b, second, logits_b)):
+            expected = torch.nn.functional.cross_entropy(
+                logits.flatten(0, 1), batch.targets.flatten()
+            )
+            torch.testing.assert_close(out.loss, expected)
 
 
 def test_documents_are_joined_with_boundary_marks():
-    gen = CharLMGenerator()
-    gen.classes_ = np.array(["a", "b"])
-    stream = TextStream.from_documents(["ab", "", "b"], gen.classes_)
+    stream = TextStream.from_documents(["ab", "", "b"], np.array(["a", "b"], object))
     m = BOUNDARY
     assert stream.symbols.tolist() == [m, 3, 4, m, m, 4, m]
 
@@ -419,9 +425,8 @@ def test_pickle_and_joblib_round_trips_generate_identically(fitted, tmp_path):
     assert loaded.generate(**kw) == fitted.generate(**kw)
     assert loaded.score(TEXT[:100]) == fitted.score(TEXT[:100])
     state = fitted.__getstate__()
-    assert "_carried_state" not in state and "_carried_state" not in vars(fitted)
     assert all(isinstance(v, np.ndarray) for v in state["module_"].values())
-    assert isinstance(state["classes_"], np.ndarray)
+    assert isinstance(state["reader_"].classes, np.ndarray)
 
 
 def test_clone_params_and_the_projects_estimator_checks():
@@ -508,7 +513,7 @@ def test_chunks_hand_on_contiguous_states_as_cudnn_requires(fitted, monkeypatch)
     docs = [TEXT[:40], "short", TEXT[:23]]  # sequences that end in different chunks
     whole = model.score(docs)
     monkeypatch.setattr(model.module_.encoder.rnn, "forward", strict_forward)
-    monkeypatch.setattr(model, "_chunk_size", lambda: 5)
+    monkeypatch.setattr("sklearn_rnn._generator._CHUNK", 5)
     assert model.score(docs) == pytest.approx(whole, abs=1e-6)
     assert len(handed) > 3 and all(handed)
 

@@ -11,39 +11,54 @@ from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_rnn import _training
 from sklearn_rnn._data import Batch, Epoch
-from sklearn_rnn._training import StoppingRule, TrainingState, cosine_annealing, train
+from sklearn_rnn._training import (
+    AtEpochEnd,
+    EarlyStopping,
+    LearningRateSchedule,
+    Loop,
+    StoppingRule,
+    TimeBudget,
+    TrainingState,
+    WeightAverage,
+    cosine_annealing,
+)
+from sklearn_rnn.nn import LossOutput
 
 
 class Counter(torch.nn.Module):
-    """One weight that grows by one at each step: its value tells the epoch."""
+    """One weight that grows by one at each step: its value tells the epoch. Its loss
+    is scripted: ``script(module)`` gives the loss to backpropagate and report."""
 
-    def __init__(self):
+    def __init__(self, script=None):
         super().__init__()
         self.w = torch.nn.Parameter(torch.zeros(()))
+        self.script = script
+
+    def loss(self, inputs, lengths, targets, weights=None, state=None):
+        return LossOutput(self.script(self), 1)
+
+
+def one_batch():
+    return Batch(
+        torch.zeros(1, 1), torch.ones(1, dtype=torch.long), None, None, np.array([0])
+    )
 
 
 def run(valid_scores=None, train_losses=None, n_epochs=10, rule=None):
-    module = Counter()
-    optimizer = torch.optim.SGD(module.parameters(), lr=1.0)
     epoch = {"i": -1}
 
     def batches():
         epoch["i"] += 1
-        yield Batch(
-            torch.zeros(1, 1),
-            torch.ones(1, dtype=torch.long),
-            None,
-            None,
-            np.array([0]),
-        )
+        yield one_batch()
 
-    def batch_loss(module, batch):
+    def script(module):
         # gradient -1 so SGD adds one per epoch; the value reported is scripted
-        loss = -module.w + (
+        return -module.w + (
             module.w.detach() + train_losses[epoch["i"]] if train_losses else 1.0
         )
-        return loss, 1
 
+    module = Counter(script)
+    optimizer = torch.optim.SGD(module.parameters(), lr=1.0)
     evaluate = None
     if valid_scores is not None:
 
@@ -52,31 +67,49 @@ def run(valid_scores=None, train_losses=None, n_epochs=10, rule=None):
             return 1.0 - valid_scores[i], valid_scores[i]
 
     state, reason, caught = train_recording_warnings(
-        module, optimizer, n_epochs, batches, batch_loss, evaluate, rule=rule
+        module, optimizer, n_epochs, batches, evaluate, rule=rule
     )
     return module, state, reason, caught
 
 
 def train_recording_warnings(
-    module, optimizer, n_epochs, batches, batch_loss, evaluate, rule=None, **options
+    module,
+    optimizer,
+    n_epochs,
+    batches,
+    evaluate,
+    rule=None,
+    max_time=None,
+    lr_schedule=None,
+    ema_decay=None,
+    on_epoch_end=None,
 ):
-    """``train`` on the CPU with a fresh state; the state, the reason it stopped and
-    the warnings it raised."""
+    """The loop on the CPU with a fresh state and the callbacks an estimator would
+    give it for these options; the state, the reason it stopped and the warnings."""
     state = TrainingState()
+    rule = rule or StoppingRule(n_iter_no_change=3, tol=0.0)
+    budget = None if max_time is None else TimeBudget(max_time)
+    callbacks = [] if budget is None else [budget]
+    if lr_schedule is not None:
+        callbacks.append(LearningRateSchedule(lr_schedule, budget))
+    callbacks.append(EarlyStopping(rule))
+    if on_epoch_end is not None:
+        callbacks.append(AtEpochEnd(on_epoch_end))
+    if ema_decay is not None:
+        callbacks.append(WeightAverage(ema_decay))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        reason = train(
+        reason = Loop(
             module,
             optimizer,
             state=state,
+            device=torch.device("cpu"),
             n_epochs=n_epochs,
             epoch_batches=batches,
-            batch_loss=batch_loss,
-            device=torch.device("cpu"),
             evaluate=evaluate,
-            rule=rule or StoppingRule(n_iter_no_change=3, tol=0.0),
-            **options,
-        )
+            callbacks=callbacks,
+            warn_unconverged=rule.active,
+        ).run()
     return state, reason, caught
 
 
@@ -156,21 +189,19 @@ def budgeted_run(
     rate each batch saw."""
     clock = FakeClock()
     monkeypatch.setattr(_training, "time", clock)
-    module = Counter()
-    optimizer = torch.optim.SGD(module.parameters(), lr=0.5)
     rates = []
-    batch = Batch(
-        torch.zeros(1, 1), torch.ones(1, dtype=torch.long), None, None, np.array([0])
-    )
 
-    def batches():
-        epoch = (batch for _ in range(4))
-        return Epoch(4, epoch) if sized else epoch
-
-    def batch_loss(module, batch):
+    def script(module):
         rates.append(optimizer.param_groups[0]["lr"])
         clock.now += batch_seconds
-        return -module.w, 1
+        return -module.w
+
+    module = Counter(script)
+    optimizer = torch.optim.SGD(module.parameters(), lr=0.5)
+
+    def batches():
+        epoch = (one_batch() for _ in range(4))
+        return Epoch(4, epoch) if sized else epoch
 
     def evaluate(module):
         clock.now += evaluation_seconds
@@ -181,7 +212,6 @@ def budgeted_run(
         optimizer,
         n_epochs,
         batches,
-        batch_loss,
         evaluate,
         max_time=max_time,
         lr_schedule=lr_schedule,
@@ -271,21 +301,21 @@ def averaging_run(
 
     def batches():
         for _ in range(per_epoch):
-            yield Batch(torch.zeros(1, 1), torch.ones(1), None, None, np.array([0]))
+            yield one_batch()
 
-    def batch_loss(module, batch):
+    def script(module):
         if len(trained_from) == interrupt_at:
             raise KeyboardInterrupt
         trained_from.append(module.w.item())
         reported = losses[len(trained_from) - 1] if losses else 1.0
-        return -module.w + module.w.detach() + reported, 1
+        return -module.w + module.w.detach() + reported
 
+    module.script = script
     state, _, caught = train_recording_warnings(
         module,
         optimizer,
         n_epochs,
         batches,
-        batch_loss,
         evaluate,
         rule=StoppingRule(n_iter_no_change=100, tol=0.0),
         ema_decay=decay,

@@ -233,7 +233,7 @@ def test_iob1_probabilities_match_enumerated_marginals():
     sentence = ["Bo", "Anna", "Oslo"]
     proba = tagger.predict_proba([sentence])[0]
     module = tagger.module_
-    inputs = tagger._inference_data([sentence])
+    inputs = tagger._encoded([sentence])
     batch = next(inputs.inference_batches(1))
     with torch.no_grad():
         emissions = module(batch.inputs, batch.lengths)[0]
@@ -542,7 +542,7 @@ def test_joblib_round_trip_predicts_identically(fitted, tmp_path):
     assert isinstance(state["tags_"], list) and isinstance(
         state["classes_"], np.ndarray
     )
-    assert all(isinstance(k, str) for k in state["char_vocabulary_"])
+    assert all(isinstance(k, str) for k in state["reader_"].char_vocabulary)
 
 
 def test_grid_search_and_cross_validation_with_integer_cv():

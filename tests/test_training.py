@@ -4,6 +4,7 @@ continuation, randomness and progress output."""
 import io
 import re
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_rnn import RNNClassifier, RNNRegressor
-from sklearn_rnn._training import _Progress, clip_gradients
+from sklearn_rnn._training import Progress, TrainingState, clip_gradients
 from sklearn_rnn.exceptions import DivergenceWarning
 
 
@@ -127,7 +128,7 @@ def test_early_stopping_auto_depends_on_the_sample_count(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         assert clf.fit(X, y).validation_scores_ is None
-        monkeypatch.setattr("sklearn_rnn._base.AUTO_EARLY_STOPPING_MIN_SAMPLES", 50)
+        monkeypatch.setattr(RNNClassifier, "_auto_early_stopping_min", 50)
         assert len(clf.fit(X, y).validation_scores_) == 2
 
 
@@ -314,8 +315,15 @@ def test_verbose_prints_a_line_per_epoch(capsys):
 
 def test_progress_bar_leaves_no_control_characters_in_a_log_file():
     log = io.StringIO()  # not a terminal
-    for _ in _Progress(range(10), epoch=1, stream=log):
-        pass
+    progress = Progress(verbose=2, stream=log)
+    loop = SimpleNamespace(
+        state=TrainingState(), n_batches=0, batches_per_epoch=10, reason=None
+    )
+    progress.on_train_begin(loop)
+    progress.on_epoch_begin(loop)
+    for i in range(1, 11):
+        loop.n_batches = i
+        progress.on_batch_end(loop)
     text = log.getvalue()
     assert "\r" not in text and "\x1b" not in text
     assert text.count("\n") == 4  # a line at each quarter

@@ -4,11 +4,12 @@
 from a name in it and plain keyword arguments, so its saved state never holds code.
 """
 
+from ._protocol import LossOutput
 from .crf import LinearChainCRF
 from .encoder import CELLS, OneHot, RecurrentEncoder, WordEmbedding
 from .heads import POOLINGS, ManyToOneNet
 from .language_model import CharLanguageModel
-from .tagger import CharCNN, SequenceTaggerNet, TokenFeatures
+from .tagger import CharCNN, SequenceTaggerNet, TaggerEnsembleNet, TokenFeatures
 
 MODULES = {
     cls.__name__: cls for cls in (ManyToOneNet, CharLanguageModel, SequenceTaggerNet)
@@ -21,10 +22,12 @@ __all__ = [
     "CharCNN",
     "CharLanguageModel",
     "LinearChainCRF",
+    "LossOutput",
     "ManyToOneNet",
     "OneHot",
     "RecurrentEncoder",
     "SequenceTaggerNet",
+    "TaggerEnsembleNet",
     "TokenFeatures",
     "WordEmbedding",
 ]

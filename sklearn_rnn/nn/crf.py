@@ -12,6 +12,8 @@ scheme's rules) remove paths from both the partition function and the decoder, s
 decoded paths always follow them.
 """
 
+import copy
+
 import torch
 from torch import nn
 
@@ -19,6 +21,9 @@ from torch import nn
 # is zero in float32, while a finite value keeps gradients free of NaN (an -inf inside
 # a logsumexp whose every input is -inf has a NaN gradient). Decoding uses -inf.
 FORBIDDEN = -1e4
+
+
+_POTENTIALS = ("start", "transitions", "end")
 
 
 def _mask(lengths, total_length, device):
@@ -84,12 +89,26 @@ class LinearChainCRF(nn.Module):
             else:
                 self.register_buffer(name, torch.zeros(shape), persistent=False)
 
+    @classmethod
+    def mean(cls, crfs):
+        """A copy of the first of ``crfs`` (its tags and masks) whose start,
+        transition and end scores are the means of all of theirs: decoding the
+        members' mean emissions with it finds the path with the highest geometric
+        mean of their probabilities."""
+        mean = copy.deepcopy(crfs[0])
+        with torch.no_grad():
+            for name in _POTENTIALS:
+                target = getattr(mean, name)
+                values = [getattr(crf, name).detach().to(target.device) for crf in crfs]
+                target.copy_(torch.stack(values).mean(dim=0))
+        return mean
+
     def _potentials(self, forbidden):
         return tuple(
             getattr(self, name).masked_fill(
                 ~getattr(self, f"allowed_{name}"), forbidden
             )
-            for name in ("start", "transitions", "end")
+            for name in _POTENTIALS
         )
 
     def log_partition(self, emissions, lengths):

@@ -7,6 +7,7 @@ of outputs (classes or regression targets).
 import torch
 from torch import nn
 
+from ._protocol import LossOutput
 from .encoder import RecurrentEncoder
 
 
@@ -35,6 +36,15 @@ def pool_max(encoder, outputs, state, lengths):
 POOLINGS = {"last": pool_last, "mean": pool_mean, "max": pool_max}
 
 
+# A new objective is one entry: (outputs (N, O), targets) -> per-sequence losses (N,).
+OBJECTIVES = {
+    "cross_entropy": lambda outputs, targets: nn.functional.cross_entropy(
+        outputs, targets, reduction="none"
+    ),
+    "squared_error": lambda outputs, targets: (outputs - targets).pow(2).mean(dim=1),
+}
+
+
 class ManyToOneNet(nn.Module):
     """Encoder, pooling over time, dropout and a linear layer: one vector per sequence.
 
@@ -44,6 +54,10 @@ class ManyToOneNet(nn.Module):
     ----------
     n_outputs : int
         ``O``.
+    objective : {"cross_entropy", "squared_error"}
+        What :meth:`loss` computes: cross-entropy of class indices ``(N,)`` against
+        the ``O`` logits, or the squared error of targets ``(N, O)`` averaged over
+        the outputs.
     pooling : {"last", "mean", "max"}
         ``"last"`` is the state at each sequence's true last step (and, when
         bidirectional, the backward direction's state at its first step); ``"mean"`` and
@@ -56,17 +70,36 @@ class ManyToOneNet(nn.Module):
     Notes
     -----
     ``forward(inputs, lengths)`` -> ``(N, O)``; ``pool(inputs, lengths)`` ->
-    ``(N, D*H)``.
+    ``(N, D*H)``; ``loss(inputs, lengths, targets, weights)`` -> a
+    :class:`~sklearn_rnn.nn.LossOutput` with the outputs.
     """
 
-    def __init__(self, *, n_outputs, pooling="last", dropout=0.0, **encoder_kwargs):
+    def __init__(
+        self,
+        *,
+        n_outputs,
+        pooling="last",
+        dropout=0.0,
+        objective="cross_entropy",
+        **encoder_kwargs,
+    ):
         super().__init__()
         if pooling not in POOLINGS:
             raise ValueError(f"Expected pooling in {sorted(POOLINGS)}, got {pooling!r}")
+        if objective not in OBJECTIVES:
+            raise ValueError(
+                f"Expected objective in {sorted(OBJECTIVES)}, got {objective!r}"
+            )
+        self.objective = objective
         self.encoder = RecurrentEncoder(dropout=dropout, **encoder_kwargs)
         self.pooling = pooling
         self.dropout = nn.Dropout(dropout)
         self.output = nn.Linear(self.encoder.output_size, n_outputs)
+
+    @property
+    def word_embedding(self):
+        """The input layer (a :class:`~sklearn_rnn.nn.WordEmbedding` for symbols)."""
+        return self.encoder.input_layer
 
     def pool(self, inputs, lengths):
         outputs, state = self.encoder(inputs, lengths)
@@ -74,3 +107,11 @@ class ManyToOneNet(nn.Module):
 
     def forward(self, inputs, lengths):
         return self.output(self.dropout(self.pool(inputs, lengths)))
+
+    def loss(self, inputs, lengths, targets, weights=None, state=None):
+        """The mean loss of the batch's sequences, weighted by ``weights``."""
+        outputs = self(inputs, lengths)
+        losses = OBJECTIVES[self.objective](outputs, targets)
+        if weights is not None:
+            losses = losses * weights
+        return LossOutput(losses.mean(), len(losses), outputs)

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from ._protocol import LossOutput
 from .encoder import RecurrentEncoder
 
 
@@ -59,8 +60,9 @@ class CharLanguageModel(nn.Module):
     ``forward(inputs, state=None)`` takes windows ``(N, L)`` of int64 symbols that all
     fill ``L`` steps and returns the logits ``(N, L, V)`` of the symbol after each one,
     and the state after the last step (``(K, N, H)``, a pair for the LSTM), from which
-    the next window continues. :meth:`read` follows sequences of different lengths,
-    as long as they are, chunk by chunk; :meth:`sample` writes new ones.
+    the next window continues; :meth:`loss` is the training loss of such windows.
+    :meth:`read` follows sequences of different lengths, as long as they are, chunk
+    by chunk; :meth:`sample` writes new ones.
     """
 
     def __init__(self, *, n_symbols, dropout=0.0, **encoder_kwargs):
@@ -79,6 +81,14 @@ class CharLanguageModel(nn.Module):
     def forward(self, inputs, state=None):
         outputs, state = self.encoder(inputs, state=state)
         return self.output(self.dropout(outputs)), state
+
+    def loss(self, inputs, lengths, targets, weights=None, state=None):
+        """Cross-entropy of the next symbols over a batch of windows that fill all
+        their steps, continuing from ``state``; the state after the windows comes
+        back for the windows that continue them."""
+        logits, state = self(inputs, state)
+        loss = nn.functional.cross_entropy(logits.flatten(0, 1), targets.flatten())
+        return LossOutput(loss, targets.numel(), None, state)
 
     def read(self, inputs, lengths, targets=None, chunk_size=512, state=None):
         """Follow padded sequences to their ends, ``chunk_size`` steps at a time.

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ._protocol import LossOutput
 from .crf import LinearChainCRF, _mask
 from .encoder import OneHot, RecurrentEncoder, WordEmbedding
 
@@ -198,9 +199,11 @@ class SequenceTaggerNet(nn.Module):
     Notes
     -----
     ``forward(inputs, lengths)`` -> scores ``(N, L, K)``; ``encode(inputs, lengths)``
-    -> ``(N, L, D*H)``; ``loss(scores, tags, lengths)`` -> ``(N,)`` summed over each
-    sequence's steps; ``decode(scores, lengths)`` -> ``(N, L)`` tag indices;
-    ``marginals(scores, lengths)`` -> per-step and pairwise probabilities.
+    -> ``(N, L, D*H)``; ``sequence_losses(scores, tags, lengths)`` -> ``(N,)`` summed
+    over each sequence's steps; ``loss(inputs, lengths, tags, weights)`` -> a
+    :class:`~sklearn_rnn.nn.LossOutput`, the weighted losses averaged over the
+    batch's tokens, with the scores; ``decode(scores, lengths)`` -> ``(N, L)`` tag
+    indices; ``marginals(scores, lengths)`` -> per-step and pairwise probabilities.
     """
 
     def __init__(
@@ -259,6 +262,11 @@ class SequenceTaggerNet(nn.Module):
             learn_transitions=crf,
         )
 
+    @property
+    def word_embedding(self):
+        """The word embedding of the token features (symbol input only)."""
+        return self.features.embedding
+
     def encode(self, inputs, lengths):
         if self.features is not None:
             inputs = self.dropout(self.features(inputs))
@@ -273,7 +281,15 @@ class SequenceTaggerNet(nn.Module):
         log-probabilities without one (whose CRF then only enforces the masks)."""
         return scores if self.use_crf else torch.log_softmax(scores, dim=-1)
 
-    def loss(self, scores, tags, lengths):
+    def loss(self, inputs, lengths, targets, weights=None, state=None):
+        scores = self(inputs, lengths)
+        losses = self.sequence_losses(scores, targets, lengths)
+        if weights is not None:
+            losses = losses * weights
+        n_tokens = int(lengths.sum())
+        return LossOutput(losses.sum() / n_tokens, n_tokens, scores)
+
+    def sequence_losses(self, scores, tags, lengths):
         if self.use_crf:
             return self.crf.nll(scores, tags, lengths)
         losses = nn.functional.cross_entropy(
@@ -287,3 +303,43 @@ class SequenceTaggerNet(nn.Module):
 
     def marginals(self, scores, lengths, pairs=True):
         return self.crf.marginals(self.emissions(scores), lengths, pairs=pairs)
+
+
+class TaggerEnsembleNet(nn.Module):
+    """Several :class:`SequenceTaggerNet` that read the same inputs and score the same
+    tags, decoded as one.
+
+    ``forward`` stacks the members' scores ``(M, N, L, K)``; the emissions are their
+    mean, decoded by the CRF of the members' mean potentials (the path with the
+    highest geometric mean of the members' probabilities, within the masks);
+    ``marginals`` are the mean of the members' marginals; ``encode`` joins the
+    members' token vectors ``(N, L, sum of D*H)``.
+    """
+
+    def __init__(self, members):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+        self.crf = LinearChainCRF.mean([member.crf for member in members])
+
+    def forward(self, inputs, lengths):
+        return torch.stack([member(inputs, lengths) for member in self.members])
+
+    def encode(self, inputs, lengths):
+        return torch.cat([m.encode(inputs, lengths) for m in self.members], dim=-1)
+
+    def emissions(self, scores):
+        return torch.stack(
+            [m.emissions(s) for m, s in zip(self.members, scores, strict=True)]
+        ).mean(dim=0)
+
+    def decode(self, scores, lengths):
+        return self.crf.decode(self.emissions(scores), lengths)
+
+    def marginals(self, scores, lengths, pairs=True):
+        each = [
+            m.marginals(s, lengths, pairs=pairs)
+            for m, s in zip(self.members, scores, strict=True)
+        ]
+        unary = torch.stack([u for u, _ in each]).mean(dim=0)
+        pair = torch.stack([p for _, p in each]).mean(dim=0) if pairs else None
+        return unary, pair

@@ -1,0 +1,372 @@
+"""The fitted input readers: ``X`` as a network reads it, learned once in ``fit`` and
+replayed at every prediction.
+
+A reader learns the input family (symbols, or numeric channels), the vocabulary
+(with the rows of pretrained vectors), the channel standardisation and, for the
+tagger, the vocabularies of characters and token features. It holds plain data only
+(the tokenizer, a function, is handed to each read), so a model file stores it as
+JSON, and it is all that export and serving need to replay the preprocessing without
+the estimator. Each estimator owns one as ``reader_``.
+"""
+
+from collections import Counter
+
+import numpy as np
+import torch
+
+from . import _data, _persistence
+
+
+@_persistence.register
+class SequenceReader:
+    """Raw strings, token lists or numeric sequences, encoded as a
+    :class:`~sklearn_rnn._data.Ragged` of symbols or of standardised channels.
+
+    Parameters
+    ----------
+    owner : str
+        The estimator's class name, for messages.
+    lowercase, min_frequency, max_vocabulary_size, standardize, layout
+        As the estimators' parameters of those names.
+    analyzer : {"word", "char"}
+        How raw strings split: by the tokenizer (words and punctuation by default),
+        or into characters.
+    """
+
+    def __init__(
+        self,
+        *,
+        owner,
+        lowercase=True,
+        min_frequency=1,
+        max_vocabulary_size=None,
+        standardize=True,
+        layout=None,
+        analyzer="word",
+    ):
+        self.owner = owner
+        self.lowercase = lowercase
+        self.min_frequency = min_frequency
+        self.max_vocabulary_size = max_vocabulary_size
+        self.standardize = standardize
+        self.layout = layout
+        self.analyzer = analyzer
+        self.family = None  # "symbols" or "numeric", once fitted
+        self.vocabulary = None
+        self.n_channels = None
+        self.mean = self.scale = None
+        self.pretrained_rows = None  # until the network holds them
+
+    # ------------------------------------------------------------------ reading
+
+    def fit_read(self, X, kind, *, tokenizer=None, pretrained=None):
+        """Learn how to read ``X`` (as :func:`~sklearn_rnn._data.sniff_kind` found
+        it) and return it encoded. ``pretrained``: word vectors whose words join the
+        vocabulary (see ``pretrained_embeddings``)."""
+        family, sequences = self._sequences(X, kind, tokenizer, fit=True)
+        self.family = family
+        if family == "numeric" and pretrained is not None:
+            raise ValueError(
+                "pretrained_embeddings needs token input, but X holds numeric sequences"
+            )
+        return self._encode(sequences, fit=True, pretrained=pretrained)
+
+    def read(self, X, kind, *, tokenizer=None):
+        """``X`` encoded as ``fit_read`` learned to."""
+        _, sequences = self._sequences(X, kind, tokenizer, fit=False)
+        return self._encode(sequences, fit=False)
+
+    def _sequences(self, X, kind, tokenizer, *, fit, lowercase=None):
+        """Token lists or numeric arrays of ``X``, of the family fit saw."""
+        lowercase = self.lowercase if lowercase is None else lowercase
+        family = "symbols" if kind in ("text", "tokens") else "numeric"
+        if not fit and family != self.family:
+            fitted = (
+                "token sequences or text"
+                if self.family == "symbols"
+                else "numeric sequences"
+            )
+            given = (
+                "text or token lists" if family == "symbols" else "numeric sequences"
+            )
+            raise ValueError(
+                f"{self.owner} was fitted on {fitted}, but X holds {given}"
+            )
+        if kind == "text":
+            if self.analyzer == "char":
+                tokenizer = list
+            return family, _data.read_text(X, tokenizer, lowercase)
+        if kind == "tokens":
+            return family, _data.read_tokens(X, lowercase)
+        arrays = _data.read_numeric(X, kind, self.layout)
+        n_channels = arrays[0].shape[1]
+        if not fit and n_channels != self.n_channels:
+            raise ValueError(
+                f"X has {n_channels} channels, but {self.owner} was fitted with "
+                f"{self.n_channels} channels"
+            )
+        return family, arrays
+
+    def _encode(self, sequences, *, fit, pretrained=None):
+        if self.family == "symbols":
+            if fit:
+                self.vocabulary = self._fit_vocabulary(sequences)
+                self._add_pretrained(pretrained)
+            return _data.Ragged.from_symbols(sequences, self.vocabulary)
+        ragged = _data.Ragged.from_arrays(sequences)
+        if fit:
+            self.n_channels = sequences[0].shape[1]
+            self.mean = self.scale = None
+            if self.standardize:
+                values = ragged.values.double()
+                std = values.std(dim=0, correction=0)
+                self.mean = values.mean(dim=0).float().numpy()
+                self.scale = torch.where(std > 0, std, 1.0).float().numpy()
+        if self.mean is not None:
+            ragged.standardize_(self.mean, self.scale)
+        return ragged
+
+    def _fit_vocabulary(self, sequences):
+        vocabulary = _data.build_vocabulary(
+            sequences,
+            min_frequency=self.min_frequency,
+            max_size=self.max_vocabulary_size,
+        )
+        _data.check_vocabulary(vocabulary, sequences, self.min_frequency)
+        return vocabulary
+
+    def _add_pretrained(self, given):
+        """Add the words of pretrained vectors to the vocabulary; keep the embedding
+        rows they fill, their vectors and how many rows the vocabulary gained (words
+        only the vectors hold, last) for the network to take."""
+        self.pretrained_rows = None
+        if given is None:
+            return
+        n_fitted = len(self.vocabulary)
+        index, vectors = _data.add_pretrained_words(
+            given, self.vocabulary, lowercase=self.lowercase
+        )
+        self.pretrained_rows = (index, vectors, len(self.vocabulary) - n_fitted)
+
+    # ------------------------------------------------------------------ the network
+
+    def network_kwargs(self):
+        """What the network's input layer needs to know of the input."""
+        if self.family == "numeric":
+            return {"n_channels": self.n_channels}
+        kwargs = {"n_symbols": len(self.vocabulary) + _data.N_SPECIAL}
+        if self.pretrained_rows is not None:
+            index, vectors, n_fixed = self.pretrained_rows
+            # rows no training sentence reaches are kept out of the optimizer
+            kwargs.update(embedding_dim=vectors.shape[1], n_fixed_symbols=n_fixed)
+        return kwargs
+
+    def take_pretrained_rows(self):
+        """The pretrained rows ``(index, vectors)`` as tensors, or ``None``; the
+        reader forgets them (the network holds them from here on)."""
+        rows, self.pretrained_rows = self.pretrained_rows, None
+        if rows is None:
+            return None
+        return torch.from_numpy(rows[0]), torch.from_numpy(rows[1])
+
+    def reads_like(self, other):
+        """Whether ``other`` turns the same ``X`` into the same tensors."""
+        return type(self) is type(other) and _plain(self) == _plain(other)
+
+
+@_persistence.register
+class TokenReader(SequenceReader):
+    """The tagger's reader: token lists (not raw text) or numeric sequences.
+
+    Words are looked up lowercased when ``lowercase`` is set, while the characters
+    of each token keep their case for the character features (``char_features``). A
+    token may be a tuple ``(word, feature, ...)`` of strings; each feature gets a
+    vocabulary of its own.
+    """
+
+    def __init__(self, *, char_features=True, **settings):
+        super().__init__(**settings)
+        self.char_features = char_features
+        self.char_vocabulary = None
+        self.feature_vocabularies = []
+        self.word_counts = None  # until the network takes its word dropout rates
+
+    def _sequences(self, X, kind, tokenizer, *, fit, lowercase=None):
+        if kind == "text":
+            raise TypeError(
+                f"{self.owner} tags tokens: X must be a list of token lists (or of "
+                "numeric arrays), with one label per token in y, but it holds raw "
+                "strings. Tokenise them first, e.g. [text.split() for text in X]"
+            )
+        # the case is kept for the character features; _encode lowercases the words
+        family, sequences = super()._sequences(
+            X, kind, tokenizer, fit=fit, lowercase=False
+        )
+        if family == "symbols":
+            n_fields = _check_fields(sequences)
+            if not fit and n_fields != 1 + len(self.feature_vocabularies):
+                raise ValueError(
+                    f"{self.owner} was fitted on tokens "
+                    f"{_describe_fields(1 + len(self.feature_vocabularies))}, but X "
+                    f"holds tokens {_describe_fields(n_fields)}"
+                )
+        return family, sequences
+
+    def _encode(self, sequences, *, fit, pretrained=None):
+        if self.family != "symbols":
+            return super()._encode(sequences, fit=fit)
+        fields = None
+        if isinstance(sequences[0][0], tuple):
+            fields = [list(zip(*seq, strict=True)) for seq in sequences]
+            sequences = [list(seq_fields[0]) for seq_fields in fields]
+        strings = isinstance(sequences[0][0], str)
+        words = sequences
+        if strings and self.lowercase:
+            words = [[token.lower() for token in seq] for seq in sequences]
+        if fit:
+            self.vocabulary = self._fit_vocabulary(words)
+            self._add_pretrained(pretrained)
+            self.word_counts = Counter(token for seq in words for token in seq)
+            self.char_vocabulary = (
+                _data.build_char_vocabulary(sequences)
+                if self.char_features and strings
+                else None
+            )
+            self.feature_vocabularies = [
+                _data.build_vocabulary([seq_fields[j] for seq_fields in fields])
+                for j in range(1, len(fields[0]) if fields else 1)
+            ]
+        elif self.char_vocabulary is not None and not strings:
+            raise TypeError(
+                f"{self.owner} was fitted on string tokens, but X holds "
+                f"{type(sequences[0][0]).__name__} symbols"
+            )
+        ragged = _data.Ragged.from_symbols(words, self.vocabulary)
+        columns = [ragged.values.unsqueeze(1)]
+        for j, vocabulary in enumerate(self.feature_vocabularies, start=1):
+            values = [seq_fields[j] for seq_fields in fields]
+            columns.append(
+                _data.Ragged.from_symbols(values, vocabulary).values[:, None]
+            )
+        if self.char_vocabulary is not None:
+            columns.append(_data.encode_chars(sequences, self.char_vocabulary))
+        if len(columns) == 1:
+            return ragged
+        return _data.Ragged(torch.cat(columns, dim=1), ragged.lengths)
+
+    def network_kwargs(self):
+        kwargs = super().network_kwargs()
+        if self.family == "symbols":
+            chars = self.char_vocabulary
+            kwargs.update(
+                n_chars=None if chars is None else len(chars) + _data.N_SPECIAL,
+                feature_sizes=[
+                    len(vocabulary) + _data.N_SPECIAL
+                    for vocabulary in self.feature_vocabularies
+                ],
+            )
+        return kwargs
+
+    def take_word_dropout_rates(self, word_dropout):
+        """Per-word probabilities of the unknown-word replacement while training,
+        ``word_dropout / (word_dropout + count)`` for a word seen ``count`` times in
+        ``fit`` (Kiperwasser and Goldberg 2016), as a tensor ``(V,)``, or ``None`` once
+        taken (the counts are forgotten: the network holds the rates)."""
+        counts, self.word_counts = self.word_counts, None
+        if counts is None or self.family != "symbols":
+            return None
+        rates = np.zeros(len(self.vocabulary) + _data.N_SPECIAL, dtype=np.float32)
+        index = np.fromiter(self.vocabulary.values(), dtype=np.int64)
+        seen = np.fromiter(
+            (counts.get(word, 0) for word in self.vocabulary), dtype=np.float32
+        )
+        alpha = word_dropout
+        rates[index] = alpha / np.maximum(alpha + seen, 1e-12) if alpha > 0 else 0.0
+        return torch.from_numpy(rates)
+
+
+@_persistence.register
+class CharacterReader:
+    """Text as the language model reads it: one symbol per character of
+    ``classes`` (the characters ``fit`` saw, sorted), one for every other character,
+    and a boundary mark before, between and after documents."""
+
+    family = "symbols"
+
+    def __init__(self):
+        self.classes = None
+
+    def fit(self, documents):
+        seen = set().union(*map(set, documents))
+        # object, not a numpy str dtype, which would drop a trailing "\x00"
+        self.classes = np.array(sorted(seen), dtype=object)
+        return self
+
+    def network_kwargs(self):
+        return {"n_symbols": len(self.classes) + _data.N_STREAM_SPECIAL}
+
+    def take_pretrained_rows(self):
+        return None
+
+    def stream(self, documents):
+        return _data.TextStream.from_documents(documents, self.classes)
+
+    def documents(self, documents, *, end):
+        return _data.encode_documents(documents, self.classes, end=end)
+
+    def encode(self, text):
+        return _data.encode_characters(text, self.classes)
+
+    def decode(self, symbols):
+        return _data.decode_characters(symbols, self.classes)
+
+
+def _plain(reader):
+    """A reader's settings and fitted state, comparable with ``==``."""
+    state = dict(vars(reader))
+    for name in ("mean", "scale"):
+        if state.get(name) is not None:
+            state[name] = state[name].tolist()
+    state.pop("pretrained_rows", None)
+    state.pop("word_counts", None)
+    return state
+
+
+def _check_fields(sequences):
+    """The number of fields of every token: 1 for plain tokens, ``1 + F`` for tuples
+    ``(word, feature, ...)`` of strings, which must agree across ``X``."""
+    first = sequences[0][0]
+    if isinstance(first, str):
+        return 1  # read_tokens made every token a string, like the first
+    n_fields = len(first) if isinstance(first, tuple) else 1
+    for i, seq in enumerate(sequences):
+        for token in seq:
+            if n_fields == 1 and not isinstance(token, tuple):
+                continue
+            if not isinstance(token, tuple) or len(token) != n_fields:
+                raise ValueError(
+                    f"Sample {i} of X holds the token {token!r}, but the first token "
+                    f"of X is {first!r}: every token must be "
+                    f"{_describe_fields(n_fields)}"
+                )
+            if not all(isinstance(field, str) for field in token):
+                raise TypeError(
+                    f"Sample {i} of X holds the token {token!r}: the fields of a "
+                    "token tuple (word, feature, ...) must be strings"
+                )
+    if n_fields < 2 and isinstance(first, tuple):
+        raise ValueError(
+            f"Sample 0 of X holds the token {first!r}: a token tuple needs the word "
+            "and at least one feature, (word, feature, ...)"
+        )
+    return n_fields
+
+
+def _describe_fields(n_fields):
+    if n_fields == 1:
+        return "given as plain words"
+    n_features = n_fields - 1
+    features = "feature" if n_features == 1 else "features"
+    return (
+        f"given as tuples of {n_fields} fields (the word and {n_features} {features})"
+    )
