@@ -4,27 +4,46 @@
 from a name in it and plain keyword arguments, so its saved state never holds code.
 """
 
+from ._protocol import LossOutput
 from .crf import LinearChainCRF
 from .encoder import CELLS, OneHot, RecurrentEncoder, WordEmbedding
 from .heads import POOLINGS, ManyToOneNet
 from .language_model import CharLanguageModel
+from .seq2seq import (
+    ATTENTIONS,
+    BOS,
+    EOS,
+    N_TARGET_SPECIAL,
+    PAD,
+    UNKNOWN,
+    Seq2SeqNet,
+)
 from .tagger import CharCNN, SequenceTaggerNet, TokenFeatures
 
 MODULES = {
-    cls.__name__: cls for cls in (ManyToOneNet, CharLanguageModel, SequenceTaggerNet)
+    cls.__name__: cls
+    for cls in (ManyToOneNet, CharLanguageModel, SequenceTaggerNet, Seq2SeqNet)
 }
 
 __all__ = [
+    "ATTENTIONS",
+    "BOS",
     "CELLS",
+    "EOS",
     "MODULES",
+    "N_TARGET_SPECIAL",
+    "PAD",
     "POOLINGS",
     "CharCNN",
     "CharLanguageModel",
     "LinearChainCRF",
+    "LossOutput",
     "ManyToOneNet",
     "OneHot",
     "RecurrentEncoder",
+    "Seq2SeqNet",
     "SequenceTaggerNet",
     "TokenFeatures",
+    "UNKNOWN",
     "WordEmbedding",
 ]
