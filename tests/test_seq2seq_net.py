@@ -309,7 +309,7 @@ def test_max_length_stops_an_untrained_network():
     "params",
     [
         dict(attention="dot"),
-        dict(attention="general", input_feeding=False),
+        dict(attention="general", input_feeding=True),
         dict(attention="additive", target_embedding_dim=8, embedding_dim=8),
         dict(attention=None),
         dict(
@@ -318,10 +318,11 @@ def test_max_length_stops_an_untrained_network():
             bidirectional=True,
             num_layers=2,
             dropout=0.1,
+            input_feeding=True,
         ),
         dict(attention="general", cell="lstm", bidirectional=True, hidden_size=16),
     ],
-    ids=["dot", "general-no-feeding", "additive", "none", "dot-bi-2", "bridge"],
+    ids=["dot", "general-feeding", "additive", "none", "dot-bi-2", "bridge"],
 )
 def test_every_attention_trains_and_decodes(params):
     net = small(**params)

@@ -115,9 +115,12 @@ class Seq2SeqNet(nn.Module):
     input_feeding : bool
         Feed the previous attentional vector to the next step with the previous
         symbol (Luong et al.), so the decoder knows what it attended to. Training then
-        steps through the target one symbol at a time; without it a single call of
-        the recurrent layer reads the whole target, which trains faster. Ignored
-        without attention.
+        steps through the target one symbol at a time; without it one call of the
+        recurrent layer reads the whole target. Off by default: on CMUdict (a
+        bidirectional LSTM of 64, 70 s of training on one CPU thread, one seed) it
+        made a step 1.65 times slower and ended at a phone error rate of 0.119
+        against 0.113 without; on a GPU the step-by-step loop costs more still.
+        Ignored without attention.
     dropout : float
         On the source and target embeddings, between stacked layers and on what the
         output layer reads.
@@ -172,7 +175,7 @@ class Seq2SeqNet(nn.Module):
         bidirectional=False,
         decoder_hidden_size=None,
         attention="general",
-        input_feeding=True,
+        input_feeding=False,
         dropout=0.0,
         init_state="zeros",
         freeze_embedding=False,
