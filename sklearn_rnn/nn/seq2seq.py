@@ -269,9 +269,16 @@ class Seq2SeqNet(nn.Module):
     def encode(self, inputs, lengths):
         """Encode a batch: what attention reads, and the decoder's initial state.
 
+        Parameters
+        ----------
+        inputs : tensor of shape (N, S), int64, or (N, S, C), float
+        lengths : tensor of shape (N,), int64, sorted in decreasing order
+
         Returns
         -------
-        memory : the encoder outputs, their attention keys and the padding mask
+        memory : _Memory
+            The encoder outputs ``(N, S, D*H)``, their attention keys and the padding
+            mask, for the decoder's steps.
         state : list of tensors of shape (N, H_d)
             Per decoder layer its hidden state (and then, for the LSTM, its cell
             state).
@@ -388,8 +395,19 @@ class Seq2SeqNet(nn.Module):
     # -- training -----------------------------------------------------------------
 
     def target_log_probs(self, inputs, lengths, targets):
-        """Teacher-forced log-probability of each target symbol: ``(N, T)``, zero
-        at padding."""
+        """Teacher-forced log-probability of each target symbol.
+
+        Parameters
+        ----------
+        inputs, lengths, targets
+            As in :meth:`loss`.
+
+        Returns
+        -------
+        tensor of shape (N, T)
+            The log-probability of ``targets[i, t]`` after the source and
+            ``targets[i, :t]``; zero at padding.
+        """
         memory, state = self.encode(inputs, lengths)
         n = targets.shape[0]
         bos = targets.new_full((n, 1), BOS)
