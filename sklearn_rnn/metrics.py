@@ -1,10 +1,11 @@
 """Metrics for tagged sequences: entity-level precision, recall and F1, a report per
-entity type, flat token accuracy, and scorers for ``GridSearchCV`` and
-``cross_val_score``.
+entity type, flat token accuracy; for output sequences of their own lengths (spelling
+to pronunciation, transliteration, translation): exact-match accuracy and the token
+error rate; and scorers for ``GridSearchCV`` and ``cross_val_score``.
 
-``y_true`` and ``y_pred`` are lists of tag lists of the same lengths, as
-:class:`~sklearn_rnn.LSTMSequenceTagger` takes and returns them. An entity (chunk)
-counts as found only when its type, first and last token all match.
+For the tagging metrics, ``y_true`` and ``y_pred`` are lists of tag lists of the same
+lengths, as :class:`~sklearn_rnn.LSTMSequenceTagger` takes and returns them. An entity
+(chunk) counts as found only when its type, first and last token all match.
 
 The default mode reads chunks the way the CoNLL shared tasks' ``conlleval`` script does
 (and ``seqeval``'s default mode): any mix of ``B``, ``I``, ``E``, ``S`` prefixes, which
@@ -22,14 +23,19 @@ from sklearn.metrics import make_scorer
 from . import _schemes
 
 __all__ = [
+    "edit_distance",
     "entity_classification_report",
     "entity_f1_score",
     "entity_f1_scorer",
     "entity_precision_recall_fscore_support",
     "entity_precision_score",
     "entity_recall_score",
+    "sequence_accuracy_score",
+    "sequence_accuracy_scorer",
     "token_accuracy_score",
     "token_accuracy_scorer",
+    "token_error_rate",
+    "token_error_rate_scorer",
 ]
 
 _AVERAGES = (None, "micro", "macro", "weighted")
@@ -419,6 +425,224 @@ def token_accuracy_score(y_true, y_pred):
     return right / total
 
 
+def _units(sequence):
+    """A prediction or a reference as a list of units (characters of a string)."""
+    return list(sequence)
+
+
+def _is_sequence(value):
+    return not isinstance(value, (str, bytes)) and hasattr(value, "__len__")
+
+
+def _references(i, true, pred):
+    """Sample ``i``'s prediction and its references, each as a list of units.
+
+    A string prediction takes one string or a list of strings; a token-list
+    prediction takes one token list or a list of token lists.
+    """
+    if isinstance(pred, str):
+        if isinstance(true, str):
+            return _units(pred), [_units(true)]
+        if _is_sequence(true) and all(isinstance(r, str) for r in true):
+            if not len(true):
+                raise ValueError(f"Sample {i} of y_true holds no reference")
+            return _units(pred), [_units(r) for r in true]
+        raise TypeError(
+            f"Sample {i}: y_pred is a str, so y_true must be a str or a list of str "
+            f"(several references), got {_describe(true)}"
+        )
+    if not _is_sequence(pred):
+        raise TypeError(
+            f"Sample {i} of y_pred has type {type(pred).__name__}: expected a str or "
+            "a list of tokens"
+        )
+    if isinstance(true, str):
+        raise TypeError(
+            f"Sample {i}: y_pred is a list of tokens but y_true is a str; give the "
+            "reference as a list of tokens too"
+        )
+    if not _is_sequence(true):
+        raise TypeError(
+            f"Sample {i} of y_true has type {type(true).__name__}: expected a list "
+            "of tokens or a list of token lists (several references)"
+        )
+    if not len(true):
+        raise ValueError(
+            f"Sample {i} of y_true is an empty list, read as no reference at all; "
+            "write [[]] for one empty reference"
+        )
+    if all(_is_sequence(r) for r in true):
+        return _units(pred), [_units(r) for r in true]
+    if any(_is_sequence(r) for r in true):
+        raise TypeError(
+            f"Sample {i} of y_true mixes tokens and token lists: expected one "
+            "reference (a list of tokens) or several (a list of token lists)"
+        )
+    return _units(pred), [_units(true)]
+
+
+def _describe(value):
+    if _is_sequence(value):
+        kinds = sorted({type(v).__name__ for v in value})
+        return f"a {type(value).__name__} of {', '.join(kinds) or 'nothing'}"
+    return f"a {type(value).__name__}"
+
+
+def _check_outputs(y_true, y_pred):
+    """Pairs (prediction, references) of every sample, as lists of units."""
+    for name, y in (("y_true", y_true), ("y_pred", y_pred)):
+        if isinstance(y, str) or not hasattr(y, "__len__"):
+            raise TypeError(
+                f"{name} must be a list with one entry per sample, got "
+                f"{type(y).__name__}"
+            )
+    y_true, y_pred = list(y_true), list(y_pred)
+    if len(y_true) != len(y_pred):
+        raise ValueError(
+            f"y_true has {len(y_true)} samples but y_pred has {len(y_pred)}"
+        )
+    if not y_true:
+        raise ValueError("y_true and y_pred hold no samples")
+    return [
+        _references(i, true, pred)
+        for i, (true, pred) in enumerate(zip(y_true, y_pred, strict=True))
+    ]
+
+
+def edit_distance(a, b):
+    """The Levenshtein distance: the fewest substitutions, insertions and deletions
+    of units that turn sequence ``a`` into ``b``.
+
+    Examples
+    --------
+    >>> from sklearn_rnn.metrics import edit_distance
+    >>> edit_distance("kitten", "sitting")
+    3
+    >>> edit_distance(["K", "AE", "T"], ["K", "AE", "T", "S"])
+    1
+    """
+    a, b = list(a), list(b)
+    if len(a) < len(b):
+        a, b = b, a
+    previous = list(range(len(b) + 1))  # distances from a[:0] to each b[:j]
+    for i, unit in enumerate(a, 1):
+        current = [i]
+        for j, other in enumerate(b, 1):
+            current.append(
+                min(
+                    previous[j] + 1,  # delete unit
+                    current[j - 1] + 1,  # insert other
+                    previous[j - 1] + (unit != other),  # substitute (or keep)
+                )
+            )
+        previous = current
+    return previous[-1]
+
+
+def sequence_accuracy_score(y_true, y_pred, *, sample_weight=None):
+    """The share of samples whose predicted sequence equals a reference exactly
+    (exact-match or word accuracy; one minus the word error rate of G2P papers).
+
+    Parameters
+    ----------
+    y_true : list
+        The references of each sample: one (a str, or a list of tokens) or several
+        (a list of str when the prediction is a str; a list of token lists when it
+        is a list of tokens), as dictionaries list several pronunciations of a word.
+        A list whose items are all lists (or tuples, arrays) is read as several
+        references, so tokens must not be lists themselves; an empty list is
+        refused (write ``[[]]`` for one empty token list).
+    y_pred : list of str or list of list
+        One predicted sequence per sample.
+    sample_weight : array-like of shape (n_samples,), default=None
+
+    Returns
+    -------
+    float
+        A sample counts as right when its prediction equals any of its references.
+
+    See Also
+    --------
+    token_error_rate : How far predictions are from their references, per unit.
+
+    Examples
+    --------
+    >>> from sklearn_rnn.metrics import sequence_accuracy_score
+    >>> sequence_accuracy_score(["kat", "dog"], ["kat", "dag"])
+    0.5
+    >>> # several references: right when equal to any of them
+    >>> tomato = [["T", "AH", "M", "EY", "T", "OW"], ["T", "AH", "M", "AA", "T", "OW"]]
+    >>> y_true = [tomato]  # one sample, two references
+    >>> sequence_accuracy_score(y_true, [["T", "AH", "M", "AA", "T", "OW"]])
+    1.0
+    """
+    pairs = _check_outputs(y_true, y_pred)
+    right = np.array([any(pred == ref for ref in refs) for pred, refs in pairs], float)
+    if sample_weight is None:
+        return float(right.mean())
+    sample_weight = np.asarray(sample_weight, dtype=np.float64)
+    if sample_weight.shape != right.shape:
+        raise ValueError(
+            f"sample_weight has shape {sample_weight.shape}, expected ({len(right)},)"
+        )
+    return float(np.average(right, weights=sample_weight))
+
+
+def token_error_rate(y_true, y_pred):
+    """Edit distance over reference length, over all samples together: the phoneme,
+    character or word error rate, as such rates are reported.
+
+    The sum over samples of the Levenshtein distance (substitutions, insertions and
+    deletions of units: the tokens of token lists, the characters of strings) between
+    each prediction and its reference, divided by the sum of the references' lengths.
+    With several references, each sample takes the one closest to its prediction
+    (of those equally close, the shortest) and counts that one's length.
+
+    Parameters
+    ----------
+    y_true : list
+        The references of each sample: one (a str, or a list of tokens) or several
+        (a list of str when the prediction is a str; a list of token lists when it
+        is a list of tokens), read as in :func:`sequence_accuracy_score`.
+    y_pred : list of str or list of list
+        One predicted sequence per sample.
+
+    Returns
+    -------
+    float
+        0 when every prediction equals a reference; it may exceed 1 when predictions
+        are longer than their references.
+
+    See Also
+    --------
+    edit_distance : The distance between two sequences.
+    sequence_accuracy_score : The share of predictions that are exactly right.
+
+    Examples
+    --------
+    >>> from sklearn_rnn.metrics import token_error_rate
+    >>> token_error_rate([["K", "AE", "T"], ["D", "AO", "G"]],
+    ...                  [["K", "AH", "T"], ["D", "AO", "G", "Z"]])
+    0.3333333333333333
+    >>> token_error_rate(["kitten"], ["sitting"])  # characters: 3 edits over 6
+    0.5
+    >>> # the closest reference counts: 1 edit over its 6 phones
+    >>> tomato = [["T", "AH", "M", "EY", "T", "OW"], ["T", "AH", "M", "AA", "T", "OW"]]
+    >>> y_true = [tomato]  # one sample, two references
+    >>> token_error_rate(y_true, [["T", "AH", "M", "AA", "T", "OW", "Z"]])
+    0.16666666666666666
+    """
+    pairs = _check_outputs(y_true, y_pred)
+    edits = total = 0
+    for pred, refs in pairs:
+        distance, length = min((edit_distance(pred, ref), len(ref)) for ref in refs)
+        edits += distance
+        total += length
+    if total == 0:
+        raise ValueError("The references hold no units: the error rate is undefined")
+    return edits / total
+
+
 def _entity_f1_for_scorer(y_true, y_pred):
     return entity_f1_score(y_true, y_pred, zero_division=0.0)
 
@@ -429,3 +653,10 @@ entity_f1_scorer = make_scorer(_entity_f1_for_scorer)
 
 #: Scorer for ``scoring=``: flat token accuracy of ``estimator.predict(X)``.
 token_accuracy_scorer = make_scorer(token_accuracy_score)
+
+#: Scorer for ``scoring=``: exact-match accuracy of ``estimator.predict(X)``.
+sequence_accuracy_scorer = make_scorer(sequence_accuracy_score)
+
+#: Scorer for ``scoring=``: the token error rate of ``estimator.predict(X)``, negated
+#: (greater is better), as scikit-learn's ``neg_`` scorers.
+token_error_rate_scorer = make_scorer(token_error_rate, greater_is_better=False)

@@ -9,15 +9,30 @@ from .crf import LinearChainCRF
 from .encoder import CELLS, OneHot, RecurrentEncoder, WordEmbedding
 from .heads import POOLINGS, ManyToOneNet
 from .language_model import CharLanguageModel
+from .seq2seq import (
+    ATTENTIONS,
+    BOS,
+    EOS,
+    N_TARGET_SPECIAL,
+    PAD,
+    UNKNOWN,
+    Seq2SeqNet,
+)
 from .tagger import CharCNN, SequenceTaggerNet, TaggerEnsembleNet, TokenFeatures
 
 MODULES = {
-    cls.__name__: cls for cls in (ManyToOneNet, CharLanguageModel, SequenceTaggerNet)
+    cls.__name__: cls
+    for cls in (ManyToOneNet, CharLanguageModel, SequenceTaggerNet, Seq2SeqNet)
 }
 
 __all__ = [
+    "ATTENTIONS",
+    "BOS",
     "CELLS",
+    "EOS",
     "MODULES",
+    "N_TARGET_SPECIAL",
+    "PAD",
     "POOLINGS",
     "CharCNN",
     "CharLanguageModel",
@@ -26,8 +41,10 @@ __all__ = [
     "ManyToOneNet",
     "OneHot",
     "RecurrentEncoder",
+    "Seq2SeqNet",
     "SequenceTaggerNet",
     "TaggerEnsembleNet",
     "TokenFeatures",
+    "UNKNOWN",
     "WordEmbedding",
 ]
