@@ -6,6 +6,7 @@ from ._generator import CharLMGenerator
 from ._persistence import load
 from ._regressor import RNNRegressor
 from ._tagger import LSTMSequenceTagger
+from ._translator import RNNTranslator
 from ._version import __version__
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "LSTMSequenceTagger",
     "RNNClassifier",
     "RNNRegressor",
+    "RNNTranslator",
     "__version__",
     "load",
 ]

@@ -54,6 +54,30 @@ _LAYOUT_PARAMETER = """layout : {"NLC", "NCL"} or None, default=None
     channels-first array.
 """
 
+_TOKENIZER_PARAMETER = """
+tokenizer : callable or None, default=None
+    Turns a raw string into a list of tokens. ``None`` splits words and punctuation
+    marks with the pattern ``(?u)\\w+|[^\\w\\s]`` (like ``CountVectorizer``, but keeping
+    one-letter words and punctuation). Not used for token lists or numeric input.
+"""
+
+_VOCABULARY_PARAMETERS = """
+min_frequency : int, default=1
+    Tokens seen fewer times in ``fit`` share the unknown-symbol slot.
+
+max_vocabulary_size : int or None, default=None
+    Keep only this many of the most frequent tokens.
+"""
+
+_NUMERIC_PARAMETERS = (
+    """
+standardize : bool, default=True
+    Scale each numeric channel to zero mean and unit variance with statistics learned in
+    ``fit`` (raw sensor values train badly otherwise).
+"""
+    + _LAYOUT_PARAMETER
+)
+
 _HISTORY_ATTRIBUTE = """
 history_ : list of dict
     One record per epoch: ``epoch``, ``train_loss``, ``lr`` (the learning rate of its
@@ -64,11 +88,6 @@ history_ : list of dict
 
 PARAGRAPHS = {
     "history_attribute": _HISTORY_ATTRIBUTE,
-    "checkpoint_parameter": _CHECKPOINT_PARAMETER,
-    "learning_rate_parameter": _LEARNING_RATE_PARAMETER,
-    "max_time_parameter": _MAX_TIME_PARAMETER,
-    "ema_decay_parameter": _EMA_DECAY_PARAMETER,
-    "layout_parameter": _LAYOUT_PARAMETER,
     "X_fit": """
 X : list of str, list of token lists, array-like or list of arrays
     Raw strings, token lists, a 2-D array ``(n_samples, n_timesteps)``, a 3-D array
@@ -125,27 +144,17 @@ embedding_dim : int or None, default=300
     ``None`` to feed one-hot vectors (exact, but costly for large vocabularies). Numeric
     channels always enter as they are.
 """,
-    "input_parameters": """
-tokenizer : callable or None, default=None
-    Turns a raw string into a list of tokens. ``None`` splits words and punctuation
-    marks with the pattern ``(?u)\\w+|[^\\w\\s]`` (like ``CountVectorizer``, but keeping
-    one-letter words and punctuation). Not used for token lists or numeric input.
-
+    "tokenizer_parameter": _TOKENIZER_PARAMETER,
+    "vocabulary_parameters": _VOCABULARY_PARAMETERS,
+    "numeric_parameters": _NUMERIC_PARAMETERS,
+    "input_parameters": _TOKENIZER_PARAMETER
+    + """
 lowercase : bool, default=True
     Lowercase raw strings before tokenising, and string tokens before the vocabulary
     lookup.
-
-min_frequency : int, default=1
-    Tokens seen fewer times in ``fit`` share the unknown-symbol slot.
-
-max_vocabulary_size : int or None, default=None
-    Keep only this many of the most frequent tokens.
-
-standardize : bool, default=True
-    Scale each numeric channel to zero mean and unit variance with statistics learned in
-    ``fit`` (raw sensor values train badly otherwise).
 """
-    + _LAYOUT_PARAMETER,
+    + _VOCABULARY_PARAMETERS
+    + _NUMERIC_PARAMETERS,
     "training_parameters": """
 max_iter : int, default=200
     Maximum number of epochs (passes over the training data).
@@ -214,8 +223,9 @@ random_state : int, RandomState instance or None, default=None
 
 device : str or torch.device, default="auto"
     Where to train: ``"auto"`` picks CUDA, then MPS, then the CPU; any torch device
-    string (``"cpu"``, ``"cuda:1"``) is accepted. Prediction runs where the model is; a
-    pickled model loads on the CPU.
+    string (``"cpu"``, ``"cuda:1"``) is accepted. Prediction runs where the model is
+    (see ``to``). A saved or pickled model goes back to this device when it is loaded
+    on a machine that has it, and to the CPU on one that does not.
 """
     + _CHECKPOINT_PARAMETER,
     "training_attributes": """
@@ -256,6 +266,11 @@ checkpoint_path_ : str
     The last checkpoint file (only with ``checkpoint_dir``).
 """,
 }
+
+# Each parameter of these groups alone too, for an estimator that shares only some.
+for _group in ("encoder_parameters", "training_parameters"):
+    for _block in re.split(r"\n(?=\w+ : )", PARAGRAPHS[_group].strip("\n")):
+        PARAGRAPHS[_block.split(" : ", 1)[0]] = _block
 
 _PLACEHOLDER = re.compile(r"^( *)\{\{(\w+)\}\}$", re.MULTILINE)
 

@@ -104,23 +104,16 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
 
     Parameters
     ----------
-    cell : {"rnn", "lstm", "gru"}, default="lstm"
-        The recurrent cell: ``"rnn"`` is the tanh recurrence
-        ``h_t = tanh(W_hh h_{t-1} + W_xh x_t + b)``, ``"lstm"`` adds input, forget and
-        output gates and a cell state, ``"gru"`` is the lighter gated alternative.
+    {{cell}}
 
-    hidden_size : int, default=256
-        Size of the hidden state of each layer.
+    {{hidden_size}}
 
-    num_layers : int, default=2
-        Stacked recurrent layers.
+    {{num_layers}}
 
     embedding_dim : int or None, default=64
         Size of the learned character embedding, or ``None`` to feed one-hot vectors.
 
-    dropout : float, default=0.1
-        Dropout on embedded characters, between stacked layers and on what the output
-        layer reads.
+    {{dropout}}
 
     seq_len : int, default=100
         Characters per window of truncated backpropagation through time: gradients
@@ -129,7 +122,7 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
     max_iter : int, default=30
         Maximum number of epochs (passes over the text).
 
-    {{max_time_parameter}}
+    {{max_time}}
 
     batch_size : int, default=32
         Parallel streams the text is cut into. A text shorter than
@@ -137,23 +130,17 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
         shorter than ``2 * seq_len``), so that every stream is at least one window
         long.
 
-    learning_rate_init : float, default=5e-3
-        Learning rate of the optimizer.
+    {{learning_rate_init}}
 
-    {{learning_rate_parameter}}
+    {{learning_rate}}
 
-    {{ema_decay_parameter}}
+    {{ema_decay}}
 
-    optimizer : {"adam", "adamw", "rmsprop", "sgd"} or callable, default="adam"
-        ``"sgd"`` uses Nesterov momentum 0.9. A callable is called as
-        ``optimizer(params, lr=learning_rate_init, weight_decay=weight_decay)`` and
-        must return a :class:`torch.optim.Optimizer`.
+    {{optimizer}}
 
-    weight_decay : float, default=0.0
-        L2 penalty passed to the optimizer.
+    {{weight_decay}}
 
-    clip_grad_norm : float or None, default=5.0
-        Rescale the gradient when its norm exceeds this; ``None`` turns clipping off.
+    {{clip_grad_norm}}
 
     early_stopping : bool or "auto", default="auto"
         Hold out the last ``validation_fraction`` of the text (the end, not a random
@@ -166,29 +153,24 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
     validation_fraction : float, default=0.1
         Share of the text held out at its end for early stopping.
 
-    n_iter_no_change : int, default=3
-        Epochs without improvement before training stops.
+    {{n_iter_no_change}}
 
-    tol : float, default=1e-4
-        The smallest change that counts as an improvement.
+    {{tol}}
 
-    warm_start : bool, default=False
-        Let ``fit`` continue from the current weights and vocabulary instead of
-        starting anew.
+    {{callbacks}}
 
-    verbose : int, default=0
-        0 is silent, 1 prints a line per epoch, 2 also draws a progress bar on stderr.
+    {{warm_start}}
+
+    {{verbose}}
 
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation and dropout. An int gives the same model on a
         given device; the global random state of numpy and torch is left as it was.
         (:meth:`generate` has its own ``random_state``.)
 
-    device : str or torch.device, default="auto"
-        Where to train: ``"auto"`` picks CUDA, then MPS, then the CPU. Generation and
-        scoring run where the model is; a pickled model loads on the CPU.
+    {{device}}
 
-    {{checkpoint_parameter}}
+    {{checkpoint_dir}}
 
     Attributes
     ----------

@@ -98,9 +98,16 @@ TRAINING = dict(
     checkpoint_dir=None,
 )
 
-# The parameters that say how to train rather than what the network is: a warm start
-# or partial_fit may change them; any other change needs a new network.
-TRAINING_PARAMS = frozenset(TRAINING) | {"class_weight", "seq_len"}
+# The parameters that say how to train (or, for a translator, how to decode) rather
+# than what the network is: a warm start or partial_fit may change them; any other
+# change needs a new network.
+TRAINING_PARAMS = frozenset(TRAINING) | {
+    "class_weight",
+    "seq_len",
+    "beam_size",
+    "length_penalty",
+    "max_output_length",
+}
 
 
 def constraints(defaults, **own):

@@ -9,12 +9,15 @@ JSON, and it is all that export and serving need to replay the preprocessing wit
 the estimator. Each estimator owns one as ``reader_``.
 """
 
+import re
 from collections import Counter
 
 import numpy as np
 import torch
 
 from . import _data, _persistence
+
+_WHITE = re.compile(r"\s")
 
 
 @_persistence.register
@@ -28,9 +31,10 @@ class SequenceReader:
         The estimator's class name, for messages.
     lowercase, min_frequency, max_vocabulary_size, standardize, layout
         As the estimators' parameters of those names.
-    analyzer : {"word", "char"}
+    analyzer : {"word", "char", "auto"}
         How raw strings split: by the tokenizer (words and punctuation by default),
-        or into characters.
+        or into characters; ``"auto"`` picks characters when no string of the
+        training data holds white space (single words, codes, dates), else words.
     """
 
     def __init__(
@@ -93,6 +97,9 @@ class SequenceReader:
                 f"{self.owner} was fitted on {fitted}, but X holds {given}"
             )
         if kind == "text":
+            if fit and self.analyzer == "auto":
+                spaced = any(isinstance(x, str) and _WHITE.search(x) for x in X)
+                self.analyzer = "word" if spaced else "char"
             if self.analyzer == "char":
                 tokenizer = list
             return family, _data.read_text(X, tokenizer, lowercase)

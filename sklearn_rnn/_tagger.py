@@ -48,31 +48,7 @@ class LSTMSequenceTagger(BaseRNN):
 
     Parameters
     ----------
-    cell : {"lstm", "gru", "rnn"}, default="lstm"
-        The recurrent cell: ``"rnn"`` is the tanh recurrence
-        ``h_t = tanh(W_hh h_{t-1} + W_xh x_t + b)``, ``"lstm"`` adds input, forget and
-        output gates and a cell state, ``"gru"`` is the lighter gated alternative.
-
-    hidden_size : int, default=200
-        Size of the hidden state of each layer and direction.
-
-    num_layers : int, default=1
-        Stacked recurrent layers.
-
-    bidirectional : bool, default=True
-        Read each sentence in both directions, so a tag sees its left and right
-        context.
-
-    dropout : float, default=0.5
-        Dropout on the token features, between stacked layers and on the recurrent
-        outputs.
-
-    init_state : {"zeros", "learned"}, default="zeros"
-        The initial hidden state: all zeros, or a vector learned with the other weights.
-
-    embedding_dim : int or None, default=100
-        Size of the learned word embedding (``None`` feeds one-hot vectors). Taken from
-        the vectors when ``pretrained_embeddings`` is given.
+    {{encoder_parameters}}
 
     char_features : bool, default=True
         Add features that a character CNN computes from each token's spelling, in its
@@ -112,17 +88,9 @@ class LSTMSequenceTagger(BaseRNN):
     lowercase : bool, default=True
         Look words up in lowercase (the character features still see the case).
 
-    min_frequency : int, default=1
-        Tokens seen fewer times in ``fit`` share the unknown-symbol slot.
+    {{vocabulary_parameters}}
 
-    max_vocabulary_size : int or None, default=None
-        Keep only this many of the most frequent tokens.
-
-    standardize : bool, default=True
-        Scale each numeric channel to zero mean and unit variance with statistics
-        learned in ``fit``.
-
-    {{layout_parameter}}
+    {{numeric_parameters}}
 
     {{training_parameters}}
 

@@ -264,6 +264,12 @@ class Seq2SeqNet(nn.Module):
         banned[[PAD, BOS]] = float("-inf")
         self.register_buffer("banned", banned, persistent=False)
 
+    @property
+    def word_embedding(self):
+        """The source's input layer (a :class:`~sklearn_rnn.nn.WordEmbedding` for
+        symbols), where pretrained vectors go."""
+        return self.encoder.input_layer
+
     # -- encoding -----------------------------------------------------------------
 
     def encode(self, inputs, lengths):
