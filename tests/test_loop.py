@@ -19,6 +19,7 @@ from sklearn_rnn._training import (
     StoppingRule,
     TimeBudget,
     TrainingState,
+    UserCallbacks,
     WeightAverage,
     cosine_annealing,
 )
@@ -380,3 +381,73 @@ def test_checkpoints_hold_the_average_then_training_resumes_from_the_trained_wei
     )
     assert saved == pytest.approx([expected_average(2 * e, 0.5) for e in (1, 2, 3)])
     assert trained_from == list(range(6))
+
+
+# ---------------------------------------------------------------- events and state
+
+
+def test_a_user_callback_sees_each_record_and_may_stop_training():
+    seen = []
+
+    def callback(record):
+        seen.append(record)
+        return record["epoch"] == 3
+
+    module = Counter(lambda m: -m.w + m.w.detach() + 1.0)
+    optimizer = torch.optim.SGD(module.parameters(), lr=1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # stopping on request is no convergence issue
+        reason = Loop(
+            module,
+            optimizer,
+            state=TrainingState(),
+            device=torch.device("cpu"),
+            n_epochs=10,
+            epoch_batches=lambda: [one_batch()],
+            callbacks=[UserCallbacks([callback])],
+        ).run()
+    assert reason == "callback" and [r["epoch"] for r in seen] == [1, 2, 3]
+    assert float(module.w.detach()) == 3.0
+    seen[0]["train_loss"] = "changed"  # a copy: the history keeps its own
+    assert len(seen) == 3
+
+
+def test_batches_that_continue_get_the_state_the_one_before_ended_in():
+    """Truncated backpropagation through time: the loop hands each continuing batch
+    the (detached) state of the batch before, and starts every epoch afresh."""
+    given = []
+
+    class Stateful(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.ones(()))
+
+        def loss(self, inputs, lengths, targets, weights=None, state=None):
+            given.append(None if state is None else float(state))
+            new_state = self.w * (0.0 if state is None else state) + inputs.sum()
+            return LossOutput(new_state * 0.0 + self.w, 1, None, new_state)
+
+    def batches():
+        return [
+            Batch(
+                torch.full((1, 1), float(i)),
+                torch.ones(1),
+                None,
+                None,
+                np.array([0]),
+                continues=True,
+            )
+            for i in (1, 2, 3)
+        ]
+
+    module = Stateful()
+    Loop(
+        module,
+        torch.optim.SGD(module.parameters(), lr=0.0),
+        state=TrainingState(),
+        device=torch.device("cpu"),
+        n_epochs=2,
+        epoch_batches=batches,
+        warn_unconverged=False,
+    ).run()
+    assert given == [None, 1.0, 3.0, None, 1.0, 3.0]
