@@ -249,15 +249,35 @@ def test_numeric_frames_with_integer_labels(tagger_params):
         LSTMSequenceTagger(pretrained_embeddings={"a": [1.0]}).fit(X, y)
 
 
-def test_explicit_validation_data_drives_early_stopping(tagger_params, ner_data):
+def test_explicit_validation_data_drives_early_stopping(
+    tagger_params, ner_data, rounding
+):
+    """Early stopping reads exactly the held-out sentences given, and the tagger it
+    leaves is its best epoch's on them. Half of those sentences have PER and LOC
+    swapped, so the validation loss climbs once the tagger grows sure of itself:
+    the best epoch is an early one, and keeping the last would show."""
     X, y = ner_data(60)
     X_val, y_val = ner_data(20, seed=3)
+    swap = {"B-PER": "B-LOC", "I-PER": "I-LOC", "B-LOC": "B-PER", "I-LOC": "I-PER"}
+    y_val = [
+        [swap.get(t, t) for t in tags] if i % 2 == 0 else tags
+        for i, tags in enumerate(y_val)
+    ]
     tagger = LSTMSequenceTagger(**{**tagger_params, "n_iter_no_change": 3}).fit(
         X, y, X_val=X_val, y_val=y_val
     )
     assert len(tagger.validation_scores_) == tagger.n_iter_
-    # the weights kept are those of the best epoch on exactly these sentences
-    assert tagger.best_validation_score_ == pytest.approx(tagger.score(X_val, y_val))
+    best = max(tagger.history_, key=lambda h: (h["valid_score"], -h["valid_loss"]))
+    last = tagger.history_[-1]
+    assert last["epoch"] - best["epoch"] == 3
+    assert last["valid_loss"] > 1.2 * best["valid_loss"]
+    # re-scored, exactly these sentences give the best epoch's score and loss
+    assert tagger.score(X_val, y_val) == pytest.approx(tagger.best_validation_score_)
+    held_out = tagger._validation_data(X_val, y_val)
+    loss, score = tagger._evaluate(tagger.module_, held_out)
+    assert (loss, score) == pytest.approx(
+        (best["valid_loss"], best["valid_score"]), rel=rounding
+    )
     with pytest.raises(ValueError, match="only read for early stopping"):
         LSTMSequenceTagger(early_stopping=False).fit(X, y, X_val=X_val, y_val=y_val)
     with pytest.raises(ValueError, match="without y_val"):

@@ -11,6 +11,7 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, log_loss
 
 from sklearn_rnn import RNNClassifier, RNNRegressor
 from sklearn_rnn._training import Progress, TrainingState, clip_gradients
@@ -98,7 +99,18 @@ def test_fitted_attributes_follow_mlp_names():
     assert all(h["duration"] > 0 for h in clf.history_)
 
 
-def test_early_stopping_restores_the_best_epoch():
+def test_early_stopping_restores_the_best_epoch(monkeypatch):
+    """The fitted model is the best epoch's: re-scoring the very samples held out
+    gives that epoch's validation score and loss, not the last epoch's."""
+    held_out = []
+    split = RNNClassifier._split_validation
+
+    def recording_split(self, data):
+        train, valid = split(self, data)
+        held_out.append(valid)
+        return train, valid
+
+    monkeypatch.setattr(RNNClassifier, "_split_validation", recording_split)
     X, y = sign_task(200)
     clf = RNNClassifier(
         hidden_size=8,
@@ -112,14 +124,20 @@ def test_early_stopping_restores_the_best_epoch():
     assert clf.best_loss_ is None
     assert len(clf.validation_scores_) == clf.n_iter_
     assert clf.best_validation_score_ == max(clf.validation_scores_)
-    # stopped early, without a ConvergenceWarning, and kept the best epoch's weights
+    # stopped early, without a ConvergenceWarning, three epochs after the best one
     assert clf.n_iter_ < 40
-    best_epoch = max(clf.history_, key=lambda h: (h["valid_score"], -h["valid_loss"]))
+    best = max(clf.history_, key=lambda h: (h["valid_score"], -h["valid_loss"]))
     last = clf.history_[-1]
-    assert last["epoch"] - best_epoch["epoch"] >= 3 or clf.n_iter_ == 40
-    # the held-out part is the one train_test_split draws with the estimator's seed;
-    # re-scoring it with the restored weights gives the best score again
-    assert clf.best_validation_score_ >= last["valid_score"]
+    assert last["epoch"] - best["epoch"] == 3
+    assert last["valid_loss"] != pytest.approx(best["valid_loss"], rel=1e-3)
+    # re-score the held-out samples through the public API
+    (valid,) = held_out
+    assert len(valid) == 50
+    truth = clf.classes_[valid.targets.numpy()]
+    assert accuracy_score(truth, clf.predict(valid)) == clf.best_validation_score_
+    assert log_loss(truth, clf.predict_proba(valid)) == pytest.approx(
+        best["valid_loss"], rel=1e-5
+    )
 
 
 def test_early_stopping_auto_depends_on_the_sample_count(monkeypatch):
