@@ -150,6 +150,80 @@ def test_early_stopping_auto_depends_on_the_sample_count(monkeypatch):
         assert len(clf.fit(X, y).validation_scores_) == 2
 
 
+# One batch holds every sample (so shuffling changes nothing), no dropout, no
+# validation split, raw inputs (standardising would read the removed or repeated
+# samples too), and SGD, whose steps scale with the loss; on the CPU, where the
+# float32 sums agree to rounding.
+FULL_BATCH = dict(
+    hidden_size=8,
+    batch_size=128,
+    dropout=0.0,
+    early_stopping=False,
+    standardize=False,
+    optimizer="sgd",
+    learning_rate_init=0.05,
+    max_iter=10,
+    random_state=0,
+    device="cpu",
+)
+
+
+def full_batch_fit(X, y, sample_weight=None):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return RNNClassifier(**FULL_BATCH).fit(X, y, sample_weight=sample_weight)
+
+
+def assert_same_model(a, b):
+    for p, q in zip(a.module_.parameters(), b.module_.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(a.loss_curve_, b.loss_curve_, rtol=1e-6)
+
+
+def test_a_zero_sample_weight_is_a_removed_sample():
+    """Weights are scaled to mean 1 over the fit's samples, and a batch's loss is
+    the mean of its weighted losses. With k of n samples at weight 0 and the rest
+    at 1, each kept sample weighs n / (n - k), so the one batch's loss is
+    sum(kept losses) / (n - k): the very loss of the n - k samples alone, as a
+    function of the weights. The same initial weights (the same random_state) then
+    take the same steps, and the two fits agree to float32 rounding."""
+    X, y = sign_task(40)
+    X_odd, y_odd = sign_task(2, seed=5)
+    y_odd = np.where(y_odd == "pos", "neg", "pos")  # against the rule
+    X_all, y_all = X + X_odd, np.concatenate([y, y_odd])
+    weighted = full_batch_fit(X_all, y_all, sample_weight=[1.0] * 40 + [0.0, 0.0])
+    removed = full_batch_fit(X, y)
+    assert_same_model(weighted, removed)
+    np.testing.assert_allclose(
+        weighted.predict_proba(X_all), removed.predict_proba(X_all), atol=1e-6
+    )
+    # the two samples matter when they are trained on
+    unweighted = full_batch_fit(X_all, y_all)
+    gap = np.abs(unweighted.predict_proba(X) - removed.predict_proba(X)).max()
+    assert gap > 0.01
+
+
+def test_integer_sample_weights_are_repeated_samples():
+    """For the same reason, a weight of w counts as w copies of the sample (0 as
+    none): with weights scaled to mean 1, the batch's loss is sum(w * loss) /
+    sum(w), the mean loss over the repeated samples. Non-uniform weights change the
+    model; a constant weight, scaled to exactly 1, changes nothing."""
+    X, y = sign_task(40)
+    counts = np.random.RandomState(0).randint(0, 4, size=40)
+    X_repeated = [x for x, count in zip(X, counts, strict=True) for _ in range(count)]
+    assert len(X_repeated) <= FULL_BATCH["batch_size"]  # still one batch
+    weighted = full_batch_fit(X, y, sample_weight=counts)
+    repeated = full_batch_fit(X_repeated, np.repeat(y, counts))
+    assert_same_model(weighted, repeated)
+    np.testing.assert_allclose(
+        weighted.predict_proba(X), repeated.predict_proba(X), atol=1e-6
+    )
+    plain = full_batch_fit(X, y)
+    assert np.abs(plain.predict_proba(X) - weighted.predict_proba(X)).max() > 0.05
+    constant = full_batch_fit(X, y, sample_weight=np.full(40, 3.0))
+    np.testing.assert_array_equal(constant.predict_proba(X), plain.predict_proba(X))
+
+
 # An interrupted or NaN-poisoned fit of every estimator: tests/test_trust.py
 
 
