@@ -19,14 +19,24 @@ from sklearn_rnn import _schemes
 # Two cores are the budget: one thread per test process keeps timings sane.
 torch.set_num_threads(int(os.environ.get("SKLEARN_RNN_TEST_THREADS", "1")))
 
-SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+SHARED_DATA = (Path(__file__).resolve().parents[1] / ".." / "shared" / "data").resolve()
+
+# Set (to anything but "" or "0") where the shared data must be present, as .ci/run
+# does: its absence then fails the tests that read it instead of skipping them.
+REQUIRE_DATA = "SKLEARN_RNN_REQUIRE_DATA"
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def shared_data():
-    """The project's real data sets, which live beside the repository, not in it."""
+    """The project's real data sets, which live beside the repository, not in it.
+
+    Tests that read them are skipped where the folder is absent, or fail there
+    when the environment variable ``SKLEARN_RNN_REQUIRE_DATA`` is set."""
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"the shared data folder {SHARED_DATA} is absent on this machine")
+        reason = f"the shared data folder {SHARED_DATA} is absent on this machine"
+        if os.environ.get(REQUIRE_DATA, "") not in ("", "0"):
+            pytest.fail(f"{reason}, and {REQUIRE_DATA} says it must be there")
+        pytest.skip(reason)
     return SHARED_DATA
 
 
