@@ -357,7 +357,6 @@ def test_token_features_beside_character_features(tagger_params, ner_data):
     X, y = ner_data(40)
     X = [[(w, "CAP" if w[0].isupper() else "low") for w in s] for s in X]
     tagger = LSTMSequenceTagger(**tagger_params).fit(X, y)
-    assert tagger.char_vocabulary_ is not None  # the word field's characters
     assert "C" in tagger.char_vocabulary_ and "cap" not in tagger.vocabulary_
     assert tagger.score(X, y) > 0.9
 
