@@ -37,9 +37,14 @@ def test_main_trains_on_bundled_data_and_reports(capsys):
     assert re.search(r"for \d+ epochs in \d+\.\d s", out)
 
 
-def test_tinyshakespeare_matches_the_shared_copy_and_splits_90_10(shared_data):
+def test_tinyshakespeare_matches_the_shared_copy(shared_data):
     text = load_tinyshakespeare(return_text=True)
     assert text == (shared_data / "tinyshakespeare" / "input.txt").read_text()
+
+
+def test_tinyshakespeare_splits_90_10():
+    text = load_tinyshakespeare(return_text=True)
+    assert len(text) == 1_115_394 and len(set(text)) == 65
     train = load_tinyshakespeare(subset="train", return_text=True)
     valid = load_tinyshakespeare(subset="validation").data
     assert train + valid == text and len(train) == int(0.9 * len(text))

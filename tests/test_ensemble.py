@@ -12,8 +12,6 @@ import torch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
-from test_persistence import Payload, _rewrite
-from test_tagger import FAST, ner_data, to_scheme
 
 from sklearn_rnn import (
     EnsembleTagger,
@@ -26,24 +24,34 @@ from sklearn_rnn.exceptions import InterruptedFitWarning
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
-SMALL = {**FAST, "max_iter": 6, "device": "cpu"}
 
-
-def ensemble(n_estimators, random_state=0):
-    return EnsembleTagger(
-        LSTMSequenceTagger(**SMALL),
-        n_estimators=n_estimators,
-        random_state=random_state,
-    )
+@pytest.fixture(scope="module")
+def member_params(tagger_params):
+    """The members' settings."""
+    return {**tagger_params, "max_iter": 6, "device": "cpu"}
 
 
 @pytest.fixture(scope="module")
-def data():
+def ensemble(member_params):
+    """``ensemble(n_estimators, random_state=0)``: an unfitted ensemble of taggers."""
+
+    def make(n_estimators, random_state=0):
+        return EnsembleTagger(
+            LSTMSequenceTagger(**member_params),
+            n_estimators=n_estimators,
+            random_state=random_state,
+        )
+
+    return make
+
+
+@pytest.fixture(scope="module")
+def data(ner_data):
     return ner_data(60), ner_data(30, seed=1)
 
 
 @pytest.fixture(scope="module")
-def pair(data):
+def pair(data, ensemble):
     (X, y), _ = data
     return ensemble(2).fit(X, y)
 
@@ -86,7 +94,7 @@ def test_the_decoded_path_is_best_under_the_mean_scores(pair, data):
             assert best >= mean_score(sentence, m.predict([sentence])[0]) - 1e-5
 
 
-def test_one_member_predicts_as_the_tagger_alone(data):
+def test_one_member_predicts_as_the_tagger_alone(data, ensemble):
     (X, y), (X_test, _) = data
     single = ensemble(1, random_state=3).fit(X, y)
     (member,) = single.estimators_
@@ -94,7 +102,7 @@ def test_one_member_predicts_as_the_tagger_alone(data):
     assert single.predict(X_test) == alone.predict(X_test) == member.predict(X_test)
 
 
-def test_other_schemes_keep_their_rules(data):
+def test_other_schemes_keep_their_rules(data, ensemble, to_scheme):
     (X, y), (X_test, _) = data
     y1 = to_scheme(y, "IOB1")
     model = ensemble(2)
@@ -103,7 +111,9 @@ def test_other_schemes_keep_their_rules(data):
     assert all(_schemes.violation(p, "IOB1") is None for p in predicted)
 
 
-def test_random_state_fixes_the_ensemble_and_round_trips_keep_it(pair, data, tmp_path):
+def test_random_state_fixes_the_ensemble_and_round_trips_keep_it(
+    pair, data, tmp_path, member_params
+):
     (X, y), (X_test, _) = data
     again = clone(pair).fit(X, y)
     assert [m.random_state for m in again.estimators_] == [
@@ -114,11 +124,11 @@ def test_random_state_fixes_the_ensemble_and_round_trips_keep_it(pair, data, tmp
     loaded = joblib.load(tmp_path / "ensemble.joblib")
     assert loaded.predict(X_test) == pair.predict(X_test)
     params = pair.get_params()
-    assert params["estimator__hidden_size"] == SMALL["hidden_size"]
+    assert params["estimator__hidden_size"] == member_params["hidden_size"]
     assert clone(pair).set_params(estimator__hidden_size=8).estimator.hidden_size == 8
 
 
-def test_bad_settings_are_refused(data):
+def test_bad_settings_are_refused(data, ensemble):
     (X, y), _ = data
     with pytest.raises(TypeError, match="pools LSTMSequenceTagger models; estimator"):
         EnsembleTagger(RNNClassifier(), n_estimators=2).fit(X, y)
@@ -136,10 +146,10 @@ class _PidTagger(LSTMSequenceTagger):
         return super().fit(X, y, **fit_params)
 
 
-def test_n_jobs_fits_members_in_other_processes_alike(pair, data):
+def test_n_jobs_fits_members_in_other_processes_alike(pair, data, member_params):
     (X, y), (X_test, _) = data
     parallel = EnsembleTagger(
-        _PidTagger(**SMALL), n_estimators=2, n_jobs=2, random_state=0
+        _PidTagger(**member_params), n_estimators=2, n_jobs=2, random_state=0
     ).fit(X, y)
     pids = {member.fitted_in_ for member in parallel.estimators_}
     assert os.getpid() not in pids and len(pids) == 2
@@ -189,7 +199,9 @@ def test_from_estimators_refuses_taggers_that_read_or_tag_otherwise(pair, data):
         EnsembleTagger.from_estimators([clone(pair.estimators_[0])])
 
 
-def test_save_and_load_give_the_same_ensemble_without_pickle(pair, data, tmp_path):
+def test_save_and_load_give_the_same_ensemble_without_pickle(
+    pair, data, tmp_path, member_params, ensemble
+):
     (X, _), (X_test, _) = data
     path = tmp_path / "ensemble.skrnn"
     assert pair.save(path) is pair
@@ -201,7 +213,7 @@ def test_save_and_load_give_the_same_ensemble_without_pickle(pair, data, tmp_pat
         ]
     loaded = load(path)
     assert type(loaded) is EnsembleTagger
-    assert loaded.get_params()["estimator__hidden_size"] == SMALL["hidden_size"]
+    assert loaded.get_params()["estimator__hidden_size"] == member_params["hidden_size"]
     assert [m.random_state for m in loaded.estimators_] == [
         m.random_state for m in pair.estimators_
     ]
@@ -217,7 +229,9 @@ def test_save_and_load_give_the_same_ensemble_without_pickle(pair, data, tmp_pat
     assert unfitted.n_estimators == 3 and not hasattr(unfitted, "estimators_")
 
 
-def test_a_malicious_member_is_refused_without_running(pair, tmp_path):
+def test_a_malicious_member_is_refused_without_running(
+    pair, tmp_path, code_running_pickle, rewrite_member
+):
     path = tmp_path / "ensemble.skrnn"
     pair.save(path)
     marker = tmp_path / "pwned"
@@ -227,9 +241,9 @@ def test_a_malicious_member_is_refused_without_running(pair, tmp_path):
     inner = tmp_path / "member.skrnn"
     inner.write_bytes(member)
     buffer = io.BytesIO()
-    torch.save({"weight": Payload(marker)}, buffer)
-    _rewrite(inner, "module.pt", buffer.getvalue())
-    _rewrite(path, "members/1.skrnn", inner.read_bytes())
+    torch.save({"weight": code_running_pickle(marker)}, buffer)
+    rewrite_member(inner, "module.pt", buffer.getvalue())
+    rewrite_member(path, "members/1.skrnn", inner.read_bytes())
     with pytest.raises(ValueError, match=r"members/1.skrnn: refusing module.pt"):
         load(path)
     assert not marker.exists()
@@ -243,7 +257,7 @@ def test_a_malicious_member_is_refused_without_running(pair, tmp_path):
         load(path)
 
 
-def test_ctrl_c_keeps_the_members_trained_so_far(data):
+def test_ctrl_c_keeps_the_members_trained_so_far(data, member_params):
     """Ctrl-C in the second of three members: it keeps its best weights, the third
     never starts, and the ensemble predicts with the two."""
     (X, y), (X_test, _) = data
@@ -257,10 +271,12 @@ def test_ctrl_c_keeps_the_members_trained_so_far(data):
                 raise KeyboardInterrupt
             return super().step(closure)
 
-    probe = LSTMSequenceTagger(**SMALL, early_stopping=False).fit(X, y)
-    first_steps = probe.n_iter_ * -(-len(X) // SMALL["batch_size"])
+    probe = LSTMSequenceTagger(**member_params, early_stopping=False).fit(X, y)
+    first_steps = probe.n_iter_ * -(-len(X) // member_params["batch_size"])
     model = EnsembleTagger(
-        LSTMSequenceTagger(**SMALL, early_stopping=False, optimizer=Interrupting),
+        LSTMSequenceTagger(
+            **member_params, early_stopping=False, optimizer=Interrupting
+        ),
         n_estimators=3,
         random_state=0,
     )
@@ -270,6 +286,6 @@ def test_ctrl_c_keeps_the_members_trained_so_far(data):
     assert any("interrupted in epoch 2" in m for m in messages), messages
     assert any("keeps the 2 of its 3 members" in m for m in messages), messages
     first, second = model.estimators_
-    assert first.n_iter_ == SMALL["max_iter"] and second.n_iter_ == 1
+    assert first.n_iter_ == member_params["max_iter"] and second.n_iter_ == 1
     predicted = model.predict(X_test)
     assert all(_schemes.violation(p, "IOB2") is None for p in predicted)

@@ -74,18 +74,18 @@ def test_a_failed_refit_leaves_the_fitted_model_exactly_as_it_was(
     labels = LABELS if warm_start else OTHER_LABELS  # a warm start keeps its classes
     if failure == "checkpoint folder":
         est.set_params(checkpoint_dir=_refused_folder(tmp_path))
-        expected = OSError
+        expected, message = OSError, "cannot hold checkpoints"
     elif failure == "optimizer factory":
         est.set_params(optimizer=_raising_optimizer)
-        expected = RuntimeError
+        expected, message = RuntimeError, "this optimizer factory fails"
     else:
 
         def too_large(*args, **kwargs):
             raise _TooLarge("cannot allocate the network")
 
         monkeypatch.setattr(type(est), "_build_network", too_large)
-        expected = _TooLarge
-    with pytest.raises(expected):
+        expected, message = _TooLarge, "cannot allocate the network"
+    with pytest.raises(expected, match=message):
         est.fit(TEXTS, labels)
     _assert_unchanged(before, est)
     # and it still trains on once the problem is gone
@@ -226,6 +226,6 @@ def test_no_stray_state_after_a_refused_warm_start():
     est.set_params(hidden_size=4)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match=r"hidden_size=4 \(fitted with 8\)"):
             est.fit(TEXTS, LABELS)
     assert set(vars(est)) == names

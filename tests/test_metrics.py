@@ -1,5 +1,6 @@
-"""Entity metrics: equal to seqeval on real CoNLL-2003 (IOB1) and WNUT-17 (IOB2) tag
-sequences, in the default and the strict mode; scorers inside scikit-learn."""
+"""Entity metrics: equal to seqeval on random chunks and on real CoNLL-2003 (IOB1) and
+WNUT-17 (IOB2) tag sequences, in the default and the strict mode; scorers inside
+scikit-learn."""
 
 import random
 import warnings
@@ -42,21 +43,43 @@ def assert_same(ours, theirs):
         np.testing.assert_allclose(np.asarray(a, float), np.asarray(b, float))
 
 
-@pytest.fixture(scope="module")
-def real_tags(request):
-    """Gold tags of CoNLL-2003 eng.testa (IOB1) and the WNUT-17 test file (IOB2)."""
-    from conftest import SHARED_DATA
+def synthetic_tags(n=1000, seed=0):
+    """Gold tags in IOB1 and IOB2 of random chunks of four types, one to three tokens
+    long, adjacent chunks of one type included (IOB1's B-)."""
+    rng = random.Random(seed)
+    sentences = []
+    for _ in range(n):
+        length, start, chunks = rng.randint(1, 25), 0, []
+        while start < length:
+            if rng.random() < 0.3:
+                end = min(length, start + rng.randint(1, 3))
+                chunks.append((rng.choice(["PER", "LOC", "ORG", "MISC"]), start, end))
+                start = end
+            else:
+                start += 1
+        sentences.append((chunks, length))
+    return {
+        scheme: [_schemes.encode_chunks(c, length, scheme) for c, length in sentences]
+        for scheme in ("IOB1", "IOB2")
+    }
 
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"the shared data folder {SHARED_DATA} is absent on this machine")
-    _, conll = load_conll(SHARED_DATA / "conll2003" / "eng.testa")
-    _, wnut = load_conll(SHARED_DATA / "wnut17" / "emerging.test.annotated")
+
+@pytest.fixture(scope="module", params=["synthetic", "real"])
+def gold_tags(request):
+    """Gold tag sequences by scheme: random chunks, made here, and the real ones of
+    CoNLL-2003 eng.testa (IOB1) and the WNUT-17 test file (IOB2), from the shared
+    data."""
+    if request.param == "synthetic":
+        return synthetic_tags()
+    shared_data = request.getfixturevalue("shared_data")
+    _, conll = load_conll(shared_data / "conll2003" / "eng.testa")
+    _, wnut = load_conll(shared_data / "wnut17" / "emerging.test.annotated")
     return {"IOB1": conll, "IOB2": wnut}
 
 
 @pytest.mark.parametrize("scheme", ["IOB1", "IOB2"])
-def test_default_mode_equals_seqeval_on_real_data(real_tags, scheme):
-    y_true = real_tags[scheme]
+def test_default_mode_equals_seqeval(gold_tags, scheme):
+    y_true = gold_tags[scheme]
     y_pred = perturbed(y_true, seed=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # seqeval warns on every ill-formed tag
@@ -90,10 +113,10 @@ def test_default_mode_equals_seqeval_on_real_data(real_tags, scheme):
     [("IOB1", "IOB1"), ("IOB2", "IOB2"), ("IOB1", "IOBES")]
     + [("IOB2", "BILOU"), ("IOB2", "IOE2")],
 )
-def test_strict_mode_equals_seqeval_on_real_data(real_tags, source, scheme):
+def test_strict_mode_equals_seqeval(gold_tags, source, scheme):
     y_true = [
         _schemes.encode_chunks(_schemes.chunks(s), len(s), scheme)
-        for s in real_tags[source]
+        for s in gold_tags[source]
     ]
     y_pred = perturbed(y_true, seed=1)
     for average in AVERAGES:

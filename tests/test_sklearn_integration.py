@@ -30,11 +30,18 @@ def series(n=40, seed=0):
 
 
 def test_pipeline_with_a_preprocessing_step():
-    X, y = series()
+    X, y = series(80)
+    X_test, y_test = series(100, seed=1)
     clip = FunctionTransformer(lambda X: [np.clip(x, -2, 2) for x in X])
-    pipe = make_pipeline(clip, RNNClassifier(**QUICK)).fit(X, y)
-    assert pipe.predict(X).shape == (40,)
-    assert 0 <= pipe.score(X, y) <= 1
+    params = {**QUICK, "learning_rate_init": 1e-2, "max_iter": 10}
+    pipe = make_pipeline(clip, RNNClassifier(**params)).fit(X, y)
+    # the network reads the step's output: scoring through the pipeline is scoring
+    # the clipped series, and the model learned (chance is about 0.5)
+    rnn = pipe[-1]
+    clipped = clip.transform(X_test)
+    np.testing.assert_array_equal(pipe.predict(X_test), rnn.predict(clipped))
+    assert pipe.score(X_test, y_test) == rnn.score(clipped, y_test)
+    assert pipe.score(X_test, y_test) > 0.75
 
 
 def test_transform_feeds_another_model_in_a_pipeline():
@@ -62,11 +69,13 @@ def test_grid_search(n_jobs):
 
 def test_cross_val_score_on_text_and_regression():
     texts = ["good day", "bad day", "good night", "bad night"] * 5
-    labels = ["pos", "neg"] * 10
-    assert cross_val_score(RNNClassifier(**QUICK), texts, labels, cv=2).shape == (2,)
+    labels = ["pos", "neg"] * 10  # "good" is positive
+    scores = cross_val_score(RNNClassifier(**QUICK), texts, labels, cv=2)
+    assert scores.tolist() == [1.0, 1.0]
     X = np.random.RandomState(0).normal(size=(30, 6))
-    scores = cross_val_score(RNNRegressor(**QUICK), X, X.sum(axis=1), cv=3)
-    assert np.isfinite(scores).all()
+    params = {**QUICK, "max_iter": 30, "learning_rate_init": 1e-2}
+    scores = cross_val_score(RNNRegressor(**params), X, X.sum(axis=1), cv=3)
+    assert (scores > 0.7).all()  # R^2: predicting the mean scores 0
 
 
 def test_clone_and_params_round_trip():
@@ -126,14 +135,18 @@ def test_pickled_state_holds_plain_arrays_and_no_device():
     assert isinstance(clf.module_, torch.nn.Module)
 
 
-def test_a_gpu_pickle_loads_on_the_cpu():
-    """A state saved from CUDA tensors unpickles without CUDA: simulate the save by
-    checking that unpickling never asks torch to restore a device."""
+def test_a_pickle_names_no_torch_class_and_no_device():
+    """The pickle's bytes name no torch class, so unpickling never asks torch to
+    rebuild a tensor on the device it was saved from. On a CPU-only machine this
+    model is fitted on the CPU and the test checks only that; the round trip of a
+    model really fitted on a GPU is test_trust.py's ``cuda`` tests."""
     X, y = series()
     clf = RNNClassifier(**QUICK).fit(X, y)
     buffer = io.BytesIO()
     pickle.dump(clf, buffer)
-    assert b"cuda" not in buffer.getvalue() and b"torch" not in buffer.getvalue()
+    assert b"torch" not in buffer.getvalue()
+    # with device="auto" the fit ran on the GPU where there is one
+    assert b"cuda" not in buffer.getvalue()
 
 
 def test_pickle_then_partial_fit_continues():

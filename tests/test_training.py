@@ -11,6 +11,7 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, log_loss
 
 from sklearn_rnn import RNNClassifier, RNNRegressor
 from sklearn_rnn._training import Progress, TrainingState, clip_gradients
@@ -98,7 +99,18 @@ def test_fitted_attributes_follow_mlp_names():
     assert all(h["duration"] > 0 for h in clf.history_)
 
 
-def test_early_stopping_restores_the_best_epoch():
+def test_early_stopping_restores_the_best_epoch(monkeypatch):
+    """The fitted model is the best epoch's: re-scoring the very samples held out
+    gives that epoch's validation score and loss, not the last epoch's."""
+    held_out = []
+    split = RNNClassifier._split_validation
+
+    def recording_split(self, data):
+        train, valid = split(self, data)
+        held_out.append(valid)
+        return train, valid
+
+    monkeypatch.setattr(RNNClassifier, "_split_validation", recording_split)
     X, y = sign_task(200)
     clf = RNNClassifier(
         hidden_size=8,
@@ -112,14 +124,20 @@ def test_early_stopping_restores_the_best_epoch():
     assert clf.best_loss_ is None
     assert len(clf.validation_scores_) == clf.n_iter_
     assert clf.best_validation_score_ == max(clf.validation_scores_)
-    # stopped early, without a ConvergenceWarning, and kept the best epoch's weights
+    # stopped early, without a ConvergenceWarning, three epochs after the best one
     assert clf.n_iter_ < 40
-    best_epoch = max(clf.history_, key=lambda h: (h["valid_score"], -h["valid_loss"]))
+    best = max(clf.history_, key=lambda h: (h["valid_score"], -h["valid_loss"]))
     last = clf.history_[-1]
-    assert last["epoch"] - best_epoch["epoch"] >= 3 or clf.n_iter_ == 40
-    # the held-out part is the one train_test_split draws with the estimator's seed;
-    # re-scoring it with the restored weights gives the best score again
-    assert clf.best_validation_score_ >= last["valid_score"]
+    assert last["epoch"] - best["epoch"] == 3
+    assert last["valid_loss"] != pytest.approx(best["valid_loss"], rel=1e-3)
+    # re-score the held-out samples through the public API
+    (valid,) = held_out
+    assert len(valid) == 50
+    truth = clf.classes_[valid.targets.numpy()]
+    assert accuracy_score(truth, clf.predict(valid)) == clf.best_validation_score_
+    assert log_loss(truth, clf.predict_proba(valid)) == pytest.approx(
+        best["valid_loss"], rel=1e-5
+    )
 
 
 def test_early_stopping_auto_depends_on_the_sample_count(monkeypatch):
@@ -130,6 +148,80 @@ def test_early_stopping_auto_depends_on_the_sample_count(monkeypatch):
         assert clf.fit(X, y).validation_scores_ is None
         monkeypatch.setattr(RNNClassifier, "_auto_early_stopping_min", 50)
         assert len(clf.fit(X, y).validation_scores_) == 2
+
+
+# One batch holds every sample (so shuffling changes nothing), no dropout, no
+# validation split, raw inputs (standardising would read the removed or repeated
+# samples too), and SGD, whose steps scale with the loss; on the CPU, where the
+# float32 sums agree to rounding.
+FULL_BATCH = dict(
+    hidden_size=8,
+    batch_size=128,
+    dropout=0.0,
+    early_stopping=False,
+    standardize=False,
+    optimizer="sgd",
+    learning_rate_init=0.05,
+    max_iter=10,
+    random_state=0,
+    device="cpu",
+)
+
+
+def full_batch_fit(X, y, sample_weight=None):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return RNNClassifier(**FULL_BATCH).fit(X, y, sample_weight=sample_weight)
+
+
+def assert_same_model(a, b):
+    for p, q in zip(a.module_.parameters(), b.module_.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(a.loss_curve_, b.loss_curve_, rtol=1e-6)
+
+
+def test_a_zero_sample_weight_is_a_removed_sample():
+    """Weights are scaled to mean 1 over the fit's samples, and a batch's loss is
+    the mean of its weighted losses. With k of n samples at weight 0 and the rest
+    at 1, each kept sample weighs n / (n - k), so the one batch's loss is
+    sum(kept losses) / (n - k): the very loss of the n - k samples alone, as a
+    function of the weights. The same initial weights (the same random_state) then
+    take the same steps, and the two fits agree to float32 rounding."""
+    X, y = sign_task(40)
+    X_odd, y_odd = sign_task(2, seed=5)
+    y_odd = np.where(y_odd == "pos", "neg", "pos")  # against the rule
+    X_all, y_all = X + X_odd, np.concatenate([y, y_odd])
+    weighted = full_batch_fit(X_all, y_all, sample_weight=[1.0] * 40 + [0.0, 0.0])
+    removed = full_batch_fit(X, y)
+    assert_same_model(weighted, removed)
+    np.testing.assert_allclose(
+        weighted.predict_proba(X_all), removed.predict_proba(X_all), atol=1e-6
+    )
+    # the two samples matter when they are trained on
+    unweighted = full_batch_fit(X_all, y_all)
+    gap = np.abs(unweighted.predict_proba(X) - removed.predict_proba(X)).max()
+    assert gap > 0.01
+
+
+def test_integer_sample_weights_are_repeated_samples():
+    """For the same reason, a weight of w counts as w copies of the sample (0 as
+    none): with weights scaled to mean 1, the batch's loss is sum(w * loss) /
+    sum(w), the mean loss over the repeated samples. Non-uniform weights change the
+    model; a constant weight, scaled to exactly 1, changes nothing."""
+    X, y = sign_task(40)
+    counts = np.random.RandomState(0).randint(0, 4, size=40)
+    X_repeated = [x for x, count in zip(X, counts, strict=True) for _ in range(count)]
+    assert len(X_repeated) <= FULL_BATCH["batch_size"]  # still one batch
+    weighted = full_batch_fit(X, y, sample_weight=counts)
+    repeated = full_batch_fit(X_repeated, np.repeat(y, counts))
+    assert_same_model(weighted, repeated)
+    np.testing.assert_allclose(
+        weighted.predict_proba(X), repeated.predict_proba(X), atol=1e-6
+    )
+    plain = full_batch_fit(X, y)
+    assert np.abs(plain.predict_proba(X) - weighted.predict_proba(X)).max() > 0.05
+    constant = full_batch_fit(X, y, sample_weight=np.full(40, 3.0))
+    np.testing.assert_array_equal(constant.predict_proba(X), plain.predict_proba(X))
 
 
 # An interrupted or NaN-poisoned fit of every estimator: tests/test_trust.py
@@ -151,25 +243,32 @@ def test_a_huge_learning_rate_diverges_cleanly():
     with pytest.warns(DivergenceWarning, match="Lower learning_rate_init"):
         reg.fit(X, y)
     assert reg.n_iter_ < 20
-    assert reg.predict(X).shape == (64,)
+    # the weights kept are the last finite epoch's: they predict finite values
+    assert all(torch.isfinite(p).all() for p in reg.module_.parameters())
+    prediction = reg.predict(X)
+    assert prediction.shape == (64,) and np.isfinite(prediction).all()
 
 
-def test_warm_start_continues_and_partial_fit_runs_one_epoch():
+def test_warm_start_continues_and_partial_fit_runs_one_epoch(monkeypatch):
     X, y = sign_task(60)
+    built = []
+    build = RNNClassifier._build_network
+    monkeypatch.setattr(
+        RNNClassifier, "_build_network", lambda self: built.append(1) or build(self)
+    )
     kwargs = dict(hidden_size=8, max_iter=3, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf = RNNClassifier(warm_start=True, **kwargs).fit(X, y)
-        weights = [p.detach().clone() for p in clf.module_.parameters()]
+        module = clf.module_
+        weights = [p.detach().clone() for p in module.parameters()]
         clf.fit(X, y)
     assert clf.n_iter_ == 6 and len(clf.loss_curve_) == 6
-    # continued: the second fit started from the first one's weights, not anew
-    fresh = RNNClassifier(**kwargs)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        fresh.fit(X, y)
-    for a, b in zip(weights, fresh.module_.parameters(), strict=True):
-        torch.testing.assert_close(a, b.detach())
+    # continued: the second fit trained the first one's network on, not a new one
+    assert len(built) == 1 and clf.module_ is module
+    assert not all(
+        torch.equal(a, b) for a, b in zip(weights, module.parameters(), strict=True)
+    )
 
     inc = RNNClassifier(
         hidden_size=16,
