@@ -1,9 +1,10 @@
 """The one place that knows about devices.
 
 Every estimator resolves its ``device`` parameter here once per fit, moves its module
-and optimizer state with :func:`place`, and moves each batch with :func:`to_device`; a
-loaded model goes to :func:`home_device`. Nothing else in the package names ``cuda`` or
-``mps``.
+and optimizer state with :func:`place`, finds where a module is with
+:func:`module_device`, and moves each batch (``Batch.to``) and every other tensor with
+:func:`to_device`; a loaded or unpickled model goes to :func:`home_device`. Nothing
+else in the package names ``cuda`` or ``mps``.
 """
 
 import contextlib

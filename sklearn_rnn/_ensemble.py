@@ -52,10 +52,11 @@ class EnsembleTagger(MetaEstimatorMixin, BaseEstimator):
         How many members to fit at once, each in its own process (joblib's; ``-1``
         means one per CPU core, ``None`` one at a time unless a
         :func:`joblib.parallel_backend` context says otherwise). Each process gets
-        its share of the CPU threads; on two cores a pair of taggers trained about
-        1.8 times as fast side by side as one after the other, and with ``max_time``
-        set, one member's budget bounds the whole fit. Results agree with
-        ``n_jobs=None`` up to the rounding that a different thread count brings.
+        its share of the CPU threads, which on a few cores often trains a pair
+        faster side by side than one after the other (``benchmarks/results.md``);
+        with ``max_time`` set, one member's budget bounds the whole fit. Results
+        agree with ``n_jobs=None`` up to the rounding that a different thread count
+        brings.
 
     random_state : int, RandomState instance or None, default=None
         Draws each member's ``random_state``: an int gives the same ensemble on a
