@@ -3,7 +3,7 @@
 from ._classifier import RNNClassifier
 from ._ensemble import EnsembleTagger
 from ._generator import CharLMGenerator
-from ._persistence import load
+from ._persistence import convert_legacy, load
 from ._regressor import RNNRegressor
 from ._tagger import LSTMSequenceTagger
 from ._version import __version__
@@ -15,5 +15,6 @@ __all__ = [
     "RNNClassifier",
     "RNNRegressor",
     "__version__",
+    "convert_legacy",
     "load",
 ]

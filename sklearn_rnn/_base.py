@@ -357,9 +357,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         """Save the model as it is after this epoch, replacing the fit's last file in
         one step so that an interrupted write never leaves a broken checkpoint."""
         self._publish_training_state(validated=validated)
-        partial = f"{self.checkpoint_path_}.partial"
-        _persistence.save(self, partial)
-        os.replace(partial, self.checkpoint_path_)
+        _persistence.save(self, self.checkpoint_path_)  # atomic: see save
 
     def _use_early_stopping(self, n_samples):
         if self.early_stopping == "auto":
@@ -442,7 +440,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
             kwargs.update(n_channels=self.n_channels_)
         kwargs.update(self._module_kwargs())  # last, so that a subclass may override
         self._module_spec = (self._module_name, kwargs)
-        self.module_ = MODULES[self._module_name](**kwargs)
+        self.module_ = self._new_module()
         if rows is not None:
             index, vectors, _ = rows
             self._word_embedding().set_rows(
@@ -522,19 +520,28 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
 
     # ------------------------------------------------------------------ persistence
 
-    def save(self, path):
-        """Write the model to ``path`` in a format that never executes code on load.
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # model files may hold any estimator built on this base (load refuses the
+        # abstract ones)
+        _persistence.register(cls)
 
-        Weights go through :func:`torch.save` and come back with
-        ``torch.load(weights_only=True)``; everything else (class, parameters, classes,
-        vocabulary, versions) is JSON. Read it back with :func:`sklearn_rnn.load` on
-        any machine (on the CPU where the fitting device is missing). A parameter
-        that is a function (a custom ``tokenizer``) is stored by name only and must be
-        given again to ``load``.
+    def save(self, path):
+        """Write the model to ``path`` in a format that holds no code and no pickle.
+
+        The file is a zip of JSON (class, parameters, classes, vocabulary, the
+        optimizer's settings, versions) and safetensors files of the network's and
+        the optimizer's tensors. It is written to a temporary file beside ``path``
+        that then replaces ``path`` in one step, so a failed save leaves a previous
+        file as it was. Read it back with :func:`sklearn_rnn.load` on any machine (on
+        the CPU where the fitting device is missing); loading checks the file's
+        sizes before it reads or builds anything. A parameter that is a function (a
+        custom ``tokenizer``) is stored by name only and must be given again to
+        ``load``.
 
         Parameters
         ----------
-        path : str or path-like
+        path : str, path-like or binary file object
 
         Returns
         -------
@@ -551,15 +558,38 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         place(self.module_, self.optimizer_, resolve_device(device))
         return self
 
+    def _new_module(self):
+        """A network with fresh weights, as ``_module_spec`` describes it.
+
+        Under ``with torch.device("meta")`` it allocates nothing: how
+        :func:`~sklearn_rnn.load` checks a file's sizes before it builds anything.
+        """
+        spec = getattr(self, "_module_spec", None)
+        if not (
+            isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[1], dict)
+        ):
+            raise ValueError(
+                "_module_spec must be a (network name, keyword arguments) pair, got "
+                f"{spec!r:.80}"
+            )
+        name, kwargs = spec
+        if not isinstance(name, str) or name not in MODULES:
+            raise ValueError(
+                f"unknown network {name!r:.80} in _module_spec; sklearn-rnn builds "
+                f"{sorted(MODULES)}"
+            )
+        return MODULES[name](**kwargs)
+
     def _restore_torch_state(self, module_state, optimizer_state):
         """Rebuild ``module_`` and ``optimizer_`` from state dicts, on the device the
         ``device`` parameter names if this machine has it, else on the CPU."""
-        name, kwargs = self._module_spec
-        self.module_ = MODULES[name](**kwargs)
+        self.module_ = self._new_module()
         self.module_.load_state_dict(module_state)
         self.module_.to(home_device(self.device))
         self.module_.eval()
         self.optimizer_ = self._make_optimizer(self.module_)
+        if isinstance(self.optimizer, str):
+            _check_moments(self.optimizer_, optimizer_state)
         self.optimizer_.load_state_dict(optimizer_state)
 
     def __getstate__(self):
@@ -597,6 +627,24 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         tags.input_tags.three_d_array = True
         tags.non_deterministic = False
         return tags
+
+
+def _check_moments(optimizer, state_dict):
+    """Refuse a state dict for one of :data:`OPTIMIZERS` whose tensors are neither
+    scalars (step counts) nor shaped like their parameter (moments), which torch
+    would load and trip over at the next step."""
+    saved = [i for group in state_dict["param_groups"] for i in group["params"]]
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    if len(saved) != len(params):
+        return  # load_state_dict says so
+    shapes = dict(zip(saved, (p.shape for p in params), strict=True))
+    for key, values in state_dict["state"].items():
+        for name, value in values.items():
+            if torch.is_tensor(value) and value.ndim and value.shape != shapes.get(key):
+                raise ValueError(
+                    f"the optimizer's {name} of parameter {key} has shape "
+                    f"{tuple(value.shape)}, not that of its parameter"
+                )
 
 
 def _to_numpy(obj):

@@ -31,6 +31,7 @@ _POTENTIALS = ("start", "transitions", "end")
 _DECODE_BATCH = 256
 
 
+@_persistence.register
 class EnsembleTagger(MetaEstimatorMixin, BaseEstimator):
     """Several :class:`LSTMSequenceTagger` trained from different seeds, decoded as one.
 
@@ -208,13 +209,15 @@ class EnsembleTagger(MetaEstimatorMixin, BaseEstimator):
         return _tagging_score(self.estimators_[0], self.predict(X), y)
 
     def save(self, path):
-        """Write the ensemble to ``path`` in the format that never executes code on
-        load: every member as :meth:`LSTMSequenceTagger.save` writes it, and the
-        ensemble's parameters. Read it back with :func:`sklearn_rnn.load`.
+        """Write the ensemble to ``path`` in the format that holds no code and no
+        pickle: the ensemble's parameters, and every member as
+        :meth:`LSTMSequenceTagger.save` writes it, under ``members/<i>/`` in the same
+        zip. Read it back with :func:`sklearn_rnn.load`, which checks every member
+        alike.
 
         Parameters
         ----------
-        path : str or path-like
+        path : str, path-like or binary file object
 
         Returns
         -------

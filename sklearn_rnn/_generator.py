@@ -20,7 +20,6 @@ from sklearn.utils.validation import check_is_fitted
 from . import _data
 from ._base import BaseRNN
 from ._docs import fill_doc
-from .nn import MODULES
 
 # ``early_stopping="auto"`` holds out the end of texts at least this long.
 AUTO_EARLY_STOPPING_MIN_CHARS = 100_000
@@ -471,7 +470,7 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
             **self._module_kwargs(),
         )
         self._module_spec = (self._module_name, kwargs)
-        self.module_ = MODULES[self._module_name](**kwargs)
+        self.module_ = self._new_module()
         self.optimizer_ = self._make_optimizer(self.module_)
 
     def _chunk_size(self):
