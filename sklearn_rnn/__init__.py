@@ -3,7 +3,7 @@
 from ._classifier import RNNClassifier
 from ._ensemble import EnsembleTagger
 from ._generator import CharLMGenerator
-from ._persistence import load
+from ._persistence import convert_legacy, load
 from ._regressor import RNNRegressor
 from ._tagger import LSTMSequenceTagger
 from ._translator import RNNTranslator
@@ -17,5 +17,6 @@ __all__ = [
     "RNNRegressor",
     "RNNTranslator",
     "__version__",
+    "convert_legacy",
     "load",
 ]

@@ -425,7 +425,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         kwargs.update(self.reader_.network_kwargs())
         kwargs.update(self._network_kwargs())  # last: the recipe has the last word
         self._module_spec = (self._network, kwargs)
-        self.module_ = MODULES[self._network](**kwargs)
+        self.module_ = self._new_module()
         rows = self.reader_.take_pretrained_rows()
         if rows is not None:
             self.module_.word_embedding.set_rows(*rows)
@@ -502,18 +502,21 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
     # ------------------------------------------------------------------ persistence
 
     def save(self, path):
-        """Write the model to ``path`` in a format that never executes code on load.
+        """Write the model to ``path`` in a format that holds no code and no pickle.
 
-        Weights go through :func:`torch.save` and come back with
-        ``torch.load(weights_only=True)``; everything else (class, parameters, classes,
-        vocabulary, versions) is JSON. Read it back with :func:`sklearn_rnn.load` on
-        any machine (on the CPU where the fitting device is missing). A parameter
-        that is a function (a custom ``tokenizer``) is stored by name only and must be
-        given again to ``load``.
+        The file is a zip of JSON (class, parameters, classes, vocabulary, the
+        optimizer's settings, versions) and safetensors files of the network's and
+        the optimizer's tensors. It is written to a temporary file beside ``path``
+        that then replaces ``path`` in one step, so a failed save leaves a previous
+        file as it was. Read it back with :func:`sklearn_rnn.load` on any machine (on
+        the CPU where the fitting device is missing); loading checks the file's
+        sizes before it reads or builds anything. A parameter that is a function (a
+        custom ``tokenizer``, ``callbacks``) is stored by name only and must be given
+        again to ``load``.
 
         Parameters
         ----------
-        path : str or path-like
+        path : str, path-like or binary file object
 
         Returns
         -------
@@ -530,16 +533,63 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         place(self.module_, self.optimizer_, resolve_device(device))
         return self
 
+    def _new_module(self):
+        """A network with fresh weights, as ``_module_spec`` describes it.
+
+        Under ``with torch.device("meta")`` it allocates nothing: how
+        :func:`~sklearn_rnn.load` checks a file's sizes before it builds anything.
+        """
+        spec = getattr(self, "_module_spec", None)
+        if not (
+            isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[1], dict)
+        ):
+            raise ValueError(
+                "_module_spec must be a (network name, keyword arguments) pair, got "
+                f"{spec!r:.80}"
+            )
+        name, kwargs = spec
+        if not isinstance(name, str) or name not in MODULES:
+            raise ValueError(
+                f"unknown network {name!r:.80} in _module_spec; sklearn-rnn builds "
+                f"{sorted(MODULES)}"
+            )
+        return MODULES[name](**kwargs)
+
     def _restore_torch_state(self, module_state, optimizer_state):
         """Rebuild ``module_`` and ``optimizer_`` from state dicts, on the device the
         ``device`` parameter names if this machine has it, else on the CPU."""
-        name, kwargs = self._module_spec
-        self.module_ = MODULES[name](**kwargs)
+        self.module_ = self._new_module()
         self.module_.load_state_dict(module_state)
         self.module_.to(home_device(self.device))
         self.module_.eval()
         self.optimizer_ = self._make_optimizer(self.module_)
+        if isinstance(self.optimizer, str):
+            _check_moments(self.optimizer_, optimizer_state)
         self.optimizer_.load_state_dict(optimizer_state)
+
+    def _upgrade_fitted_state(self):
+        """Fitted state of an earlier version (a format-1 file read by
+        :func:`~sklearn_rnn.convert_legacy`, or an old pickle), whose input reading
+        was spread over attributes of the estimator, gathered into ``reader_``."""
+        state = vars(self)
+        if "reader_" in state or "_module_spec" not in state:
+            return
+        family = state.pop("_input_family", None)
+        reader = self._make_reader()
+        reader.family = family
+        for old, new in (
+            ("vocabulary_", "vocabulary"),
+            ("n_channels_", "n_channels"),
+            ("input_mean_", "mean"),
+            ("input_scale_", "scale"),
+            ("char_vocabulary_", "char_vocabulary"),
+            ("feature_vocabularies_", "feature_vocabularies"),
+        ):
+            if old in state:
+                setattr(reader, new, state.pop(old))
+        for transient in ("_pretrained_rows", "_unknown_rates", "_carried_state"):
+            state.pop(transient, None)
+        self.reader_ = reader
 
     def __getstate__(self):
         """Plain CPU arrays instead of torch objects: a model fitted on a GPU unpickles
@@ -566,6 +616,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                 stacklevel=2,
             )
         super().__setstate__(state)
+        self._upgrade_fitted_state()
         if module_state is not None:
             self._restore_torch_state(
                 _to_torch(module_state), _to_torch(optimizer_state)
@@ -576,6 +627,24 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         tags.input_tags.three_d_array = True
         tags.non_deterministic = False
         return tags
+
+
+def _check_moments(optimizer, state_dict):
+    """Refuse a state dict for one of :data:`OPTIMIZERS` whose tensors are neither
+    scalars (step counts) nor shaped like their parameter (moments), which torch
+    would load and trip over at the next step."""
+    saved = [i for group in state_dict["param_groups"] for i in group["params"]]
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    if len(saved) != len(params):
+        return  # load_state_dict says so
+    shapes = dict(zip(saved, (p.shape for p in params), strict=True))
+    for key, values in state_dict["state"].items():
+        for name, value in values.items():
+            if torch.is_tensor(value) and value.ndim and value.shape != shapes.get(key):
+                raise ValueError(
+                    f"the optimizer's {name} of parameter {key} has shape "
+                    f"{tuple(value.shape)}, not that of its parameter"
+                )
 
 
 def _reader_state(estimator, name, family):

@@ -258,13 +258,15 @@ class EnsembleTagger(MetaEstimatorMixin, BaseEstimator):
         return pooled._score_labels(pooled.predict(X), y)
 
     def save(self, path):
-        """Write the ensemble to ``path`` in the format that never executes code on
-        load: every member as :meth:`LSTMSequenceTagger.save` writes it, and the
-        ensemble's parameters. Read it back with :func:`sklearn_rnn.load`.
+        """Write the ensemble to ``path`` in the format that holds no code and no
+        pickle: the ensemble's parameters, and every member as
+        :meth:`LSTMSequenceTagger.save` writes it, under ``members/<i>/`` in the same
+        zip. Read it back with :func:`sklearn_rnn.load`, which checks every member
+        alike.
 
         Parameters
         ----------
-        path : str or path-like
+        path : str, path-like or binary file object
 
         Returns
         -------

@@ -621,6 +621,14 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
     def classes_(self):
         return self.reader_.classes
 
+    def _upgrade_fitted_state(self):
+        state = vars(self)
+        if "reader_" in state or "classes_" not in state:
+            return
+        self.reader_ = CharacterReader()
+        self.reader_.classes = state.pop("classes_")
+        state.pop("_carried_state", None)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.two_d_array = False

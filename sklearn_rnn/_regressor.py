@@ -197,6 +197,12 @@ class RNNRegressor(RegressorMixin, BaseManyToOne):
         r2 = torch.where(total > 0, 1 - residual / total.clamp_min(1e-12), 0.0)
         return float(r2.mean())
 
+    def _upgrade_fitted_state(self):
+        super()._upgrade_fitted_state()
+        spec = vars(self).get("_module_spec")
+        if isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[1], dict):
+            spec[1].setdefault("objective", "squared_error")  # older files lack it
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True

@@ -207,10 +207,14 @@ def test_save_and_load_give_the_same_ensemble_without_pickle(
     assert pair.save(path) is pair
     with zipfile.ZipFile(path) as archive:
         assert sorted(archive.namelist()) == [
-            "members/0.skrnn",
-            "members/1.skrnn",
-            "sklearn_rnn.json",
-        ]
+            f"members/{i}/{name}"
+            for i in (0, 1)
+            for name in (
+                "module.safetensors",
+                "optimizer.safetensors",
+                "sklearn_rnn.json",
+            )
+        ] + ["sklearn_rnn.json"]
     loaded = load(path)
     assert type(loaded) is EnsembleTagger
     assert loaded.get_params()["estimator__hidden_size"] == member_params["hidden_size"]
@@ -236,24 +240,23 @@ def test_a_malicious_member_is_refused_without_running(
     pair.save(path)
     marker = tmp_path / "pwned"
     # the second member's weights replaced by a pickle that would create the marker
-    with zipfile.ZipFile(path) as archive:
-        member = archive.read("members/1.skrnn")
-    inner = tmp_path / "member.skrnn"
-    inner.write_bytes(member)
     buffer = io.BytesIO()
     torch.save({"weight": code_running_pickle(marker)}, buffer)
-    rewrite_member(inner, "module.pt", buffer.getvalue())
-    rewrite_member(path, "members/1.skrnn", inner.read_bytes())
-    with pytest.raises(ValueError, match=r"members/1.skrnn: refusing module.pt"):
+    rewrite_member(path, "members/1/module.safetensors", buffer.getvalue())
+    with pytest.raises(
+        ValueError, match=r"members/1/module.safetensors is not a safetensors file"
+    ):
         load(path)
     assert not marker.exists()
     # and a file that lost a member says so
     with zipfile.ZipFile(path) as archive:
-        kept = {n: archive.read(n) for n in archive.namelist() if "1.skrnn" not in n}
+        kept = {n: archive.read(n) for n in archive.namelist() if "members/1/" not in n}
     with zipfile.ZipFile(path, "w") as archive:
         for name, content in kept.items():
             archive.writestr(name, content)
-    with pytest.raises(ValueError, match=r"is incomplete: no members/1.skrnn"):
+    with pytest.raises(
+        ValueError, match=r"is incomplete: no members/1/sklearn_rnn.json"
+    ):
         load(path)
 
 
