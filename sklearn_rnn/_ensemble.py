@@ -257,6 +257,14 @@ class EnsembleTagger(MetaEstimatorMixin, BaseEstimator):
         pooled = self._pooled()
         return pooled._score_labels(pooled.predict(X), y)
 
+    def to(self, device):
+        """Move every member's network to ``device`` (see
+        :meth:`LSTMSequenceTagger.to`). Returns ``self``."""
+        check_is_fitted(self, "estimators_")
+        for member in self.estimators_:
+            member.to(device)
+        return self
+
     def save(self, path):
         """Write the ensemble to ``path`` in the format that holds no code and no
         pickle: the ensemble's parameters, and every member as

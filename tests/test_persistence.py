@@ -113,26 +113,6 @@ def test_an_unfitted_estimator_round_trips(tmp_path):
     assert loaded.cell == "lstm" and not hasattr(loaded, "module_")
 
 
-def _rewrite(path, member, data):
-    """Replace one member of a saved model file with ``data``."""
-    with zipfile.ZipFile(path) as archive:
-        members = {name: archive.read(name) for name in archive.namelist()}
-    members[member] = data
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, content in members.items():
-            archive.writestr(name, content)
-
-
-class Payload:
-    """Unpickling this runs code: it would create the marker file."""
-
-    def __init__(self, marker):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return (open, (self.marker, "w"))
-
-
 @pytest.mark.parametrize(
     "member, message",
     [
@@ -143,25 +123,25 @@ class Payload:
     ],
 )
 def test_a_malicious_pickle_in_any_member_is_refused_without_running(
-    fitted_models, member, message, tmp_path
+    fitted_models, member, message, tmp_path, code_running_pickle, rewrite_member
 ):
     est, _ = fitted_models["text"]
     path = tmp_path / "m.skrnn"
     est.save(path)
     marker = tmp_path / "pwned"
-    payload = pickle.dumps(Payload(marker))
+    payload = pickle.dumps(code_running_pickle(marker))
     # the payload runs when unpickled: prove it, then prove load does not
     pickle.loads(payload)
     assert marker.exists()
     marker.unlink()
     if member == "sklearn_rnn.json":
-        _rewrite(path, member, payload)
+        rewrite_member(path, member, payload)
     else:  # a torch file whose pickle holds the payload
         import io
 
         buffer = io.BytesIO()
-        torch.save({"weight": Payload(marker)}, buffer)
-        _rewrite(path, member, buffer.getvalue())
+        torch.save({"weight": code_running_pickle(marker)}, buffer)
+        rewrite_member(path, member, buffer.getvalue())
     with pytest.raises(ValueError, match=message):
         load(path)
     assert not marker.exists()
@@ -188,25 +168,27 @@ def test_files_that_are_not_ours_are_refused(tmp_path, fitted_models):
     ],
 )
 def test_unknown_versions_and_classes_are_refused(
-    fitted_models, tmp_path, change, message
+    fitted_models, tmp_path, change, message, rewrite_member
 ):
     est, _ = fitted_models["text"]
     path = tmp_path / "m.skrnn"
     est.save(path)
     with zipfile.ZipFile(path) as archive:
         meta = json.loads(archive.read("sklearn_rnn.json"))
-    _rewrite(path, "sklearn_rnn.json", json.dumps({**meta, **change}))
+    rewrite_member(path, "sklearn_rnn.json", json.dumps({**meta, **change}))
     with pytest.raises(ValueError, match=message):
         load(path)
 
 
-def test_loading_another_versions_file_or_pickle_warns(fitted_models, tmp_path):
+def test_loading_another_versions_file_or_pickle_warns(
+    fitted_models, tmp_path, rewrite_member
+):
     est, X = fitted_models["text"]
     path = tmp_path / "m.skrnn"
     est.save(path)
     with zipfile.ZipFile(path) as archive:
         meta = json.loads(archive.read("sklearn_rnn.json"))
-    _rewrite(
+    rewrite_member(
         path, "sklearn_rnn.json", json.dumps({**meta, "sklearn_rnn_version": "0.0.1"})
     )
     with pytest.warns(InconsistentVersionWarning, match="saved by sklearn-rnn 0.0.1"):

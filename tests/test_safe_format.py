@@ -175,15 +175,15 @@ def test_version_1_files_are_refused_with_the_way_to_convert_them(tmp_path):
             np.testing.assert_allclose(got, want, rtol=1e-6)
 
 
-def test_convert_legacy_still_refuses_a_pickle_that_runs_code(tmp_path):
-    from test_persistence import Payload, _rewrite
-
+def test_convert_legacy_still_refuses_a_pickle_that_runs_code(
+    tmp_path, code_running_pickle, rewrite_member
+):
     path = tmp_path / "v1.skrnn"
     path.write_bytes((DATA / "v1_classifier.skrnn").read_bytes())
     marker = tmp_path / "pwned"
     buffer = io.BytesIO()
-    torch.save({"weight": Payload(marker)}, buffer)
-    _rewrite(path, "module.pt", buffer.getvalue())
+    torch.save({"weight": code_running_pickle(marker)}, buffer)
+    rewrite_member(path, "module.pt", buffer.getvalue())
     with pytest.raises(ValueError, match="module.pt: refusing"):
         convert_legacy(path, tmp_path / "new.skrnn")
     assert not marker.exists() and not (tmp_path / "new.skrnn").exists()

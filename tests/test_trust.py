@@ -3,6 +3,7 @@ format and pickles keep a model exactly, the same ``random_state`` gives the sam
 model, and faults during fit (interrupt, divergence) leave a usable one. The CUDA
 cases run only where a GPU is."""
 
+import io
 import pickle
 import warnings
 
@@ -13,9 +14,11 @@ import torch
 
 from sklearn_rnn import (
     CharLMGenerator,
+    EnsembleTagger,
     LSTMSequenceTagger,
     RNNClassifier,
     RNNRegressor,
+    RNNTranslator,
     load,
 )
 from sklearn_rnn.exceptions import DivergenceWarning, InterruptedFitWarning
@@ -78,13 +81,71 @@ def _generator(**params):
     return est, (STORY,), outputs
 
 
+def _ensemble(**params):
+    """Two taggers; ``params`` go to the members (an ensemble has no loop of its
+    own)."""
+    member, data, outputs = _tagger(**params)
+    return EnsembleTagger(member, n_estimators=2, random_state=0), data, outputs
+
+
+WORDS = ["cat", "dog", "cart", "god", "act"] * 4
+
+
+def _translator(**params):
+    est = RNNTranslator(
+        hidden_size=8,
+        embedding_dim=8,
+        target_embedding_dim=8,
+        max_iter=3,
+        random_state=0,
+    ).set_params(**params)
+    targets = [word[::-1] for word in WORDS]
+
+    def outputs(e):
+        return [np.array(e.predict(WORDS)), e.score_samples(WORDS, targets)]
+
+    return est, (WORDS, targets), outputs
+
+
 CASES = {
     "classifier": _classifier,
     "regressor": _regressor,
     "tagger": _tagger,
     "generator": _generator,
+    "ensemble": _ensemble,
+    "translator": _translator,
 }
 parametrize_cases = pytest.mark.parametrize("case", list(CASES))
+
+
+def _networks(est):
+    """The torch modules of an estimator, or of an ensemble's members."""
+    members = getattr(est, "estimators_", [est])
+    return [member.module_ for member in members]
+
+
+def _params(est):
+    """``get_params()``, an ensemble's template estimator read as its parameters
+    (loading makes a new object of equal settings)."""
+    params = est.get_params()
+    if "estimator" in params:
+        params["estimator"] = params["estimator"].get_params()
+    return params
+
+
+def _set_device(est, device):
+    """Set ``device`` where a fit reads it: the estimator's parameter, or for an
+    ensemble its members' and its template's."""
+    if isinstance(est, EnsembleTagger):
+        for member in getattr(est, "estimators_", []):
+            member.set_params(device=device)
+        return est.set_params(estimator__device=device)
+    return est.set_params(device=device)
+
+
+def _n_iter(est):
+    """Epochs trained (by the first member, for an ensemble)."""
+    return getattr(est, "estimators_", [est])[0].n_iter_
 
 
 def _assert_same(a, b, **tolerance):
@@ -123,23 +184,24 @@ def test_save_load_and_pickle_give_identical_outputs(fitted, case, tmp_path):
     assert _tensors_in(state) == 0, "the pickled state holds tensors"
     for loaded in (load(tmp_path / "m.skrnn"), joblib.load(tmp_path / "m.joblib")):
         assert type(loaded) is type(est)
-        assert loaded.get_params() == est.get_params()
+        assert _params(loaded) == _params(est)
         _assert_same(outputs(loaded), outputs(est))
 
 
 @parametrize_cases
-def test_a_pickle_payload_in_the_weights_never_runs(fitted, case, tmp_path):
-    import io
-
-    from test_persistence import Payload, _rewrite
-
+def test_a_pickle_payload_in_the_weights_never_runs(
+    fitted, case, tmp_path, code_running_pickle, rewrite_member
+):
     est, _, _ = fitted[case]
     path = tmp_path / "m.skrnn"
     est.save(path)
     marker = tmp_path / "pwned"
     buffer = io.BytesIO()
-    torch.save({"weight": Payload(marker)}, buffer)
-    _rewrite(path, "module.safetensors", buffer.getvalue())
+    torch.save({"weight": code_running_pickle(marker)}, buffer)
+    member = (
+        "members/0/module.safetensors" if case == "ensemble" else ("module.safetensors")
+    )
+    rewrite_member(path, member, buffer.getvalue())
     with pytest.raises(ValueError, match="not a safetensors file"):
         load(path)
     assert not marker.exists()
@@ -162,8 +224,9 @@ def test_the_same_random_state_gives_the_same_model(case, threads):
     _assert_same(*runs)
 
 
-@parametrize_cases
+@pytest.mark.parametrize("case", [case for case in CASES if case != "ensemble"])
 def test_a_model_pickled_during_warm_start_goes_on_identically(case):
+    """(An ensemble fits fresh clones of its estimator: no warm start of its own.)"""
     est, data, outputs = CASES[case](warm_start=True, max_iter=2)
     est.fit(*data)
     copy = pickle.loads(pickle.dumps(est))
@@ -176,7 +239,10 @@ def test_a_model_pickled_during_warm_start_goes_on_identically(case):
 def _failing_adam(case, exception):
     """An Adam whose first step of the third epoch raises ``exception``, or poisons
     every weight with NaN when ``exception`` is None."""
-    est, data, _ = CASES[case](max_iter=1, early_stopping=False, **_two_batches(case))
+    counted = "tagger" if case == "ensemble" else case  # steps of one member
+    est, data, _ = CASES[counted](
+        max_iter=1, early_stopping=False, **_two_batches(case)
+    )
     counter = _failing_adam_at(-1, None)
     est.set_params(optimizer=counter).fit(*data)
     fail_at_step = 2 * counter.steps + 1
@@ -225,7 +291,7 @@ def test_an_interrupted_fit_returns_a_usable_model(case):
     )
     with pytest.warns(InterruptedFitWarning, match="interrupted in epoch 3"):
         est.fit(*data)
-    assert est.n_iter_ == 2
+    assert _n_iter(est) == 2
     assert _finite(outputs(est))
 
 
@@ -240,8 +306,9 @@ def test_a_diverging_fit_keeps_the_last_good_weights(case):
     )
     with pytest.warns(DivergenceWarning, match="loss became nan in epoch 3"):
         est.fit(*data)
-    assert est.n_iter_ == 2
-    assert all(torch.isfinite(p).all() for p in est.module_.parameters())
+    assert _n_iter(est) == 2
+    for network in _networks(est):
+        assert all(torch.isfinite(p).all() for p in network.parameters())
     assert _finite(outputs(est))
 
 
@@ -252,21 +319,24 @@ cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GP
 
 
 @parametrize_cases
-def test_a_model_fitted_for_a_gpu_loads_on_a_machine_without_one(
+def test_a_model_that_names_a_gpu_loads_on_a_machine_without_one(
     case, tmp_path, monkeypatch
 ):
+    """What a machine without a GPU does with a model whose ``device`` names one:
+    fitted here on the CPU, then marked ``device="cuda"`` as a model fitted on a GPU
+    is. The real GPU round trip is the ``cuda``-marked test below."""
     est, data, outputs = CASES[case](device="cpu")
     expected = outputs(est.fit(*data))
-    est.set_params(device="cuda")  # what a model fitted on a GPU says
+    _set_device(est, "cuda")  # what a model fitted on a GPU says
     est.save(tmp_path / "m.skrnn")
     pickled = pickle.dumps(est)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # no GPU here
     for loaded in (load(tmp_path / "m.skrnn"), pickle.loads(pickled)):
-        assert next(loaded.module_.parameters()).device.type == "cpu"
+        assert next(_networks(loaded)[0].parameters()).device.type == "cpu"
         _assert_same(outputs(loaded), expected)
     with pytest.raises(ValueError, match="CUDA is not available"):
         loaded.fit(*data)  # training on the GPU again must find one
-    loaded.set_params(device="cpu").fit(*data)
+    _set_device(loaded, "cpu").fit(*data)
 
 
 @pytest.mark.cuda
@@ -275,17 +345,17 @@ def test_a_model_fitted_for_a_gpu_loads_on_a_machine_without_one(
 def test_fit_on_the_gpu_then_save_and_load_on_the_cpu(case, tmp_path, monkeypatch):
     est, data, outputs = CASES[case](device="cuda")
     est.fit(*data)
-    assert next(est.module_.parameters()).is_cuda
+    assert next(_networks(est)[0].parameters()).is_cuda
     on_gpu = outputs(est)
     est.save(tmp_path / "m.skrnn")
     joblib.dump(est, tmp_path / "m.joblib")
     # where the GPU is, a loaded model goes back onto it and predicts the same
     for loaded in (load(tmp_path / "m.skrnn"), joblib.load(tmp_path / "m.joblib")):
-        assert next(loaded.module_.parameters()).is_cuda
+        assert next(_networks(loaded)[0].parameters()).is_cuda
         _assert_same(outputs(loaded), on_gpu)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # a CPU machine
     for loaded in (load(tmp_path / "m.skrnn"), joblib.load(tmp_path / "m.joblib")):
-        assert not next(loaded.module_.parameters()).is_cuda
+        assert not next(_networks(loaded)[0].parameters()).is_cuda
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # no device warnings either
             on_cpu = outputs(loaded)
@@ -296,7 +366,7 @@ def test_fit_on_the_gpu_then_save_and_load_on_the_cpu(case, tmp_path, monkeypatc
 
 @pytest.mark.cuda
 @cuda
-@parametrize_cases
+@pytest.mark.parametrize("case", [case for case in CASES if case != "ensemble"])
 def test_training_goes_on_after_the_model_moves(case):
     """The optimizer's moments move with the network: a fused Adam refuses to step
     with them on another device."""
@@ -304,10 +374,10 @@ def test_training_goes_on_after_the_model_moves(case):
     est.fit(*data)
     trained = est.n_iter_
     est.set_params(device="cuda").fit(*data)  # the fit moves them to the GPU
-    assert next(est.module_.parameters()).is_cuda and est.n_iter_ > trained
+    assert next(_networks(est)[0].parameters()).is_cuda and est.n_iter_ > trained
     trained = est.n_iter_
     est.to("cpu").set_params(device="cpu").fit(*data)  # to() moves them back
-    assert not next(est.module_.parameters()).is_cuda and est.n_iter_ > trained
+    assert not next(_networks(est)[0].parameters()).is_cuda and est.n_iter_ > trained
     assert _finite(outputs(est))
 
 
