@@ -63,6 +63,17 @@ from ._version import __version__
 from .exceptions import InconsistentVersionWarning
 from .nn import MODULES
 
+# The parameters an input reader takes (those an estimator has)
+_READER_SETTINGS = (
+    "lowercase",
+    "min_frequency",
+    "max_vocabulary_size",
+    "standardize",
+    "layout",
+    "analyzer",
+    "char_features",
+)
+
 # learning_rate="adaptive" multiplies the learning rate by this on a plateau
 LR_DECAY = 0.2
 
@@ -72,6 +83,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
 
     _defaults: dict = {}
     _network = "ManyToOneNet"
+    _reader_class = SequenceReader
     # ``early_stopping="auto"`` holds data out from this many samples: below it every
     # sample is worth more for training than for choosing the stopping epoch
     _auto_early_stopping_min = 1000
@@ -115,15 +127,14 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         return None
 
     def _make_reader(self):
-        """The unfitted input reader this estimator's parameters describe."""
-        return SequenceReader(
-            owner=type(self).__name__,
-            lowercase=self.lowercase,
-            min_frequency=self.min_frequency,
-            max_vocabulary_size=self.max_vocabulary_size,
-            standardize=self.standardize,
-            layout=self.layout,
-        )
+        """The unfitted input reader (``_reader_class``) that this estimator's
+        reading parameters describe."""
+        settings = {
+            name: getattr(self, name)
+            for name in _READER_SETTINGS
+            if hasattr(self, name)
+        }
+        return self._reader_class(owner=type(self).__name__, **settings)
 
     # ------------------------------------------------------------------ reading data
 

@@ -141,6 +141,7 @@ class LSTMSequenceTagger(BaseRNN):
     """
 
     _network = "SequenceTaggerNet"
+    _reader_class = TokenReader
     _defaults = {
         **ENCODER,
         "cell": "lstm",
@@ -343,17 +344,6 @@ class LSTMSequenceTagger(BaseRNN):
         return tags
 
     # ------------------------------------------------------------------ the recipe
-
-    def _make_reader(self):
-        return TokenReader(
-            owner=type(self).__name__,
-            char_features=self.char_features,
-            lowercase=self.lowercase,
-            min_frequency=self.min_frequency,
-            max_vocabulary_size=self.max_vocabulary_size,
-            standardize=self.standardize,
-            layout=self.layout,
-        )
 
     def _label_lists(self, y, lengths):
         """``y`` as a list of label lists, checked against the sequence lengths."""

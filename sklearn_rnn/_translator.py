@@ -28,7 +28,6 @@ from ._parameters import (
     TRAINING,
     constraints,
 )
-from ._reader import SequenceReader
 from .metrics import sequence_accuracy_score
 from .nn import ATTENTIONS, EOS, N_TARGET_SPECIAL, UNKNOWN
 
@@ -309,17 +308,6 @@ class RNNTranslator(BaseRNN):
         return self.target_reader_.vocabulary
 
     # ------------------------------------------------------------------ the recipe
-
-    def _make_reader(self):
-        return SequenceReader(
-            owner=type(self).__name__,
-            lowercase=self.lowercase,
-            min_frequency=self.min_frequency,
-            max_vocabulary_size=self.max_vocabulary_size,
-            standardize=self.standardize,
-            layout=self.layout,
-            analyzer=self.analyzer,
-        )
 
     def _encode_targets(self, y, lengths, *, fit, classes=None):
         if fit:
