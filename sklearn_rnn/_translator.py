@@ -149,8 +149,8 @@ class RNNTranslator(BaseRNN):
     _defaults = {
         **ENCODER,
         "cell": "lstm",
-        "hidden_size": 128,
-        "dropout": 0.3,
+        "hidden_size": 256,
+        "dropout": 0.5,
         "embedding_dim": 64,
         "target_embedding_dim": 64,
         "attention": "general",
@@ -169,7 +169,7 @@ class RNNTranslator(BaseRNN):
         # batches use a CPU better, and annealing the learning rate to zero over
         # the planned epochs (or max_time) gained most
         "max_iter": 50,
-        "batch_size": 64,
+        "batch_size": 128,
         "learning_rate": "cosine",
     }
     _parameter_constraints: dict = constraints(
