@@ -340,9 +340,8 @@ class RNNTranslator(BaseRNN):
 
     def _decoder(self, attention=False):
         """What decodes one batch: each row's symbols (and attention weights)."""
-        max_length = getattr(self, "max_output_length_", 0)
-        if self.max_output_length is not None:
-            max_length = self.max_output_length
+        # the parameter as it is now (decoding settings may change after fit)
+        max_length = self.max_output_length or self.max_output_length_
 
         def decode(module, batch):
             out = module.beam_search(
