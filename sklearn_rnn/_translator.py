@@ -150,7 +150,7 @@ class RNNTranslator(BaseRNN):
         **ENCODER,
         "cell": "lstm",
         "hidden_size": 256,
-        "dropout": 0.5,
+        "dropout": 0.3,
         "embedding_dim": 64,
         "target_embedding_dim": 64,
         "attention": "general",
