@@ -63,21 +63,28 @@ def quality(args, stress):
         per = token_error_rate(references, predicted)
         decoding = "greedy (default)" if beam == 1 else "beam 5"
         what = (
-            f"{setting}, defaults, max_time={args.max_time:g} s ({model.n_iter_} "
-            f"epochs, fit {fitting.seconds:.0f} s), {decoding}"
+            f"{setting}, defaults ({_sizes(model)}), max_time={args.max_time:g} s "
+            f"({model.n_iter_} epochs, fit {fitting.seconds:.0f} s), {decoding}"
         )
         rows += [
             ("CMUdict G2P", f"test WER, {what}", f"{wer:.4f}", PUBLISHED, ""),
             ("CMUdict G2P", f"test PER, {what}", f"{per:.4f}", "target 0.06", ""),
             (
                 "CMUdict G2P",
-                f"predict words per second, {decoding}",
+                f"predict words per second, {decoding}, {_sizes(model)}",
                 f"{len(words) / predicting.seconds:,.0f}",
                 "",
                 "",
             ),
         ]
     return rows
+
+
+def _sizes(model):
+    """The settings that move the figures most, for the rows (defaults change)."""
+    return (
+        f"hidden {model.hidden_size}, batch {model.batch_size}, dropout {model.dropout}"
+    )
 
 
 def speed(args):
@@ -120,7 +127,7 @@ def speed(args):
     ours_s, plain_s = statistics.median(ours), statistics.median(plain)
     what = (
         f"training seconds, {args.speed_epochs} epoch(s) of {len(X):,} pairs, "
-        f"default sizes, median of {args.repeat}"
+        f"defaults ({_sizes(defaults)}), median of {args.repeat}"
     )
     return [
         (
