@@ -340,6 +340,7 @@ class RNNTranslator(BaseRNN):
 
     def _decoder(self, attention=False):
         """What decodes one batch: each row's symbols (and attention weights)."""
+        check_is_fitted(self, "module_")
         # the parameter as it is now (decoding settings may change after fit)
         max_length = self.max_output_length or self.max_output_length_
 
