@@ -6,7 +6,7 @@ An estimator is a recipe that fills a few hooks:
 
 - ``_defaults``: its parameters and their defaults (``__init__`` is made from them);
 - ``_network``: the name of its network in :data:`sklearn_rnn.nn.MODULES`, and
-  ``_network_kwargs()``: what that network needs beyond the encoder and the input;
+  ``_network_kwargs(data)``: what that network needs beyond the encoder and the input;
 - ``_encode_targets(y, lengths, fit=..., classes=...)``: ``y`` checked and encoded;
 - ``_validation_score(collected)``: the score early stopping maximises, from what
   ``_validation_outputs`` collected of each held-out batch;
@@ -76,6 +76,12 @@ _READER_SETTINGS = (
 
 # learning_rate="adaptive" multiplies the learning rate by this on a plateau
 LR_DECAY = 0.2
+# an epoch of a few batches says little about a plateau: the patience covers at least
+# this many optimizer steps per epoch of n_iter_no_change (more epochs when they are
+# short; see StoppingRule)
+PATIENCE_MIN_BATCHES = 10
+# downsample="auto" reads long series in about this many recurrent steps
+AUTO_DOWNSAMPLE_STEPS = 40
 
 
 class BaseRNN(BaseEstimator, metaclass=ABCMeta):
@@ -97,8 +103,9 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
     # ------------------------------------------------------------------ recipe hooks
 
     @abstractmethod
-    def _network_kwargs(self):
-        """The network's keyword arguments particular to this estimator."""
+    def _network_kwargs(self, data):
+        """The network's keyword arguments particular to this estimator; ``data`` is
+        the training set the first fit reads."""
 
     def _encode_targets(self, y, lengths, *, fit, classes=None):
         """``y`` checked against the sequences' ``lengths`` and encoded (a tensor,
@@ -268,7 +275,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                 )
             with seeded(device, int(self._rng.integers(2**62))):
                 if first:
-                    self._build_network()
+                    self._build_network(data)
                 if not incremental:  # each fit starts its learning-rate schedule anew
                     for group in self.optimizer_.param_groups:
                         group["lr"] = self.learning_rate_init
@@ -314,6 +321,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                     active=not incremental,
                     lr_decay=LR_DECAY if self.learning_rate == "adaptive" else None,
                     lr_patience=max(1, self.n_iter_no_change // 3),
+                    min_batches=PATIENCE_MIN_BATCHES,
                 )
             )
         )
@@ -418,8 +426,9 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
 
     # ------------------------------------------------------------------ the network
 
-    def _build_network(self):
-        """Create ``module_`` and ``optimizer_`` from parameters and fitted state."""
+    def _build_network(self, data):
+        """Create ``module_`` and ``optimizer_`` from parameters, fitted state and
+        the training ``data`` of the first fit."""
         kwargs = dict(
             cell=self.cell,
             hidden_size=self.hidden_size,
@@ -434,7 +443,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
             if getattr(self, "pretrained_embeddings", None) is not None:
                 kwargs["freeze_embedding"] = self.freeze_embeddings
         kwargs.update(self.reader_.network_kwargs())
-        kwargs.update(self._network_kwargs())  # last: the recipe has the last word
+        kwargs.update(self._network_kwargs(data))  # last: the recipe has the last word
         self._module_spec = (self._network, kwargs)
         self.module_ = self._new_module()
         rows = self.reader_.take_pretrained_rows()
@@ -583,6 +592,10 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         :func:`~sklearn_rnn.convert_legacy`, or an old pickle), whose input reading
         was spread over attributes of the estimator, gathered into ``reader_``."""
         state = vars(self)
+        if "_module_spec" in state and "downsample" in self._defaults:
+            # fitted before the convolutional front end existed: it has none
+            state.setdefault("downsample", 1)
+            state.setdefault("downsample_", 1)
         if "reader_" in state or "_module_spec" not in state:
             return
         family = state.pop("_input_family", None)
@@ -721,6 +734,18 @@ class BaseManyToOne(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN):
         ndarray of shape (n_samples, hidden_size * (2 if bidirectional else 1))
         """
         return self._run(X, lambda module, batch: module.pool(*batch[:2]))
+
+    def _downsampling(self, data):
+        """The stride of the convolutional front end (1: none) for the training
+        ``data``, kept in ``downsample_``."""
+        stride = self.downsample
+        if self.reader_.family != "numeric":
+            stride = 1
+        elif stride == "auto":
+            median = float(np.median(data.sequences.lengths))
+            stride = max(1, round(median / AUTO_DOWNSAMPLE_STEPS))
+        self.downsample_ = int(stride)
+        return self.downsample_
 
     def _outputs(self, X):
         """The network's outputs for ``X``: ``(n_samples, n_outputs)``."""

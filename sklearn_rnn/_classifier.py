@@ -49,6 +49,10 @@ class RNNClassifier(ClassifierMixin, BaseManyToOne):
     classes_ : ndarray of shape (n_classes,)
         The labels seen in ``fit``, sorted; ``predict_proba`` columns follow them.
 
+    downsample_ : int
+        The stride of the convolutional front end (``downsample``, or what
+        ``"auto"`` chose); 1 means none.
+
     {{training_attributes}}
 
     See Also
@@ -71,6 +75,7 @@ class RNNClassifier(ClassifierMixin, BaseManyToOne):
     _defaults = {
         **ENCODER,
         "pooling": "max",
+        "downsample": "auto",
         **TEXT_INPUT,
         **PRETRAINED,
         **NUMERIC_INPUT,
@@ -242,10 +247,11 @@ class RNNClassifier(ClassifierMixin, BaseManyToOne):
     def _stratify(self, targets):
         return targets.numpy()
 
-    def _network_kwargs(self):
+    def _network_kwargs(self, data):
         return {
             "n_outputs": len(self.classes_),
             "pooling": self.pooling,
+            "downsample": self._downsampling(data),
             "objective": "cross_entropy",
         }
 

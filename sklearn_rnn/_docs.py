@@ -103,6 +103,15 @@ pooling : {"last", "mean", "max"}, default="max"
     How the states of a sequence become one vector: ``"last"`` takes the state at the
     sequence's true last step (and, when bidirectional, the backward direction's state
     at its first step); ``"mean"`` and ``"max"`` pool over the real steps only.
+
+downsample : int or "auto", default="auto"
+    Numeric input only: above 1, two learned convolutions read the series first (the
+    first of kernel ``2 * downsample`` moving ``downsample`` steps at a time, the
+    second of kernel 3, ``hidden_size`` filters each), so the recurrent layer reads
+    one vector of local shape per ``downsample`` steps and runs that many times
+    faster. ``"auto"`` chooses ``round(median training length / 40)``, so series of
+    a median length under 60 steps are read step by step (1); the value used is
+    ``downsample_``. Ignored for text.
 """,
     "pretrained_parameters": """
 pretrained_embeddings : mapping or tuple (tokens, ndarray) or None, default=None
@@ -194,7 +203,11 @@ validation_fraction : float, default=0.1
     Share of the training data held out for early stopping.
 
 n_iter_no_change : int, default=10
-    Epochs without improvement before training stops.
+    Epochs without improvement before training stops. When an epoch has fewer than
+    10 batches, the patience stretches to cover ``10 * n_iter_no_change`` batches
+    (ten times as many epochs for a data set of one batch), and no plateau is declared
+    while a line fitted to the watched figure over the patience still improves by
+    ``tol`` or more.
 
 tol : float, default=1e-4
     The smallest change that counts as an improvement.

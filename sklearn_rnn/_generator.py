@@ -354,7 +354,7 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
         score = float(log_likelihood.sum()) / len(stream)
         return -score, score
 
-    def _network_kwargs(self):
+    def _network_kwargs(self, data):
         return {}
 
     # ------------------------------------------------------------------ reading text

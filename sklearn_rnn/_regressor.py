@@ -45,6 +45,10 @@ class RNNRegressor(RegressorMixin, BaseManyToOne):
     target_mean_, target_scale_ : ndarray of shape (n_outputs_,)
         The target standardisation learned in ``fit``.
 
+    downsample_ : int
+        The stride of the convolutional front end (``downsample``, or what
+        ``"auto"`` chose); 1 means none.
+
     {{training_attributes}}
 
     See Also
@@ -67,6 +71,7 @@ class RNNRegressor(RegressorMixin, BaseManyToOne):
     _defaults = {
         **ENCODER,
         "pooling": "max",
+        "downsample": "auto",
         **TEXT_INPUT,
         **PRETRAINED,
         **NUMERIC_INPUT,
@@ -177,10 +182,11 @@ class RNNRegressor(RegressorMixin, BaseManyToOne):
             )
         return torch.from_numpy(scaled.astype(np.float32))
 
-    def _network_kwargs(self):
+    def _network_kwargs(self, data):
         return {
             "n_outputs": self.n_outputs_,
             "pooling": self.pooling,
+            "downsample": self._downsampling(data),
             "objective": "squared_error",
         }
 

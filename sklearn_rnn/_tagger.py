@@ -453,7 +453,7 @@ class LSTMSequenceTagger(BaseRNN):
         _schemes.check_tags(labels, scheme)
         return scheme
 
-    def _network_kwargs(self):
+    def _network_kwargs(self, data):
         return dict(
             n_tags=len(self.tags_),
             crf=self.crf,
@@ -464,8 +464,8 @@ class LSTMSequenceTagger(BaseRNN):
             **self._constraints(),
         )
 
-    def _build_network(self):
-        super()._build_network()
+    def _build_network(self, data):
+        super()._build_network(data)
         rates = self.reader_.take_word_dropout_rates(self.word_dropout)
         if rates is not None:  # rare words are replaced more often than frequent ones
             with torch.no_grad():

@@ -26,6 +26,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 from sklearn.exceptions import ConvergenceWarning
 
@@ -306,16 +307,40 @@ class StoppingRule:
     """What to do on a plateau. Training stops after ``n_iter_no_change`` epochs without
     an improvement of ``tol`` in the validation score (ties broken by the validation
     loss) or, without validation data, in the training loss -- the rule of
-    scikit-learn's ``MLPClassifier``; the weights kept are those of the best epoch
-    even when it beat the one before by less than ``tol``. With ``lr_decay``, every
-    ``lr_patience`` epochs without improvement first multiply the learning rate by
-    ``lr_decay``."""
+    scikit-learn's ``MLPClassifier`` -- with two guards against taking noise for a
+    plateau:
+
+    - the patience holds at least ``n_iter_no_change * min_batches`` optimizer steps:
+      with fewer than ``min_batches`` batches an epoch, it stretches to more epochs;
+    - no plateau while the watched figure still moves the right way on average: a
+      line fitted to it over the patience must not gain ``tol`` or more.
+
+    The weights kept are those of the best epoch even when it beat the one before by
+    less than ``tol``. With ``lr_decay``, every ``lr_patience`` epochs without
+    improvement first multiply the learning rate by ``lr_decay``."""
 
     n_iter_no_change: int = 10
     tol: float = 1e-4
     active: bool = True
     lr_decay: float | None = None
     lr_patience: int = 3
+    min_batches: int = 1
+
+    def patience(self, batches_per_epoch):
+        """Epochs without improvement that make a plateau."""
+        stretch = math.ceil(self.min_batches / max(batches_per_epoch or 1, 1))
+        return self.n_iter_no_change * max(stretch, 1)
+
+    def still_improving(self, recent, higher_is_better):
+        """Whether a line fitted to ``recent`` (one figure an epoch) gains ``tol``
+        or more over their span."""
+        n = len(recent)
+        if n < 2:
+            return False
+        x = np.arange(n) - (n - 1) / 2
+        slope = float(np.dot(x, np.asarray(recent, dtype=float)) / np.dot(x, x))
+        gain = slope * (n - 1) * (1 if higher_is_better else -1)
+        return gain > 0 and gain >= self.tol
 
 
 class EarlyStopping(Callback):
@@ -360,7 +385,13 @@ class EarlyStopping(Callback):
                 group["lr"] *= rule.lr_decay
 
     def on_epoch_end(self, loop, record):
-        if self.rule.active and self.no_improvement >= self.rule.n_iter_no_change:
+        rule, state = self.rule, loop.state
+        patience = rule.patience(loop.batches_per_epoch)
+        if not rule.active or self.no_improvement < patience:
+            return
+        validated = "valid_score" in record
+        watched = state.validation_scores if validated else state.loss_curve
+        if not rule.still_improving(watched[-patience:], higher_is_better=validated):
             loop.stop("converged")
 
     def on_train_end(self, loop):

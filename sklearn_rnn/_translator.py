@@ -330,7 +330,7 @@ class RNNTranslator(BaseRNN):
             return targets
         return self.target_reader_.read(y, len(lengths))
 
-    def _network_kwargs(self):
+    def _network_kwargs(self, data):
         return dict(
             n_target_symbols=len(self.target_reader_.vocabulary) + N_TARGET_SPECIAL,
             target_embedding_dim=self.target_embedding_dim,

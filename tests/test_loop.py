@@ -141,6 +141,28 @@ def test_training_loss_stopping_without_validation():
     assert float(module.w.detach()) == 6.0  # no validation: the last weights stay
 
 
+def test_a_noisy_loss_still_falling_on_average_is_not_a_plateau():
+    # a new best every fourth epoch only, but the trend is down all along: the old
+    # rule (three epochs without a new best) stopped at epoch 4
+    losses = [10 - 0.5 * i + (1.5 if i % 4 else 0.0) for i in range(30)]
+    _, state, reason, _ = run(train_losses=losses, n_epochs=30)
+    assert reason == "max_iter" and state.n_iter == 30
+
+
+def test_noise_around_a_level_is_a_plateau():
+    losses = [5, 4, 3] + [3.5, 3.1, 3.5, 3.1, 3.5, 3.1, 3.5, 3.1] * 3
+    _, state, reason, _ = run(train_losses=losses, n_epochs=27)
+    assert reason == "converged" and state.n_iter <= 8
+
+
+def test_patience_covers_min_batches_steps_when_epochs_are_short():
+    # one batch an epoch: three epochs of patience stretch to three of four batches
+    rule = StoppingRule(n_iter_no_change=3, tol=0.0, min_batches=4)
+    assert rule.patience(1) == 12 and rule.patience(3) == 6 and rule.patience(4) == 3
+    _, state, reason, _ = run(train_losses=[5, 4] + [4] * 20, n_epochs=22, rule=rule)
+    assert reason == "converged" and state.n_iter == 2 + 12
+
+
 def test_reaching_max_iter_warns():
     _, state, reason, caught = run(train_losses=list(range(10, 0, -1)), n_epochs=4)
     assert reason == "max_iter" and state.n_iter == 4

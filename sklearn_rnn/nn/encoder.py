@@ -89,6 +89,62 @@ class WordEmbedding(nn.Embedding):
         return torch.where(learned.unsqueeze(-1), rows, fixed)
 
 
+class ConvFrontEnd(nn.Module):
+    """Strided 1-D convolutions before the recurrent layer, for long numeric series.
+
+    A convolution of kernel ``2 * stride`` moving ``stride`` steps at a time, then
+    one of kernel 3, each followed by a ReLU: the recurrent layer reads one vector of
+    local shape per ``stride`` steps, so it runs ``stride`` times fewer steps. Each
+    sequence gives what it would alone: the input past its length is zero (as the
+    batches pad it) and so is every output past its new length.
+
+    Parameters
+    ----------
+    n_channels : int
+        ``C``.
+    n_filters : int
+        Channels out, ``F``.
+    stride : int
+        Input steps per output step; a sequence of ``l`` steps gives
+        ``ceil(l / stride)``.
+
+    Notes
+    -----
+    ``forward(inputs, lengths)`` takes ``(N, L, C)`` floats and ``lengths`` as the
+    encoder does (``None`` when every sequence fills the batch) and returns
+    ``(N, ceil(L / stride), F)`` and the new lengths (``None`` stays ``None``).
+    """
+
+    def __init__(self, n_channels, n_filters, stride):
+        super().__init__()
+        self.stride = stride
+        self.kernel_size = 2 * stride
+        self.reduce = nn.Conv1d(n_channels, n_filters, self.kernel_size, stride=stride)
+        self.shape = nn.Conv1d(n_filters, n_filters, 3, padding=1)
+
+    def output_lengths(self, lengths):
+        return None if lengths is None else (lengths + self.stride - 1) // self.stride
+
+    def forward(self, inputs, lengths=None):
+        n_out = -(-inputs.shape[1] // self.stride)
+        # windows start stride/2 steps before each output step's span, and the last
+        # one may reach past the end: zeros there, as past any sequence's length
+        left = (self.kernel_size - self.stride) // 2
+        right = (n_out - 1) * self.stride + self.kernel_size - inputs.shape[1] - left
+        x = nn.functional.pad(inputs.transpose(1, 2), (left, max(right, 0)))
+        lengths = self.output_lengths(lengths)
+        x = self._mask(torch.relu(self.reduce(x)), lengths)
+        x = self._mask(torch.relu(self.shape(x)), lengths)
+        return x.transpose(1, 2), lengths
+
+    @staticmethod
+    def _mask(x, lengths):
+        if lengths is None:
+            return x
+        steps = torch.arange(x.shape[-1], device=x.device)
+        return x * (steps[None, :] < lengths.to(x.device)[:, None]).unsqueeze(1)
+
+
 class RecurrentEncoder(nn.Module):
     """Input layer, then a (stacked, optionally bidirectional) RNN, LSTM or GRU.
 

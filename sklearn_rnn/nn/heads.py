@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from ._protocol import LossOutput
-from .encoder import RecurrentEncoder
+from .encoder import ConvFrontEnd, RecurrentEncoder
 
 
 def _valid_mask(lengths, total_length, device):
@@ -64,6 +64,9 @@ class ManyToOneNet(nn.Module):
         ``"max"`` read only the real steps, never the padding.
     dropout : float
         Applied inside the encoder and to the pooled vector.
+    downsample : int
+        For numeric input: above 1, a :class:`~sklearn_rnn.nn.encoder.ConvFrontEnd`
+        of that stride and ``hidden_size`` filters reads the series first.
     **encoder_kwargs
         Passed to :class:`~sklearn_rnn.nn.encoder.RecurrentEncoder`.
 
@@ -81,6 +84,7 @@ class ManyToOneNet(nn.Module):
         pooling="last",
         dropout=0.0,
         objective="cross_entropy",
+        downsample=1,
         **encoder_kwargs,
     ):
         super().__init__()
@@ -91,6 +95,17 @@ class ManyToOneNet(nn.Module):
                 f"Expected objective in {sorted(OBJECTIVES)}, got {objective!r}"
             )
         self.objective = objective
+        self.front_end = None
+        if downsample > 1:
+            if encoder_kwargs.get("n_channels") is None:
+                raise ValueError("downsample needs numeric input (n_channels)")
+            n_filters = encoder_kwargs.get(
+                "hidden_size", RecurrentEncoder.__init__.__kwdefaults__["hidden_size"]
+            )
+            self.front_end = ConvFrontEnd(
+                encoder_kwargs["n_channels"], n_filters, downsample
+            )
+            encoder_kwargs["n_channels"] = n_filters
         self.encoder = RecurrentEncoder(dropout=dropout, **encoder_kwargs)
         self.pooling = pooling
         self.dropout = nn.Dropout(dropout)
@@ -102,6 +117,8 @@ class ManyToOneNet(nn.Module):
         return self.encoder.input_layer
 
     def pool(self, inputs, lengths):
+        if self.front_end is not None:
+            inputs, lengths = self.front_end(inputs, lengths)
         outputs, state = self.encoder(inputs, lengths)
         return POOLINGS[self.pooling](self.encoder, outputs, state, lengths)
 

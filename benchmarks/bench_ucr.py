@@ -1,0 +1,176 @@
+"""Small time-series sets nobody tuned the defaults on: test accuracy of
+``RNNClassifier`` with its defaults on the UCR dev sets (ArrowHead, OSULeaf, Trace,
+PLAID) and Japanese Vowels, beside MiniRocket and 1-NN DTW (full window), both from
+``aeon``, trained in the same run.
+
+    pip install ".[benchmarks]"                      # aeon for the references
+    python benchmarks/bench_ucr.py                   # about 10 minutes on two cores
+    python benchmarks/bench_ucr.py --params '{"max_iter": 300}' --no-record
+
+``--params`` tries other settings (a JSON object of ``RNNClassifier`` parameters);
+rows name what they measured.
+"""
+
+import json
+import statistics
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import DATA, Timer, parse_args, record, require  # noqa: E402
+
+from sklearn_rnn import RNNClassifier  # noqa: E402
+
+SETS = ("ArrowHead", "OSULeaf", "Trace", "PLAID", "JapaneseVowels")
+
+
+def load(name):
+    """Train and test series (each of shape (steps, channels)) and labels."""
+    path = (
+        DATA / "japanese_vowels" / "JapaneseVowels.npz"
+        if name == "JapaneseVowels"
+        else DATA / "ucr_dev" / f"{name}.npz"
+    )
+    with np.load(require(path), allow_pickle=False) as npz:
+        parts = []
+        for part in ("train", "test"):
+            X = npz[f"X_{part}"]
+            if f"lengths_{part}" in npz:  # ragged: stacked steps and their lengths
+                X = np.split(X, np.cumsum(npz[f"lengths_{part}"])[:-1])
+            else:
+                X = list(X)
+            parts += [X, npz[f"y_{part}"]]
+        return parts
+
+
+def channels_first(X, pad):
+    """aeon's layout (n_channels, n_steps); MiniRocket needs one length: pad each
+    series at its end with its last value."""
+    if not pad:
+        return [np.ascontiguousarray(x.T, dtype=np.float64) for x in X]
+    n = max(len(x) for x in X)
+    return np.stack(
+        [np.pad(x, ((0, n - len(x)), (0, 0)), mode="edge").T for x in X]
+    ).astype(np.float64)
+
+
+def references(X, y, X_test, y_test):
+    from aeon.classification.convolution_based import MiniRocketClassifier
+    from aeon.classification.distance_based import KNeighborsTimeSeriesClassifier
+
+    n = max(len(x) for x in X + X_test)
+    pad = lambda Z: channels_first(  # noqa: E731
+        [np.pad(z, ((0, n - len(z)), (0, 0)), mode="edge") for z in Z], pad=False
+    )
+    rocket = MiniRocketClassifier(random_state=0, n_jobs=1)
+    rocket.fit(np.stack(pad(X)), y)
+    dtw = KNeighborsTimeSeriesClassifier(distance="dtw", n_neighbors=1, n_jobs=1)
+    equal = len({len(x) for x in X + X_test}) == 1
+    if equal:
+        dtw.fit(np.stack(channels_first(X, False)), y)
+        dtw_pred = dtw.predict(np.stack(channels_first(X_test, False)))
+    else:
+        dtw.fit(channels_first(X, False), y)
+        dtw_pred = dtw.predict(channels_first(X_test, False))
+    return (
+        float(np.mean(rocket.predict(np.stack(pad(X_test))) == y_test)),
+        float(np.mean(dtw_pred == y_test)),
+    )
+
+
+def main(args):
+    params = json.loads(args.params)
+    label = json.dumps(params, sort_keys=True) if params else "defaults"
+    rows, gaps = [], []
+    for name in args.sets.split(","):
+        X, y, X_test, y_test = load(name)
+        with Timer() as ref_time:
+            rocket, dtw = (
+                (None, None)
+                if args.skip_references
+                else references(X, y, X_test, y_test)
+            )
+        accuracies, seconds, epochs = [], [], []
+        for seed in range(args.seeds):
+            clf = RNNClassifier(random_state=seed, device=args.device, **params)
+            with Timer() as t, warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                clf.fit(X, y)
+            accuracies.append(clf.score(X_test, y_test))
+            seconds.append(t.seconds)
+            epochs.append(clf.n_iter_)
+        ours = statistics.median(accuracies)
+        print(
+            f"{name}: ours {', '.join(f'{a:.3f}' for a in accuracies)} "
+            f"(epochs {epochs}, {statistics.median(seconds):.1f} s) | "
+            + (
+                ""
+                if rocket is None
+                else f"MiniRocket {rocket:.3f}, 1-NN DTW {dtw:.3f} "
+                f"({ref_time.seconds:.0f} s)"
+            ),
+            flush=True,
+        )
+        if rocket is None:
+            continue
+        gaps.append(ours - rocket)
+        what = f"test accuracy, {label}, median of {args.seeds} seeds"
+        rows += [
+            (
+                name,
+                what,
+                f"{ours:.4f}",
+                f"{dtw:.4f} (1-NN DTW, aeon)",
+                f"{ours - dtw:+.4f}",
+            ),
+            (
+                name,
+                what,
+                f"{ours:.4f}",
+                f"{rocket:.4f} (MiniRocket, aeon)",
+                f"{ours - rocket:+.4f}",
+            ),
+            (
+                name,
+                f"fit seconds, {label}, median "
+                f"({statistics.median(epochs):.0f} epochs)",
+                f"{statistics.median(seconds):.1f}",
+                "",
+                "",
+            ),
+        ]
+    if gaps and len(gaps) == len(args.sets.split(",")):
+        mean_gap = statistics.mean(gaps)
+        print(f"mean accuracy minus MiniRocket's: {mean_gap:+.4f}")
+        rows.append(
+            (
+                "UCR dev + JapaneseVowels",
+                f"mean test accuracy minus MiniRocket's, {label}",
+                f"{mean_gap:+.4f}",
+                "target >= -0.02",
+                "",
+            )
+        )
+    command = "python benchmarks/bench_ucr.py"
+    if params:
+        command += f" --params '{args.params}'"
+    if args.seeds != 1:
+        command += f" --seeds {args.seeds}"
+    if rows:
+        record(args, command, rows)
+
+
+if __name__ == "__main__":
+    main(
+        parse_args(
+            __doc__,
+            params=dict(default="{}", help="RNNClassifier parameters as JSON"),
+            sets=dict(default=",".join(SETS)),
+            seeds=dict(type=int, default=1),
+            skip_references=dict(action="store_true"),
+        )
+    )

@@ -1,0 +1,92 @@
+"""The convolutional front end for long numeric series (``downsample``)."""
+
+import numpy as np
+import pytest
+import torch
+
+from sklearn_rnn import RNNClassifier, RNNRegressor, load
+from sklearn_rnn.nn.encoder import ConvFrontEnd
+
+
+def long_series(n=48, seed=0):
+    """Series of 120-300 steps; the label says whether a bump sits in the first or
+    the second half, which no per-channel summary of the whole series tells."""
+    rng = np.random.default_rng(seed)
+    X, y = [], []
+    for i in range(n):
+        length = int(rng.integers(120, 300))
+        x = rng.normal(scale=0.3, size=(length, 1)).astype(np.float32)
+        where = int(rng.integers(5, length // 2 - 15))
+        if i % 2:
+            where += length // 2
+        x[where : where + 10, 0] += 3.0
+        X.append(x)
+        y.append(i % 2)
+    return X, np.array(y)
+
+
+@pytest.mark.parametrize("stride", [1, 2, 5])
+def test_each_sequence_gives_what_it_gives_alone(stride):
+    torch.manual_seed(0)
+    front = ConvFrontEnd(3, 4, stride)
+    lengths = torch.tensor([23, 11, 5, 1])
+    batch = torch.zeros(4, 23, 3)
+    for i, n in enumerate(lengths.tolist()):
+        batch[i, :n] = torch.randn(n, 3)
+    out, new_lengths = front(batch, lengths)
+    assert new_lengths.tolist() == [-(-n // stride) for n in lengths.tolist()]
+    assert out.shape == (4, -(-23 // stride), 4)
+    for i, n in enumerate(lengths.tolist()):
+        alone, _ = front(batch[i : i + 1, :n], None)
+        torch.testing.assert_close(out[i, : new_lengths[i]], alone[0])
+        assert not out[i, new_lengths[i] :].any()  # zero past the new length
+
+
+def test_auto_downsamples_long_series_and_leaves_short_ones_and_text():
+    X, y = long_series()
+    clf = RNNClassifier(hidden_size=8, max_iter=2, random_state=0)
+    with pytest.warns(Warning):
+        clf.fit(X, y)
+    median = np.median([len(x) for x in X])
+    assert clf.downsample_ == round(median / 40) > 1
+    assert clf.module_.front_end.stride == clf.downsample_
+    short = [x[:30] for x in X]
+    with pytest.warns(Warning):
+        clf.fit(short, y)
+    assert clf.downsample_ == 1 and clf.module_.front_end is None
+    text = RNNClassifier(hidden_size=4, max_iter=1, downsample=4, random_state=0)
+    with pytest.warns(Warning):
+        text.fit(["a b c", "b c d"] * 4, [0, 1] * 4)
+    assert text.downsample_ == 1 and text.module_.front_end is None
+
+
+def test_downsampling_learns_where_the_bump_is(tmp_path):
+    X, y = long_series(64)
+    X_test, y_test = long_series(60, seed=1)
+    clf = RNNClassifier(
+        hidden_size=16, max_iter=30, learning_rate_init=0.01, random_state=0
+    )
+    with pytest.warns(Warning):  # stopped at max_iter, still learning
+        clf.fit(X, y)
+    assert clf.downsample_ > 1
+    assert clf.score(X_test, y_test) >= 0.8
+    # saved and loaded, it predicts the same
+    clf.save(tmp_path / "model.zip")
+    again = load(tmp_path / "model.zip")
+    np.testing.assert_allclose(again.predict_proba(X_test), clf.predict_proba(X_test))
+    assert again.downsample_ == clf.downsample_
+
+
+def test_a_changed_downsample_is_refused_on_warm_start():
+    X, y = long_series(16)
+    reg = RNNRegressor(hidden_size=4, max_iter=1, downsample=3, warm_start=True)
+    with pytest.warns(Warning):
+        reg.fit(X, y.astype(float))
+    reg.set_params(downsample=4)
+    with pytest.raises(ValueError, match="downsample=4"):
+        reg.fit(X, y.astype(float))
+
+
+def test_downsample_is_checked():
+    with pytest.raises(ValueError, match="downsample"):
+        RNNClassifier(downsample=0).fit([np.zeros((5, 1))] * 2, [0, 1])
