@@ -256,7 +256,7 @@ vocabulary_ : dict
 n_channels_ : int
     Channels of numeric input.
 
-input_mean_, input_scale_ : ndarray of shape (n_channels_,) or None
+input_mean_, input_scale_ : ndarray of shape (n_channels,) or None
     Channel statistics used by ``standardize``.
 
 n_features_in_ : int

@@ -265,7 +265,7 @@ class LSTMSequenceTagger(BaseRNN):
 
         Returns
         -------
-        list of ndarray of shape (n_tokens_i, len(tags_))
+        list of ndarray of shape (n_tokens_i, n_tags)
         """
         return self._run(
             X,

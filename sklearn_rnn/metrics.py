@@ -223,9 +223,16 @@ def entity_f1_score(
         See :func:`entity_precision_recall_fscore_support`; ``None`` returns an array
         with one F1 per entity type.
     mode : {"default", "strict"}, default="default"
-    scheme : str or None, default=None
-        The scheme that ``mode="strict"`` follows.
+        ``"default"`` reads chunks as conlleval does (and seqeval's default mode): any
+        mix of ``B``, ``I``, ``E``, ``S`` prefixes, IOB1 included, and predictions that
+        break their scheme. ``"strict"`` counts only the chunks well formed in
+        ``scheme``, as seqeval's strict mode does.
+    scheme : {"IOB1", "IOB2", "BIO", "IOE1", "IOE2", "IOBES", "BIOES", "BILOU"} or None
+        The scheme that ``mode="strict"`` follows; ``None`` detects it from ``y_true``.
     zero_division : "warn", 0.0 or 1.0, default="warn"
+        The precision when nothing was predicted, the recall when ``y_true`` holds no
+        entity (F1 follows from them): ``"warn"`` gives 0.0 with an
+        ``UndefinedMetricWarning``, 0.0 or 1.0 give that value silently.
 
     Returns
     -------
@@ -648,7 +655,8 @@ def _entity_f1_for_scorer(y_true, y_pred):
 
 
 #: Scorer for ``scoring=`` in ``GridSearchCV`` or ``cross_val_score``: entity-level
-#: micro F1 (default mode) of ``estimator.predict(X)`` against ``y``.
+#: micro F1 (default mode, ``zero_division=0.0``) of ``estimator.predict(X)`` against
+#: ``y``: ``cross_val_score(tagger, X, y, scoring=entity_f1_scorer)``.
 entity_f1_scorer = make_scorer(_entity_f1_for_scorer)
 
 #: Scorer for ``scoring=``: flat token accuracy of ``estimator.predict(X)``.
