@@ -7,6 +7,8 @@ that a machine without internet builds with ``-W`` too; tests/test_docs.py does 
 """
 
 import os
+import sys
+from pathlib import Path
 
 from docutils import nodes
 
@@ -40,7 +42,12 @@ numpydoc_show_inherited_class_members = {
     if isinstance(getattr(module, name), type)
 }
 numpydoc_xref_param_type = False
-exclude_patterns = ["_build", "generated/*.examples", "sg_execution_times.rst"]
+exclude_patterns = [
+    "_build",
+    "_diagrams",
+    "generated/*.examples",
+    "sg_execution_times.rst",
+]
 
 if os.environ.get("SKLEARN_RNN_DOCS_OFFLINE"):
     intersphinx_mapping = {}
@@ -101,6 +108,14 @@ def _sklearn_label(app, env, node, contnode):
     return nodes.reference("", "", contnode, refuri=uri, internal=False)
 
 
+def _benchmark_pages(app):
+    sys.path.insert(0, str(Path(__file__).parent))
+    from _benchmarks import write_pages
+
+    write_pages(Path(app.srcdir) / "generated" / "benchmarks")
+
+
 def setup(app):
+    app.connect("builder-inited", _benchmark_pages)
     # after intersphinx, which resolves these labels itself when its inventory loads
     app.connect("missing-reference", _sklearn_label, priority=900)

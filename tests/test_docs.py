@@ -21,7 +21,7 @@ pytest.importorskip("sphinx_gallery")
 
 def test_docs_build_without_warnings(tmp_path):
     # a copy, so that autosummary's generated pages never land in the source tree
-    for folder in ("docs", "examples"):
+    for folder in ("docs", "examples", "benchmarks"):
         shutil.copytree(
             ROOT / folder,
             tmp_path / folder,
@@ -42,4 +42,6 @@ def test_docs_build_without_warnings(tmp_path):
     page = (generated / "sklearn_rnn.CharLMGenerator.html").read_text()
     # methods are documented with their parameters, not only listed
     assert "top_p" in page and "stop_at_end" in page
+    # a page per benchmark, made from benchmarks/results.md
+    assert (tmp_path / "html" / "generated" / "benchmarks" / "trec-6.html").is_file()
     assert not list((tmp_path / "docs").glob("sg_execution_times.rst"))
