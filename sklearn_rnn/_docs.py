@@ -56,9 +56,17 @@ _LAYOUT_PARAMETER = """layout : {"NLC", "NCL"} or None, default=None
 
 _TOKENIZER_PARAMETER = """
 tokenizer : callable or None, default=None
-    Turns a raw string into a list of tokens. ``None`` splits words and punctuation
-    marks with the pattern ``(?u)\\w+|[^\\w\\s]`` (like ``CountVectorizer``, but keeping
-    one-letter words and punctuation). Not used for token lists or numeric input.
+    Turns a raw string into a list of tokens; overrides ``token_pattern``. A function
+    is saved by name only: give it again to :func:`~sklearn_rnn.load`. Not used for
+    token lists or numeric input.
+
+token_pattern : str or None, default=None
+    The regular expression whose matches are the tokens of a raw string, as
+    ``CountVectorizer``'s parameter of that name (with one capturing group, the
+    group's text is the token). Unlike a function, it is saved with the model.
+    ``None`` splits words and punctuation marks with ``(?u)\\w+|[^\\w\\s]`` (unlike
+    ``CountVectorizer``'s default, it keeps one-letter words and punctuation); e.g.
+    ``r"(?u)[#@]?\\w+"`` keeps hashtags and mentions whole.
 """
 
 _VOCABULARY_PARAMETERS = """

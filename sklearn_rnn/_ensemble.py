@@ -286,6 +286,11 @@ class EnsembleTagger(MetaEstimatorMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
+        # what its members read: token lists of strings, 2-D and 3-D numeric arrays
+        base = LSTMSequenceTagger() if self.estimator is None else self.estimator
+        member = base.__sklearn_tags__().input_tags
+        tags.input_tags.string = member.string
+        tags.input_tags.three_d_array = member.three_d_array
         # transform gives one vector per token (a list of arrays), not a table
         tags.transformer_tags = TransformerTags(preserves_dtype=[])
         return tags
