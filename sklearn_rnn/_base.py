@@ -339,7 +339,8 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
             callbacks.append(AtEpochEnd(lambda: self._write_checkpoint(validated)))
         if self.callbacks:
             callbacks.append(UserCallbacks(self.callbacks))
-        callbacks.append(Progress(self.verbose))
+        # an ensemble labels its members' lines (see EnsembleTagger.fit)
+        callbacks.append(Progress(self.verbose, **getattr(self, "_progress", {})))
         if self.ema_decay is not None and not incremental:
             callbacks.append(WeightAverage(self.ema_decay))  # last: see its notes
         return callbacks

@@ -221,8 +221,10 @@ warm_start : bool, default=False
     ``cell``, ``tokenizer``, ...) raises a ``ValueError`` rather than being ignored.
 
 verbose : int, default=0
-    0 is silent, 1 prints a line per epoch, 2 also draws a progress bar on stderr (plain
-    lines when stderr is not a terminal, so log files stay free of control characters).
+    0 is silent, 1 prints a line per epoch, 2 also shows each epoch's batches on
+    stderr: a bar with the rate and the time left in a terminal or a notebook (tqdm's,
+    when it is installed), plain lines at each quarter of an epoch in log files and
+    pipes, free of control characters.
 
 random_state : int, RandomState instance or None, default=None
     Seeds weight initialisation, dropout, batch order and the validation split. An int

@@ -132,12 +132,22 @@ class EnsembleTagger(MetaEstimatorMixin, BaseEstimator):
         )
         fit_params = dict(sample_weight=sample_weight, X_val=X_val, y_val=y_val)
         new = [clone(base).set_params(random_state=int(seed)) for seed in seeds]
-        if effective_n_jobs(self.n_jobs) == 1:
+        in_turn = effective_n_jobs(self.n_jobs) == 1
+        for i, member in enumerate(new):
+            # whose epoch lines these are; members fitted side by side write plain
+            # lines, never redrawing the terminal line another process draws
+            member._progress = {
+                "label": f"member {i + 1}/{len(new)}",
+                "plain": not in_turn,
+            }
+        if in_turn:
             members = _fit_in_turn(new, X, y, fit_params)
         else:
             members = Parallel(n_jobs=self.n_jobs)(
                 delayed(_fit_member)(member, X, y, **fit_params) for member in new
             )
+        for member in members:
+            vars(member).pop("_progress", None)
         self._set_members(members)
         return self
 
