@@ -41,6 +41,32 @@ def _inline(text):
     return "".join(out) or " "
 
 
+def _literal_blocks(doc):
+    """A docstring's lines, with each indented block after a blank line (the
+    commands a script's docstring shows) made a literal block."""
+    lines = doc.splitlines()
+    out = []
+    for i, line in enumerate(lines):
+        starts_block = line.startswith("    ") and i > 0 and not lines[i - 1].strip()
+        before = next((x for x in reversed(lines[:i]) if x.strip()), "")
+        if starts_block and not before.startswith(" ") and not before.endswith("::"):
+            out += ["::", ""]
+        out.append(line)
+    return out
+
+
+def _command_and_note(cell):
+    """``(command, note)`` of a results.md command cell: the first `code` span, and
+    the words around it (without their brackets)."""
+    match = re.search(r"`([^`]+)`", cell)
+    if not match:
+        return cell, ""
+    note = (cell[: match.start()] + cell[match.end() :]).strip()
+    if note.startswith("(") and note.endswith(")"):
+        note = note[1:-1]
+    return match.group(1), note
+
+
 def _slug(name):
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
@@ -61,20 +87,22 @@ def write_pages(out_dir):
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name, rows in groups.items():
-        commands = list(dict.fromkeys(command for _, command in rows))
+        # a command cell is the command in backticks, sometimes with a note beside it
+        split = [_command_and_note(command) for _, command in rows]
+        commands = list(dict.fromkeys(command for command, _ in split))
         script, doc = _script_doc(commands[0])
         lines = [name, "=" * len(name), ""]
         if doc:
-            lines += [f"What ``benchmarks/{script}`` measures:", "", "::", ""]
-            lines += [f"    {line}".rstrip() for line in doc.splitlines()] + [""]
+            lines += [f"What ``benchmarks/{script}`` measures:", ""]
+            lines += [f"    {line}".rstrip() for line in _literal_blocks(doc)] + [""]
         lines += [
             "Reproduce it from the repository root, with the shared data beside it "
             "(``../shared/data``) and the ``benchmarks`` extra installed; each run "
-            "appends its rows to ``benchmarks/results.md``. The commands these rows "
-            "name:",
+            "appends its rows to ``benchmarks/results.md``:",
             "",
         ]
-        lines += [f"- {_inline(command)}" for command in commands] + [""]
+        lines += [f"- ``{command}``" for command in commands] + [""]
+        columns = COLUMNS + (("note",) if any(note for _, note in split) else ())
         lines += [
             "Figures",
             "-------",
@@ -87,9 +115,15 @@ def write_pages(out_dir):
             "   :class: benchmark-table",
             "",
         ]
-        lines += ["   * - " + "\n     - ".join(COLUMNS)]
-        for row, _ in sorted(rows, key=lambda r: r[0]["date"], reverse=True):
-            lines += ["   * - " + "\n     - ".join(_inline(row[c]) for c in COLUMNS)]
+        lines += ["   * - " + "\n     - ".join(columns)]
+        ordered = sorted(
+            zip(rows, split, strict=True), key=lambda r: r[0][0]["date"], reverse=True
+        )
+        for (row, _), (_, note) in ordered:
+            cells = [_inline(row[c]) for c in COLUMNS]
+            if len(columns) > len(COLUMNS):
+                cells.append(_inline(note))
+            lines += ["   * - " + "\n     - ".join(cells)]
         slug = _slug(name)
         (out_dir / f"{slug}.rst").write_text("\n".join(lines) + "\n", "utf-8")
         written.append(slug)

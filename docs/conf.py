@@ -8,9 +8,11 @@ that a machine without internet builds with ``-W`` too; tests/test_docs.py does 
 
 import os
 import sys
+import warnings
 from pathlib import Path
 
 from docutils import nodes
+from sklearn.exceptions import ConvergenceWarning
 
 import sklearn_rnn
 import sklearn_rnn.exceptions
@@ -57,6 +59,10 @@ else:
         "sklearn": ("https://scikit-learn.org/stable", None),
         "torch": ("https://pytorch.org/docs/stable", None),
     }
+
+# The examples train for seconds, on purpose: their ConvergenceWarnings (with this
+# machine's paths in them) would only clutter the pages.
+warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",

@@ -64,7 +64,8 @@ for temperature in [0.0, 0.6, 1.0]:
         80, prompt="ROMEO:\n", temperature=temperature, random_state=0
     )
     print(f"--- temperature {temperature}\nROMEO:\n{sample}")
-print(gen.generate(40, prompt="KING ", n_samples=3, top_k=5, random_state=1))
+for sample in gen.generate(40, prompt="KING ", n_samples=3, top_k=5, random_state=1):
+    print(f"--- KING {sample}")
 
 # %%
 # Scoring and predicting: the mean log-likelihood per character (``score``, what

@@ -27,7 +27,7 @@ def box(ax, x, y, text, color):
             linewidth=0.8,
         )
     )
-    ax.text(x, y, text, ha="center", va="center", fontsize=9)
+    ax.text(x, y, text, ha="center", va="center", fontsize=10)
 
 
 def arrow(ax, a, b, style="-", color="#444444", rad=0.0):
@@ -110,22 +110,23 @@ def unaligned(ax):
 
 PANELS = [
     (many_to_one, "many to one", "RNNClassifier, RNNRegressor"),
-    (one_to_many, "one to many", "CharLMGenerator"),
     (aligned, "many to many, aligned", "LSTMSequenceTagger, EnsembleTagger"),
+    (one_to_many, "one to many", "CharLMGenerator"),
     (unaligned, "many to many, unaligned", "RNNTranslator"),
-]
+]  # drawn row by row, the wider column on the right
 
 
 def main():
-    fig, axes = plt.subplots(1, 4, figsize=(14, 3.0), width_ratios=[1, 1, 1, 1.6])
-    for ax, (draw, title, estimators) in zip(axes, PANELS, strict=True):
+    fig, axes = plt.subplots(
+        2, 2, figsize=(10, 5.6), width_ratios=[1, 1.55], layout="constrained"
+    )
+    for ax, (draw, title, estimators) in zip(axes.flat, PANELS, strict=True):
         draw(ax)
-        ax.set_title(f"{title}\n{estimators}", fontsize=10)
+        ax.set_title(f"{title}\n{estimators}", fontsize=11)
         ax.set_xlim(-0.6, 6.1 if draw is unaligned else 3.6)
         ax.set_ylim(-0.8, 2.5)
         ax.set_aspect("equal")
         ax.axis("off")
-    fig.tight_layout()
     out = Path(__file__).resolve().parents[1] / "_static" / "shapes.svg"
     fig.savefig(out, metadata={"Date": None})
     print(out)
