@@ -74,14 +74,8 @@ class TrainingHistoryDisplay:
         estimator : fitted sklearn-rnn estimator
             Any estimator of this package but :class:`EnsembleTagger` (draw each of
             its ``estimators_``).
-        ax : matplotlib Axes or None, default=None
-            Where to draw; ``None`` makes a figure.
-        name : str or None, default=None
-            The title; ``None`` is the estimator's class name.
-        score : bool, default=True
-            Draw the validation score on a right-hand axis (when there is one).
-        **kwargs : dict
-            Passed to matplotlib's ``plot`` for every line.
+        ax, name, score, **kwargs
+            As for :meth:`plot`; ``name`` defaults to the estimator's class name.
 
         Returns
         -------

@@ -56,12 +56,24 @@ def up(ax, x, y0, y1):
     arrow(ax, (x, y0 + 0.24), (x, y1 - 0.24))
 
 
-def many_to_one(ax):
-    xs = [0, 1, 2, 3]
-    chain(ax, xs)
+def read(ax, xs):
+    """An input at each of ``xs``, going up into its state."""
     for i, x in enumerate(xs):
         box(ax, x, 0, f"x{i + 1}", IN)
         up(ax, x, 0, 1)
+
+
+def write(ax, xs):
+    """An output at each of ``xs``, coming up from its state."""
+    for i, x in enumerate(xs):
+        box(ax, x, 2, f"y{i + 1}", OUT)
+        up(ax, x, 1, 2)
+
+
+def many_to_one(ax):
+    xs = [0, 1, 2, 3]
+    chain(ax, xs)
+    read(ax, xs)
     box(ax, 3, 2, "y", OUT)
     up(ax, 3, 1, 2)
 
@@ -71,32 +83,23 @@ def one_to_many(ax):
     chain(ax, xs)
     box(ax, 0, 0, "x", IN)
     up(ax, 0, 0, 1)
-    for i, x in enumerate(xs):
-        box(ax, x, 2, f"y{i + 1}", OUT)
-        up(ax, x, 1, 2)
-        if i < 3:  # each output is fed back as the next input
-            arrow(ax, (x + 0.3, 1.8), (x + 1 - 0.12, 1.22), style="--", color="#999999")
+    write(ax, xs)
+    for x in xs[:-1]:  # each output is fed back as the next input
+        arrow(ax, (x + 0.3, 1.8), (x + 1 - 0.12, 1.22), style="--", color="#999999")
 
 
 def aligned(ax):
     xs = [0, 1, 2, 3]
     chain(ax, xs)
-    for i, x in enumerate(xs):
-        box(ax, x, 0, f"x{i + 1}", IN)
-        up(ax, x, 0, 1)
-        box(ax, x, 2, f"y{i + 1}", OUT)
-        up(ax, x, 1, 2)
+    read(ax, xs)
+    write(ax, xs)
 
 
 def unaligned(ax):
     enc, dec = [0, 0.9, 1.8], [2.9, 3.8, 4.7, 5.6]
     chain(ax, enc + dec)
-    for i, x in enumerate(enc):
-        box(ax, x, 0, f"x{i + 1}", IN)
-        up(ax, x, 0, 1)
-    for i, x in enumerate(dec):
-        box(ax, x, 2, f"y{i + 1}", OUT)
-        up(ax, x, 1, 2)
+    read(ax, enc)
+    write(ax, dec)
     ax.text(0.9, -0.55, "encoder", ha="center", fontsize=8, color="#666666")
     ax.text(
         4.25,
