@@ -13,7 +13,7 @@ shakespeare for a few seconds, and writes, scores and predicts text.
 
 import matplotlib.pyplot as plt
 
-from sklearn_rnn import CharLMGenerator
+from sklearn_rnn import CharLMGenerator, TrainingHistoryDisplay
 from sklearn_rnn.datasets import load_tinyshakespeare
 
 hello = CharLMGenerator(
@@ -48,16 +48,12 @@ gen = CharLMGenerator(
 ).fit(text)
 print(f"{len(gen.classes_)} characters, {gen.n_iter_} epochs")
 
-fig, ax = plt.subplots(figsize=(5, 3.5))
-ax.plot(range(1, gen.n_iter_ + 1), gen.loss_curve_, "o-", label="training")
-ax.plot(
-    range(1, gen.n_iter_ + 1),
-    [-s for s in gen.validation_scores_],
-    "o-",
-    label="held-out end of the text",
-)
-ax.set(xlabel="epoch", ylabel="cross-entropy (nats per character)")
-ax.legend()
+# %%
+# The training curves: both losses are the cross-entropy in nats per character, the
+# validation one on the held-out end of the text. (The validation score is the same
+# figure negated, so it is left out.)
+display = TrainingHistoryDisplay.from_estimator(gen, score=False)
+display.ax_.set_ylabel("cross-entropy (nats per character)")
 plt.show()
 
 # %%
@@ -68,7 +64,8 @@ for temperature in [0.0, 0.6, 1.0]:
         80, prompt="ROMEO:\n", temperature=temperature, random_state=0
     )
     print(f"--- temperature {temperature}\nROMEO:\n{sample}")
-print(gen.generate(40, prompt="KING ", n_samples=3, top_k=5, random_state=1))
+for sample in gen.generate(40, prompt="KING ", n_samples=3, top_k=5, random_state=1):
+    print(f"--- KING {sample}")
 
 # %%
 # Scoring and predicting: the mean log-likelihood per character (``score``, what

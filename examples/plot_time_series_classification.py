@@ -11,7 +11,7 @@ package). The series have different lengths; the classifier takes them as a list
 import matplotlib.pyplot as plt
 from sklearn.metrics import ConfusionMatrixDisplay
 
-from sklearn_rnn import RNNClassifier
+from sklearn_rnn import RNNClassifier, TrainingHistoryDisplay
 from sklearn_rnn.datasets import load_japanese_vowels
 
 X_train, y_train = load_japanese_vowels(subset="train", return_X_y=True)
@@ -30,10 +30,8 @@ print(f"test accuracy {clf.score(X_test, y_test):.3f} after {clf.n_iter_} epochs
 
 # %%
 # The loss curve and the confusions.
-fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-left.plot(clf.loss_curve_)
-left.set(xlabel="epoch", ylabel="training loss", yscale="log")
+fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
+TrainingHistoryDisplay.from_estimator(clf, ax=left).ax_.set_yscale("log")
 ConfusionMatrixDisplay.from_estimator(clf, X_test, y_test, ax=right, colorbar=False)
 right.set(title="speakers")
-fig.tight_layout()
 plt.show()

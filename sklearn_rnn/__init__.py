@@ -1,6 +1,7 @@
 """Recurrent neural networks (RNN, LSTM, GRU) behind the scikit-learn API."""
 
 from ._classifier import RNNClassifier
+from ._display import TrainingHistoryDisplay
 from ._ensemble import EnsembleTagger
 from ._generator import CharLMGenerator
 from ._persistence import convert_legacy, load
@@ -16,6 +17,7 @@ __all__ = [
     "RNNClassifier",
     "RNNRegressor",
     "RNNTranslator",
+    "TrainingHistoryDisplay",
     "__version__",
     "convert_legacy",
     "load",

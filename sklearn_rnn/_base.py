@@ -158,7 +158,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
             X, kind = X[:, :, None], "array3d"
         elif fit and hasattr(self, "n_features_in_"):
             del self.n_features_in_
-        tokenizer = getattr(self, "tokenizer", None)
+        tokenizer = self._tokenizer(fit=fit)
         if not fit:
             return self.reader_.read(X, kind, tokenizer=tokenizer)
         self.reader_ = self._make_reader()
@@ -166,6 +166,24 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         return self.reader_.fit_read(
             X, kind, tokenizer=tokenizer, pretrained=pretrained
         )
+
+    def _tokenizer(self, *, fit):
+        """The function that splits raw strings: ``tokenizer``, else the one
+        ``token_pattern`` makes, else ``None`` (the default pattern)."""
+        tokenizer = getattr(self, "tokenizer", None)
+        pattern = getattr(self, "token_pattern", None)
+        if pattern is None:
+            return tokenizer
+        if tokenizer is not None:
+            if fit:
+                warnings.warn(
+                    "The parameter 'token_pattern' will not be used since "
+                    "'tokenizer' is not None",
+                    UserWarning,
+                    stacklevel=4,
+                )
+            return tokenizer
+        return _data.pattern_tokenizer(pattern)
 
     def _dataset(self, X, y, sample_weight, *, fit, classes=None):
         """``X``, ``y`` and the sample weights as a dataset that batches itself."""
@@ -329,7 +347,8 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
             callbacks.append(AtEpochEnd(lambda: self._write_checkpoint(validated)))
         if self.callbacks:
             callbacks.append(UserCallbacks(self.callbacks))
-        callbacks.append(Progress(self.verbose))
+        # an ensemble labels its members' lines (see EnsembleTagger.fit)
+        callbacks.append(Progress(self.verbose, **getattr(self, "_progress", {})))
         if self.ema_decay is not None and not incremental:
             callbacks.append(WeightAverage(self.ema_decay))  # last: see its notes
         return callbacks
@@ -630,6 +649,9 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         module_state = state.pop("module_", None)
         optimizer_state = state.pop("optimizer_", None)
         saved_by = state.pop("_sklearn_rnn_version", "pre-0.1")
+        # parameters added since the pickle was written take their defaults
+        for name, value in getattr(self, "_defaults", {}).items():
+            state.setdefault(name, value)
         if saved_by != __version__:
             warnings.warn(
                 InconsistentVersionWarning(
@@ -649,6 +671,8 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
+        # raw strings (or, for the tagger, token lists of strings) are read as text
+        tags.input_tags.string = True
         tags.non_deterministic = False
         return tags
 

@@ -6,7 +6,7 @@ from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import column_or_1d
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._base import BaseManyToOne
 from ._docs import fill_doc
@@ -49,6 +49,10 @@ class RNNClassifier(ClassifierMixin, BaseManyToOne):
     classes_ : ndarray of shape (n_classes,)
         The labels seen in ``fit``, sorted; ``predict_proba`` columns follow them.
 
+    n_outputs_ : int
+        Number of outputs: 1, one label per sequence (as scikit-learn's tree and
+        forest classifiers count them; :class:`RNNRegressor` may have several).
+
     downsample_ : int
         The stride of the convolutional front end (``downsample``, or what
         ``"auto"`` chose); 1 means none.
@@ -85,6 +89,11 @@ class RNNClassifier(ClassifierMixin, BaseManyToOne):
     _parameter_constraints: dict = constraints(
         _defaults, class_weight=[dict, StrOptions({"balanced"}), None]
     )
+
+    @property
+    def n_outputs_(self):
+        check_is_fitted(self, "classes_")
+        return 1
 
     @fill_doc
     @_fit_context(prefer_skip_nested_validation=True)

@@ -32,6 +32,23 @@ def default_tokenizer(text):
     return TOKEN_PATTERN.findall(text)
 
 
+def pattern_tokenizer(pattern):
+    """The tokenizer of a ``token_pattern``: its matches, or with one capturing
+    group the group's text, as ``CountVectorizer`` reads the parameter."""
+    try:
+        compiled = re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(
+            f"token_pattern {pattern!r} is not a regular expression: {exc}"
+        ) from None
+    if compiled.groups > 1:
+        raise ValueError(
+            f"token_pattern {pattern!r} has {compiled.groups} capturing groups: it "
+            "may have at most one (write the others as (?:...))"
+        )
+    return compiled.findall
+
+
 # ---------------------------------------------------------------------- reading input
 
 

@@ -56,9 +56,17 @@ _LAYOUT_PARAMETER = """layout : {"NLC", "NCL"} or None, default=None
 
 _TOKENIZER_PARAMETER = """
 tokenizer : callable or None, default=None
-    Turns a raw string into a list of tokens. ``None`` splits words and punctuation
-    marks with the pattern ``(?u)\\w+|[^\\w\\s]`` (like ``CountVectorizer``, but keeping
-    one-letter words and punctuation). Not used for token lists or numeric input.
+    Turns a raw string into a list of tokens; overrides ``token_pattern``. A function
+    is saved by name only: give it again to :func:`~sklearn_rnn.load`. Not used for
+    token lists or numeric input.
+
+token_pattern : str or None, default=None
+    The regular expression whose matches are the tokens of a raw string, as
+    ``CountVectorizer``'s parameter of that name (with one capturing group, the
+    group's text is the token). Unlike a function, it is saved with the model.
+    ``None`` splits words and punctuation marks with ``(?u)\\w+|[^\\w\\s]`` (unlike
+    ``CountVectorizer``'s default, it keeps one-letter words and punctuation); e.g.
+    ``r"(?u)[#@]?\\w+"`` keeps hashtags and mentions whole.
 """
 
 _VOCABULARY_PARAMETERS = """
@@ -226,8 +234,10 @@ warm_start : bool, default=False
     ``cell``, ``tokenizer``, ...) raises a ``ValueError`` rather than being ignored.
 
 verbose : int, default=0
-    0 is silent, 1 prints a line per epoch, 2 also draws a progress bar on stderr (plain
-    lines when stderr is not a terminal, so log files stay free of control characters).
+    0 is silent, 1 prints a line per epoch, 2 also shows each epoch's batches on
+    stderr: a bar with the rate and the time left in a terminal or a notebook (tqdm's,
+    when it is installed), plain lines at each quarter of an epoch in log files and
+    pipes, free of control characters.
 
 random_state : int, RandomState instance or None, default=None
     Seeds weight initialisation, dropout, batch order and the validation split. An int
@@ -269,7 +279,7 @@ vocabulary_ : dict
 n_channels_ : int
     Channels of numeric input.
 
-input_mean_, input_scale_ : ndarray of shape (n_channels_,) or None
+input_mean_, input_scale_ : ndarray of shape (n_channels,) or None
     Channel statistics used by ``standardize``.
 
 n_features_in_ : int

@@ -132,12 +132,22 @@ class EnsembleTagger(MetaEstimatorMixin, BaseEstimator):
         )
         fit_params = dict(sample_weight=sample_weight, X_val=X_val, y_val=y_val)
         new = [clone(base).set_params(random_state=int(seed)) for seed in seeds]
-        if effective_n_jobs(self.n_jobs) == 1:
+        in_turn = effective_n_jobs(self.n_jobs) == 1
+        for i, member in enumerate(new):
+            # whose epoch lines these are; members fitted side by side write plain
+            # lines, never redrawing the terminal line another process draws
+            member._progress = {
+                "label": f"member {i + 1}/{len(new)}",
+                "plain": not in_turn,
+            }
+        if in_turn:
             members = _fit_in_turn(new, X, y, fit_params)
         else:
             members = Parallel(n_jobs=self.n_jobs)(
                 delayed(_fit_member)(member, X, y, **fit_params) for member in new
             )
+        for member in members:
+            vars(member).pop("_progress", None)
         self._set_members(members)
         return self
 
@@ -286,6 +296,11 @@ class EnsembleTagger(MetaEstimatorMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
+        # what its members read: token lists of strings, 2-D and 3-D numeric arrays
+        base = LSTMSequenceTagger() if self.estimator is None else self.estimator
+        member = base.__sklearn_tags__().input_tags
+        tags.input_tags.string = member.string
+        tags.input_tags.three_d_array = member.three_d_array
         # transform gives one vector per token (a list of arrays), not a table
         tags.transformer_tags = TransformerTags(preserves_dtype=[])
         return tags

@@ -17,7 +17,7 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.validation import check_is_fitted
 
-from . import _data, _inference
+from . import _data, _inference, _progress
 from ._base import BaseRNN
 from ._device import module_device, to_device
 from ._docs import fill_doc
@@ -543,7 +543,8 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
 
         The model starts at a document's beginning and reads ``prompt``; then it keeps
         its state from step to step, so the cost is linear in ``n_chars``, and
-        ``n_samples`` texts are written as one batch.
+        ``n_samples`` texts are written as one batch. With ``verbose=2`` the
+        characters written so far are shown on stderr, as ``fit`` shows batches.
 
         Parameters
         ----------
@@ -599,6 +600,11 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
         prefix = self.reader_.documents([prompt], end=False)
         (inputs,) = to_device((prefix.values[None],), device)
         banned = [_data.UNK] if stop_at_end else [_data.UNK, _data.BOUNDARY]
+        bar = (
+            _progress.Bar(int(n_chars), desc="generate", unit="char")
+            if self.verbose >= 2
+            else None
+        )
         with torch.inference_mode():
             state, _ = module.read(
                 inputs, torch.tensor([inputs.shape[1]]), None, _CHUNK
@@ -613,7 +619,10 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
                 top_p=top_p,
                 banned=banned,
                 stop=_data.BOUNDARY if stop_at_end else None,
+                progress=None if bar is None else bar.update,
             )
+        if bar is not None:
+            bar.close()
         texts = [self.reader_.decode(row) for row in symbols.cpu().numpy()]
         return texts[0] if n_samples is None else texts
 

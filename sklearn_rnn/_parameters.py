@@ -34,6 +34,7 @@ CONSTRAINTS = {
     "embedding_dim": [_positive_int(), None],
     "pooling": [StrOptions(set(POOLINGS))],
     "tokenizer": [callable, None],
+    "token_pattern": [str, None],
     "lowercase": ["boolean"],
     "min_frequency": [_positive_int()],
     "max_vocabulary_size": [_positive_int(), None],
@@ -73,7 +74,11 @@ ENCODER = dict(
     embedding_dim=300,
 )
 TEXT_INPUT = dict(
-    tokenizer=None, lowercase=True, min_frequency=1, max_vocabulary_size=None
+    tokenizer=None,
+    token_pattern=None,
+    lowercase=True,
+    min_frequency=1,
+    max_vocabulary_size=None,
 )
 PRETRAINED = dict(pretrained_embeddings=None, freeze_embeddings=False)
 NUMERIC_INPUT = dict(standardize=True, layout=None)

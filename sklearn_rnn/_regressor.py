@@ -42,7 +42,7 @@ class RNNRegressor(RegressorMixin, BaseManyToOne):
     n_outputs_ : int
         Number of targets.
 
-    target_mean_, target_scale_ : ndarray of shape (n_outputs_,)
+    target_mean_, target_scale_ : ndarray of shape (n_outputs,)
         The target standardisation learned in ``fit``.
 
     downsample_ : int
@@ -126,7 +126,7 @@ class RNNRegressor(RegressorMixin, BaseManyToOne):
 
         Returns
         -------
-        ndarray of shape (n_samples,) or (n_samples, n_outputs_)
+        ndarray of shape (n_samples,) or (n_samples, n_outputs)
             1-D when ``y`` was 1-D in ``fit``.
         """
         scaled = self._outputs(X).astype(np.float64)

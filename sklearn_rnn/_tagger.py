@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 import torch
-from sklearn.base import _fit_context
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, _fit_context
 from sklearn.utils import TransformerTags
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -30,7 +30,7 @@ _PREFIX_ORDER = {"O": 0, "B": 1, "I": 2, "E": 3, "S": 4}
 
 
 @fill_doc
-class LSTMSequenceTagger(BaseRNN):
+class LSTMSequenceTagger(ClassNamePrefixFeaturesOutMixin, BaseRNN):
     """Recurrent sequence tagger: one label per token (or per frame), with a CRF.
 
     For named-entity recognition, part-of-speech tagging, chunking, or a label per
@@ -105,6 +105,12 @@ class LSTMSequenceTagger(BaseRNN):
     tags_ : list
         The tags the network scores: the labels in IOBES when there is a scheme,
         else ``classes_``.
+
+    transition_scores_ : ndarray of shape (n_tags, n_tags)
+        The CRF's score of tag ``tags_[j]`` following tag ``tags_[i]`` at ``[i, j]``
+        (sklearn-crfsuite's ``transition_features_`` as an array), ``-inf`` where
+        the tag scheme forbids it. All zeros but those with ``crf=False``, which
+        learns no transitions.
 
     char_vocabulary_ : dict or None
         Character to index (from 2) for the character features, or ``None``.
@@ -265,7 +271,7 @@ class LSTMSequenceTagger(BaseRNN):
 
         Returns
         -------
-        list of ndarray of shape (n_tokens_i, len(tags_))
+        list of ndarray of shape (n_tokens_i, n_tags)
         """
         return self._run(
             X,
@@ -287,6 +293,17 @@ class LSTMSequenceTagger(BaseRNN):
         return self._run(
             X, lambda module, batch: module.encode(*batch[:2]), _inference.per_step
         )
+
+    @property
+    def _n_features_out(self):
+        return self.module_.encoder.output_size
+
+    @property
+    def transition_scores_(self):
+        crf = self.module_.crf
+        scores = crf.transitions.detach().cpu().numpy().astype(np.float64)
+        allowed = crf.allowed_transitions.cpu().numpy()
+        return np.where(allowed, scores, -np.inf)
 
     def score(self, X, y):
         """Entity-level micro F1 when the labels follow a chunk scheme, else token

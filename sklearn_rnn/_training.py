@@ -21,7 +21,6 @@ training with :meth:`Loop.stop`.
 
 import copy
 import math
-import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ import numpy as np
 import torch
 from sklearn.exceptions import ConvergenceWarning
 
+from . import _progress
 from .exceptions import DivergenceWarning, InterruptedFitWarning
 
 # A new optimizer is one entry: (parameters, lr=..., weight_decay=...) -> Optimizer.
@@ -539,66 +539,62 @@ class UserCallbacks(Callback):
 
 
 class Progress(Callback):
-    """``verbose=1`` prints a line per epoch; ``verbose=2`` also draws a progress bar
-    on ``stream`` (stderr): on a terminal one line redrawn at most ten times a second,
-    into a file or a pipe plain lines at each quarter of an epoch, so logs stay
-    clean."""
+    """``verbose=1`` prints a line per epoch; ``verbose=2`` also shows each epoch's
+    batches on ``stream`` (stderr) with :class:`~sklearn_rnn._progress.Bar`: a tqdm
+    bar where a person watches, plain lines in logs. ``label`` starts every line
+    (an ensemble's member), ``plain`` asks for plain lines even on a terminal."""
 
-    def __init__(self, verbose, stream=None, width=30, interval=0.1):
+    def __init__(self, verbose, stream=None, interval=0.1, label=None, plain=False):
         self.verbose = verbose
         self.stream = stream
-        self.width = width
         self.interval = interval
+        self.label = label
+        self.plain = plain
+        self.bar = None
 
-    def on_train_begin(self, loop):
-        self.out = self.stream if self.stream is not None else sys.stderr
-        isatty = getattr(self.out, "isatty", None)
-        self.interactive = bool(isatty and isatty())
+    def _say(self, line):
+        print(f"[{self.label}] {line}" if self.label else line, flush=True)
 
     def on_epoch_begin(self, loop):
-        self.started = self.drawn = time.perf_counter()
+        self.started = time.perf_counter()
 
     def on_batch_end(self, loop):
         if self.verbose < 2:
             return
-        i, n = loop.n_batches, loop.batches_per_epoch
-        now = time.perf_counter()
-        if self.interactive:
-            if now - self.drawn < self.interval and i != n:
-                return
-        elif n is None or i not in {max(1, round(n * q / 4)) for q in range(1, 5)}:
-            return
-        self.drawn = now
-        done = int(self.width * i / max(n or i, 1))
-        line = (
-            f"epoch {loop.state.n_iter + 1} "
-            f"[{'#' * done}{'.' * (self.width - done)}] "
-            f"{i}/{n if n is not None else '?'} batches, {now - self.started:.1f} s"
-        )
-        if self.interactive:
-            self.out.write("\r" + line + ("\n" if i == n else ""))
-        else:
-            self.out.write(line + "\n")
-        self.out.flush()
+        if self.bar is None:  # made here: the epoch's batch count is known by now
+            desc = f"epoch {loop.state.n_iter + 1}"
+            self.bar = _progress.Bar(
+                loop.batches_per_epoch,
+                desc=f"[{self.label}] {desc}" if self.label else desc,
+                unit="batch",
+                stream=self.stream,
+                plain=self.plain,
+                interval=self.interval,
+                started=self.started,
+            )
+        self.bar.update(loop.n_batches)
 
     def on_epoch_end(self, loop, record):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
         if self.verbose:
-            print(_epoch_line(record), flush=True)
+            self._say(_epoch_line(record))
 
     def on_train_end(self, loop):
+        if self.bar is not None:  # an epoch ended by an interrupt or an error
+            self.bar.close()
+            self.bar = None
         if not self.verbose:
             return
         if loop.reason == "converged":
             rule = next(c.rule for c in loop.callbacks if isinstance(c, EarlyStopping))
-            print(
-                f"Stopping: no improvement for {rule.n_iter_no_change} epochs",
-                flush=True,
-            )
+            self._say(f"Stopping: no improvement for {rule.n_iter_no_change} epochs")
         elif loop.reason == "max_time":
             budget = next(c for c in loop.callbacks if isinstance(c, TimeBudget))
-            print(f"Stopping: max_time={budget.max_time:g} s used", flush=True)
+            self._say(f"Stopping: max_time={budget.max_time:g} s used")
         elif loop.reason == "callback":
-            print("Stopping: a callback asked to", flush=True)
+            self._say("Stopping: a callback asked to")
 
 
 def _epoch_line(record):

