@@ -69,6 +69,7 @@ _READER_SETTINGS = (
     "min_frequency",
     "max_vocabulary_size",
     "standardize",
+    "series_normalize",
     "layout",
     "analyzer",
     "char_features",

@@ -80,6 +80,7 @@ class RNNClassifier(ClassifierMixin, BaseManyToOne):
         **ENCODER,
         "pooling": "max",
         "downsample": "auto",
+        "series_normalize": True,
         **TEXT_INPUT,
         **PRETRAINED,
         **NUMERIC_INPUT,

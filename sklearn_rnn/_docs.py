@@ -120,6 +120,12 @@ downsample : int or "auto", default="auto"
     faster. ``"auto"`` chooses ``round(median training length / 40)``, so series of
     a median length under 60 steps are read step by step (1); the value used is
     ``downsample_``. Ignored for text.
+
+series_normalize : bool, default=True
+    Numeric input only: beside each channel, feed the network a copy z-normalised
+    over the steps of its own series (its shape, whatever its level and scale), as
+    time-series classifiers usually read series; the values themselves stay, so
+    nothing is lost. Doubles the input channels.
 """,
     "pretrained_parameters": """
 pretrained_embeddings : mapping or tuple (tokens, ndarray) or None, default=None
@@ -280,7 +286,8 @@ n_channels_ : int
     Channels of numeric input.
 
 input_mean_, input_scale_ : ndarray of shape (n_channels,) or None
-    Channel statistics used by ``standardize``.
+    Channel statistics used by ``standardize`` (with ``series_normalize``, of the
+    ``2 * n_channels`` the network reads: the channels, then their normalised copies).
 
 n_features_in_ : int
     Time steps of a 2-D numeric table seen in ``fit`` (only set for such input).

@@ -55,6 +55,7 @@ CONSTRAINTS = {
     "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
     "n_iter_no_change": [_positive_int()],
     "downsample": [_positive_int(), StrOptions({"auto"})],
+    "series_normalize": ["boolean"],
     "tol": [Interval(numbers.Real, 0, None, closed="left")],
     "callbacks": [list, tuple, None],
     "warm_start": ["boolean"],

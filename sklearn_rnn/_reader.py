@@ -29,13 +29,16 @@ class SequenceReader:
     ----------
     owner : str
         The estimator's class name, for messages.
-    lowercase, min_frequency, max_vocabulary_size, standardize, layout
+    lowercase, min_frequency, max_vocabulary_size, standardize, series_normalize, layout
         As the estimators' parameters of those names.
     analyzer : {"word", "char", "auto"}
         How raw strings split: by the tokenizer (words and punctuation by default),
         or into characters; ``"auto"`` picks characters when no string of the
         training data holds white space (single words, codes, dates), else words.
     """
+
+    # files and pickles written before the setting existed read series as they are
+    series_normalize = False
 
     def __init__(
         self,
@@ -45,6 +48,7 @@ class SequenceReader:
         min_frequency=1,
         max_vocabulary_size=None,
         standardize=True,
+        series_normalize=False,
         layout=None,
         analyzer="word",
     ):
@@ -53,6 +57,7 @@ class SequenceReader:
         self.min_frequency = min_frequency
         self.max_vocabulary_size = max_vocabulary_size
         self.standardize = standardize
+        self.series_normalize = series_normalize
         self.layout = layout
         self.analyzer = analyzer
         self.family = None  # "symbols" or "numeric", once fitted
@@ -120,9 +125,12 @@ class SequenceReader:
                 self.vocabulary = self._fit_vocabulary(sequences)
                 self._add_pretrained(pretrained)
             return _data.Ragged.from_symbols(sequences, self.vocabulary)
-        ragged = _data.Ragged.from_arrays(sequences)
         if fit:
             self.n_channels = sequences[0].shape[1]
+        if self.series_normalize:
+            sequences = [_with_series_shape(x) for x in sequences]
+        ragged = _data.Ragged.from_arrays(sequences)
+        if fit:
             self.mean = self.scale = None
             if self.standardize:
                 values = ragged.values.double()
@@ -160,7 +168,8 @@ class SequenceReader:
     def network_kwargs(self):
         """What the network's input layer needs to know of the input."""
         if self.family == "numeric":
-            return {"n_channels": self.n_channels}
+            copies = 2 if self.series_normalize else 1
+            return {"n_channels": copies * self.n_channels}
         kwargs = {"n_symbols": len(self.vocabulary) + _data.N_SPECIAL}
         if self.pretrained_rows is not None:
             index, vectors, n_fixed = self.pretrained_rows
@@ -326,6 +335,16 @@ class CharacterReader:
 
     def decode(self, symbols):
         return _data.decode_characters(symbols, self.classes)
+
+
+def _with_series_shape(x):
+    """``x`` ``(L, C)`` beside each channel z-normalised over its own steps: its
+    shape without its level and scale (a constant channel gives zeros)."""
+    x = np.asarray(x, dtype=np.float32)
+    mean = x.mean(axis=0, dtype=np.float64)
+    std = x.std(axis=0, dtype=np.float64)
+    shape = (x - mean) / np.where(std > 0, std, 1.0)
+    return np.concatenate([x, shape.astype(np.float32)], axis=1)
 
 
 def _plain(reader):

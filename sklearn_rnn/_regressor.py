@@ -72,6 +72,7 @@ class RNNRegressor(RegressorMixin, BaseManyToOne):
         **ENCODER,
         "pooling": "max",
         "downsample": "auto",
+        "series_normalize": True,
         **TEXT_INPUT,
         **PRETRAINED,
         **NUMERIC_INPUT,

@@ -1,4 +1,6 @@
-"""The convolutional front end for long numeric series (``downsample``)."""
+"""What the classifier and the regressor do with numeric series by default: the
+convolutional front end for long series (``downsample``) and each channel's
+within-series shape beside its values (``series_normalize``)."""
 
 import numpy as np
 import pytest
@@ -90,3 +92,39 @@ def test_a_changed_downsample_is_refused_on_warm_start():
 def test_downsample_is_checked():
     with pytest.raises(ValueError, match="downsample"):
         RNNClassifier(downsample=0).fit([np.zeros((5, 1))] * 2, [0, 1])
+
+
+def test_series_normalize_reads_shapes_whatever_their_level_and_scale(tmp_path):
+    # the class is the shape (a rise or a fall); level and scale vary by series far
+    # more than the shape does
+    rng = np.random.default_rng(0)
+
+    def draw(n):
+        X, y = [], []
+        for i in range(n):
+            t = np.linspace(0, 1, 20)[:, None]
+            shape = t if i % 2 else 1 - t
+            level, scale = rng.normal(0, 20), rng.uniform(0.05, 0.5)
+            X.append((level + scale * shape).astype(np.float32))
+            y.append(i % 2)
+        return X, np.array(y)
+
+    X, y = draw(64)
+    X_test, y_test = draw(40)
+    clf = RNNClassifier(hidden_size=8, max_iter=20, learning_rate_init=0.01)
+    with pytest.warns(Warning):
+        clf.set_params(random_state=0).fit(X, y)
+    assert clf.n_channels_ == 1 and clf.input_mean_.shape == (2,)
+    assert clf.module_.encoder.rnn.input_size == 2
+    assert clf.score(X_test, y_test) >= 0.9
+    with pytest.raises(ValueError, match="X has 2 channels, but .* fitted with 1"):
+        clf.predict([np.zeros((5, 2))])
+    # the setting travels with the model
+    clf.save(tmp_path / "model.zip")
+    np.testing.assert_allclose(
+        load(tmp_path / "model.zip").predict_proba(X_test), clf.predict_proba(X_test)
+    )
+    off = RNNClassifier(series_normalize=False, hidden_size=8, max_iter=1)
+    with pytest.warns(Warning):
+        off.fit(X, y)
+    assert off.module_.encoder.rnn.input_size == 1
