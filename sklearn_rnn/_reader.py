@@ -127,9 +127,11 @@ class SequenceReader:
             return _data.Ragged.from_symbols(sequences, self.vocabulary)
         if fit:
             self.n_channels = sequences[0].shape[1]
+        ragged = _data.Ragged.from_arrays(sequences)  # checks every value
         if self.series_normalize:
-            sequences = [_with_series_shape(x) for x in sequences]
-        ragged = _data.Ragged.from_arrays(sequences)
+            ragged = _data.Ragged.from_arrays(
+                [_with_series_shape(x) for x in sequences]
+            )
         if fit:
             self.mean = self.scale = None
             if self.standardize:
