@@ -578,17 +578,59 @@ class Batch(NamedTuple):
 
 class Epoch:
     """One epoch's batches, made as they are read, and how many there are (what a
-    learning-rate schedule planned over batches needs to know beforehand)."""
+    learning-rate schedule planned over batches needs to know beforehand).
 
-    def __init__(self, n_batches, batches):
+    ``share(rank, world)``, where given, returns the :class:`Epoch` that process
+    ``rank`` of ``world`` reads when they train one model together (see
+    :meth:`shard`)."""
+
+    def __init__(self, n_batches, batches, share=None):
         self.n_batches = n_batches
         self._batches = batches
+        self._share = share
 
     def __len__(self):
         return self.n_batches
 
     def __iter__(self):
         return iter(self._batches)
+
+    def shard(self, rank, world):
+        """Process ``rank``'s share of this epoch when ``world`` processes train one
+        model together: the same number of batches on every process, so that none
+        waits for a gradient that never comes."""
+        if self._share is None:
+            raise TypeError(
+                "these batches cannot be shared out between processes: the "
+                "estimator's _epoch_batches must return an Epoch that says how"
+            )
+        return self._share(rank, world)
+
+
+def round_robin(items, rank, world):
+    """Every ``world``-th of ``items`` from ``rank`` on, the list first extended by
+    its own beginning to a multiple of ``world`` (as torch's ``DistributedSampler``
+    pads), so that every process gets as many; a list shorter than ``world`` is
+    repeated."""
+    n = len(items)
+    per_rank = -(-n // world)
+    return [items[i % n] for i in range(rank, per_rank * world, world)]
+
+
+def batch_rows(batch, rank, world):
+    """Process ``rank``'s rows of a batch of parallel streams: every ``world``-th, so
+    that each process follows its own streams from window to window. A batch of
+    fewer rows than processes is read whole by each."""
+    if len(batch.lengths) < world:
+        return batch
+    rows = slice(rank, None, world)
+    return batch._replace(
+        inputs=batch.inputs[rows],
+        lengths=batch.lengths[rows],
+        targets=None if batch.targets is None else batch.targets[rows],
+        weights=None if batch.weights is None else batch.weights[rows],
+        index=batch.index[rows],
+    )
 
 
 class SequenceDataset:
@@ -647,8 +689,16 @@ class SequenceDataset:
             index_batches.extend(
                 chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)
             )
-        order = rng.permutation(len(index_batches))
-        return Epoch(len(order), (self.batch(index_batches[i]) for i in order))
+        order = list(rng.permutation(len(index_batches)))
+
+        def epoch(order):
+            return Epoch(
+                len(order),
+                (self.batch(index_batches[i]) for i in order),
+                lambda rank, world: epoch(round_robin(order, rank, world)),
+            )
+
+        return epoch(order)
 
     def inference_batches(self, batch_size):
         """Batches in order of length, for prediction; ``index`` puts rows back."""
@@ -767,10 +817,10 @@ class TextStream:
         targets = self.symbols[1 : n * steps + 1].view(n, steps)
         index = np.arange(n)
         starts = range(0, steps, seq_len)
-        return Epoch(
-            len(starts),
-            (
-                Batch(
+
+        def windows(rank=0, world=1):
+            for start in starts:
+                batch = Batch(
                     inputs[:, start : start + seq_len],
                     torch.full((n,), min(seq_len, steps - start), dtype=torch.int64),
                     targets[:, start : start + seq_len],
@@ -778,8 +828,12 @@ class TextStream:
                     index,
                     continues=True,
                 )
-                for start in starts
-            ),
+                yield batch_rows(batch, rank, world)
+
+        return Epoch(
+            len(starts),
+            windows(),
+            lambda rank, world: Epoch(len(starts), windows(rank, world)),
         )
 
     def parallel_rows(self, n_rows, warm_up):

@@ -1,9 +1,16 @@
 """Beyond one process: searches on a Dask cluster, the choice of a GPU among several,
 data-parallel training under torch.distributed."""
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import joblib
 import numpy as np
 import pytest
+import torch
 from sklearn.model_selection import GridSearchCV
 
 from sklearn_rnn import LSTMSequenceTagger, RNNClassifier
@@ -107,3 +114,145 @@ def test_choose_gpu_follows_the_launchers_assignment():
 def test_choose_gpu_refuses_mismatched_figures():
     with pytest.raises(ValueError, match="1 free and 2 total"):
         choose_gpu([GiB], [GiB, GiB])
+
+
+# ---------------------------------------------------------------------- torchrun
+
+# Run by ``torchrun --nproc_per_node=2`` (two CPU processes, gloo on the loopback):
+# each rank fits every estimator on the same data and saves what it ended with.
+DATA_PARALLEL_SCRIPT = r"""
+import json, sys, warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from sklearn_rnn import (
+    CharLMGenerator, LSTMSequenceTagger, RNNClassifier, RNNRegressor, RNNTranslator,
+)
+
+torch.set_num_threads(1)
+dist.init_process_group("gloo")
+rank = dist.get_rank()
+out = Path(sys.argv[1])
+sys.stdout = open(out / f"stdout{rank}.txt", "w")
+
+rng = np.random.RandomState(0)
+X = [rng.normal(size=(rng.randint(3, 9), 2)) for _ in range(240)]
+y = np.array(["up" if x[:, 0].sum() > 0 else "down" for x in X])
+sentences = [["Anna", "lives", "in", "Oslo"], ["Bo", "met", "Carl", "Berg"]] * 10
+tags = [["B-PER", "O", "O", "B-LOC"], ["B-PER", "O", "B-PER", "I-PER"]] * 10
+results, weights = {}, {}
+
+
+def keep(name, est, **extra):
+    weights[name] = torch.cat([p.detach().flatten() for p in est.module_.parameters()])
+    results[name] = dict(loss_curve=est.loss_curve_, n_iter=est.n_iter_, **extra)
+
+
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    clf = RNNClassifier(
+        hidden_size=16, max_iter=12, batch_size=16, learning_rate_init=0.02,
+        early_stopping=True, verbose=1, checkpoint_dir=out / "checkpoints",
+        random_state=0,
+    ).fit(X, y)
+    keep("classifier", clf, accuracy=clf.score(X, y),
+         validation_scores=clf.validation_scores_, path=clf.checkpoint_path_)
+    timed = RNNClassifier(hidden_size=8, max_iter=10_000, max_time=1.0, batch_size=8)
+    keep("max_time", timed.fit(X, y))
+    keep("regressor", RNNRegressor(hidden_size=8, max_iter=2, random_state=0).fit(
+        X, [x[:, 0].mean() for x in X]))
+    keep("tagger", LSTMSequenceTagger(
+        hidden_size=8, embedding_dim=8, char_embedding_dim=4, char_filters=8,
+        max_iter=2, batch_size=4, random_state=0).fit(sentences, tags))
+    keep("translator", RNNTranslator(
+        hidden_size=8, embedding_dim=8, max_iter=2, batch_size=8, random_state=0
+    ).fit(["abc", "bca", "cab", "aab"] * 8, ["xyz", "yzx", "zxy", "xxy"] * 8))
+    keep("generator", CharLMGenerator(
+        hidden_size=16, num_layers=1, embedding_dim=8, seq_len=20, batch_size=8,
+        max_iter=4, random_state=0).fit("hello world, " * 200))
+results["warnings"] = [str(w.message)[:60] for w in caught]
+try:
+    RNNClassifier(max_iter=1).fit(X[: 100 + rank], y[: 100 + rank])
+except ValueError as exc:
+    results["mismatch"] = str(exc)
+torch.save(weights, out / f"weights{rank}.pt")
+(out / f"results{rank}.json").write_text(json.dumps(results))
+dist.destroy_process_group()
+"""
+
+
+@pytest.fixture(scope="module")
+def data_parallel_run(tmp_path_factory):
+    """What each of two ranks of ``torchrun`` ended with (weights, results, output)."""
+    if not torch.distributed.is_available():
+        pytest.skip("this torch build has no torch.distributed")
+    out = tmp_path_factory.mktemp("torchrun")
+    script = out / "fit_on_two_ranks.py"
+    script.write_text(DATA_PARALLEL_SCRIPT)
+    root = str(Path(__file__).resolve().parents[1])
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]),
+        "GLOO_SOCKET_IFNAME": "lo",  # the loopback: nothing leaves the machine
+        "OMP_NUM_THREADS": "1",
+    }
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    command += ["--nproc_per_node=2", str(script), str(out)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return [
+        dict(
+            weights=torch.load(out / f"weights{rank}.pt"),
+            results=json.loads((out / f"results{rank}.json").read_text()),
+            stdout=(out / f"stdout{rank}.txt").read_text(),
+            checkpoints=sorted((out / "checkpoints").iterdir()),
+        )
+        for rank in (0, 1)
+    ]
+
+
+ESTIMATORS = ["classifier", "max_time", "regressor", "tagger", "translator"]
+ESTIMATORS += ["generator"]
+
+
+@pytest.mark.parametrize("name", ESTIMATORS)
+def test_ranks_end_with_the_same_weights(data_parallel_run, name):
+    first, second = data_parallel_run
+    np.testing.assert_array_equal(first["weights"][name], second["weights"][name])
+    assert first["results"][name] == second["results"][name]
+
+
+@pytest.mark.parametrize("name", ["classifier", "generator"])
+def test_data_parallel_training_learns(data_parallel_run, name):
+    curve = data_parallel_run[0]["results"][name]["loss_curve"]
+    assert curve[-1] < 0.9 * curve[0]
+
+
+def test_data_parallel_classifier_beats_chance(data_parallel_run):
+    results = data_parallel_run[0]["results"]["classifier"]
+    assert results["accuracy"] > 0.8  # two balanced classes: chance is 0.5
+    assert results["validation_scores"]  # validated on rank 0, decided for both
+
+
+def test_a_time_budget_stops_all_ranks_at_the_same_batch(data_parallel_run):
+    first, second = (run["results"]["max_time"] for run in data_parallel_run)
+    assert first["n_iter"] == second["n_iter"] < 10_000
+
+
+def test_only_rank_0_prints_warns_and_writes_checkpoints(data_parallel_run):
+    first, second = data_parallel_run
+    assert "Epoch 1, loss = " in first["stdout"]
+    assert second["stdout"] == ""
+    assert any("Stopped at max_iter" in w for w in first["results"]["warnings"])
+    assert second["results"]["warnings"] == []
+    path = first["results"]["classifier"]["path"]
+    assert second["results"]["classifier"]["path"] == path
+    assert [str(p) for p in first["checkpoints"]] == [path]
+
+
+def test_ranks_given_different_data_refuse_on_every_rank(data_parallel_run):
+    for run in data_parallel_run:
+        assert "every rank must pass the same data" in run["results"]["mismatch"]
