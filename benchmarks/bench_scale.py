@@ -10,12 +10,21 @@ does), by a small CharLMGenerator (1 layer of 64 LSTM units) trained for one epo
 memory, not the quality of the model, is measured.
 
     python benchmarks/bench_scale.py            # about 5 minutes on two cores
+
+``--data-parallel`` instead trains one classifier by two processes of one thread
+(``torchrun --nproc_per_node=2``, gloo on the loopback) against one process of one
+thread, on the same data, for the same epochs, and compares training throughput
+(samples per second of ``fit``) and test accuracy, each over the same seeds; the two
+runs alternate so that whatever else the machine does falls on both.
+
+    python benchmarks/bench_scale.py --data-parallel   # about 5 minutes
 """
 
 import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -122,6 +131,152 @@ def child_score(n_chars, threads, path):
     )
 
 
+DATA_PARALLEL_SETTINGS = {
+    # TREC-6: the defaults (bidirectional GRU 128, embedding 300); the dense gradient
+    # of the embedding (8,700 words x 300) is what the ranks exchange at every step
+    "trec": dict(early_stopping=False),
+    # Japanese Vowels: the defaults (no embedding: the gradients are small)
+    "vowels": dict(early_stopping=False),
+}
+
+
+def load_data_parallel_data(name):
+    if name == "vowels":
+        from sklearn_rnn.datasets import load_japanese_vowels
+
+        return (
+            *load_japanese_vowels(return_X_y=True),
+            *load_japanese_vowels(subset="test", return_X_y=True),
+        )
+    from _common import DATA, require
+
+    def read(file):
+        X, y = [], []
+        with open(require(DATA / "trec" / file), encoding="latin-1") as lines:
+            for line in lines:
+                label, text = line.rstrip("\n").split(" ", 1)
+                X.append(text)
+                y.append(label.split(":")[0])
+        return X, np.array(y)
+
+    return (*read("TREC.train.all"), *read("TREC.test.all"))
+
+
+def child_data_parallel(name, epochs, batch_size, seed):
+    """Fit on ``name`` for ``epochs`` (two ranks when run by torchrun, else one
+    process), one torch thread per process; rank 0 prints JSON."""
+    import torch
+    import torch.distributed as dist
+
+    from sklearn_rnn import RNNClassifier
+
+    torch.set_num_threads(1)
+    ranked = "LOCAL_RANK" in os.environ
+    if ranked:
+        dist.init_process_group("gloo")
+    X, y, X_test, y_test = load_data_parallel_data(name)
+    clf = RNNClassifier(
+        **DATA_PARALLEL_SETTINGS[name],
+        max_iter=epochs,
+        n_iter_no_change=epochs,
+        batch_size=batch_size,
+        random_state=seed,
+        device="cpu",
+    )
+    if ranked:
+        dist.barrier()
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(X, y)
+    seconds = time.perf_counter() - start
+    accuracy = clf.score(X_test, y_test)
+    if not ranked or dist.get_rank() == 0:
+        print(
+            json.dumps(
+                {
+                    "seconds": seconds,
+                    "samples_per_second": epochs * len(X) / seconds,
+                    "accuracy": accuracy,
+                    "n_iter": clf.n_iter_,
+                }
+            )
+        )
+    if ranked:
+        dist.destroy_process_group()
+
+
+def run_data_parallel(world, name, epochs, batch_size, seed):
+    """One fit by ``world`` processes of one thread each (JSON of rank 0)."""
+    args = ["--child-data-parallel", name, str(epochs), str(batch_size), str(seed)]
+    command = [sys.executable, __file__, *args]
+    if world > 1:
+        command[1:1] = [
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            f"--nproc_per_node={world}",
+            "--monitor-interval=1",  # the launcher polls less: more CPU for ranks
+        ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "GLOO_SOCKET_IFNAME": "lo"}
+    out = subprocess.run(
+        command, capture_output=True, text=True, check=True, env=env
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main_data_parallel(args):
+    name, epochs = args.dp_data, args.dp_epochs
+    seeds = range(args.dp_seeds)
+    # the same samples per optimizer step: one process reads batches of 2 * b,
+    # each of the two ranks batches of b (unless --dp-same-batch)
+    one_batch = args.dp_batch if args.dp_same_batch else 2 * args.dp_batch
+    runs = {1: [], 2: []}
+    for seed in seeds:
+        for world, batch in ((1, one_batch), (2, args.dp_batch)):
+            result = run_data_parallel(world, name, epochs, batch, seed)
+            print(f"seed {seed}, {world} process(es), batch {batch}: {result}")
+            runs[world].append(result)
+
+    def median(world, key):
+        return statistics.median(r[key] for r in runs[world])
+
+    speed = {w: median(w, "samples_per_second") for w in runs}
+    accuracy = {w: median(w, "accuracy") for w in runs}
+    spread = {
+        w: f"{min(r['accuracy'] for r in runs[w]):.4f}-"
+        f"{max(r['accuracy'] for r in runs[w]):.4f}"
+        for w in runs
+    }
+    what = (
+        f"{name}, {epochs} epochs, batch {args.dp_batch} per rank x 2 ranks "
+        f"against {one_batch} in one process, one thread each, "
+        f"median of seeds 0-{len(seeds) - 1}"
+    )
+    rows = [
+        (
+            "data-parallel (torchrun, gloo)",
+            f"training samples/s, 2 processes against 1: {what}",
+            f"{speed[2]:,.0f}",
+            f"{speed[1]:,.0f} (1 process)",
+            f"{speed[2] / speed[1]:.2f}x",
+        ),
+        (
+            "data-parallel (torchrun, gloo)",
+            f"test accuracy, same runs (range over seeds: 2 processes {spread[2]}, "
+            f"1 process {spread[1]})",
+            f"{accuracy[2]:.4f}",
+            f"{accuracy[1]:.4f} (1 process)",
+            f"{accuracy[2] - accuracy[1]:+.4f}",
+        ),
+    ]
+    flags = f" --dp-data {name} --dp-epochs {epochs} --dp-batch {args.dp_batch}"
+    flags += f" --dp-seeds {args.dp_seeds}"
+    if args.dp_same_batch:
+        flags += " --dp-same-batch"
+    record(args, "python benchmarks/bench_scale.py --data-parallel" + flags, rows)
+
+
 def run_child(kind, n, threads, *extra):
     out = subprocess.run(
         [sys.executable, __file__, kind, str(n), "--threads", str(threads), *extra],
@@ -184,11 +339,25 @@ def main(args):
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] in (["--child"], ["--child-score"]):
+    if sys.argv[1:2] == ["--child-data-parallel"]:
+        name, epochs, batch_size, seed = sys.argv[2:6]
+        child_data_parallel(name, int(epochs), int(batch_size), int(seed))
+    elif sys.argv[1:2] in (["--child"], ["--child-score"]):
         threads = int(sys.argv[sys.argv.index("--threads") + 1])
         if sys.argv[1] == "--child":
             child(int(sys.argv[2]), threads)
         else:
             child_score(int(sys.argv[2]), threads, sys.argv[-1])
     else:
-        main(parse_args(__doc__.splitlines()[0]))
+        args = parse_args(
+            __doc__.splitlines()[0],
+            data_parallel=dict(action="store_true", help="two processes against one"),
+            dp_data=dict(default="trec", choices=sorted(DATA_PARALLEL_SETTINGS)),
+            dp_epochs=dict(type=int, default=3),
+            dp_batch=dict(type=int, default=32, help="batch size per rank"),
+            dp_seeds=dict(type=int, default=3),
+            dp_same_batch=dict(
+                action="store_true", help="one process reads batches of the same size"
+            ),
+        )
+        main_data_parallel(args) if args.data_parallel else main(args)

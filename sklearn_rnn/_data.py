@@ -9,9 +9,10 @@ it. Batches are drawn from pools of similar lengths, so padding costs little.
 """
 
 import numbers
+import os
 import re
 import warnings
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Hashable, Iterable, Iterator, Mapping
 from typing import NamedTuple
 
@@ -856,3 +857,172 @@ class TextStream:
         targets = torch.nn.functional.pad(self.symbols[1:], (0, pad)).view(n_rows, -1)
         warm = torch.stack([self.symbols[s - warm_up : s] for s in starts[1:]])
         return warm, inputs, targets, torch.from_numpy(lengths)
+
+
+# ---------------------------------------------------------------------- corpora
+
+# Characters read from a file or cut from a long document at a time
+_READ_CHUNK = 1 << 20
+# Symbols a streamed corpus is read in per block: the block is cut into the parallel
+# rows of truncated backpropagation, so a row is block / batch_size symbols long
+STREAM_BLOCK = 1 << 21
+
+
+class Corpus:
+    """Documents read as they are needed, never all at once.
+
+    ``documents`` is re-iterable (each ``iter`` starts again) and yields strings or
+    paths of UTF-8 text files (``os.PathLike``), each one document. Memory is that
+    of one chunk of a million characters, whatever the documents' sizes.
+    """
+
+    def __init__(self, documents):
+        self.documents = documents
+
+    def pieces(self):
+        """The stream's text in chunks, ``None`` for each boundary mark: one before,
+        between and after the documents (as :meth:`TextStream.from_documents`)."""
+        yield None
+        for i, doc in enumerate(self.documents):
+            yield from document_chunks(doc, i)
+            yield None
+
+    def scan(self, keep_tail):
+        """One pass: ``(characters seen, number of symbols, tail)``, where ``tail``
+        holds the last pieces of the stream, at least ``keep_tail`` symbols of them
+        (or all)."""
+        seen, n_symbols = set(), 0
+        tail, tail_size = deque(), 0
+        for piece in self.pieces():
+            size = 1 if piece is None else len(piece)
+            if piece is not None:
+                seen.update(piece)
+            n_symbols += size
+            tail.append(piece)
+            tail_size += size
+            while tail_size - _piece_size(tail[0]) >= keep_tail:
+                tail_size -= _piece_size(tail.popleft())
+        return seen, n_symbols, list(tail)
+
+
+def _piece_size(piece):
+    return 1 if piece is None else len(piece)
+
+
+def document_chunks(doc, i):
+    """The text of document ``i`` of a corpus (a string, or the path of a UTF-8 text
+    file) in chunks of at most :data:`_READ_CHUNK` characters."""
+    if isinstance(doc, os.PathLike):
+        return _file_chunks(doc)
+    if isinstance(doc, str):
+        return (doc[s : s + _READ_CHUNK] for s in range(0, len(doc), _READ_CHUNK))
+    raise TypeError(
+        f"Document {i} of X is a {type(doc).__name__}: a corpus holds strings "
+        "(documents) and paths of text files (pathlib.Path)"
+    )
+
+
+def _file_chunks(path):
+    """The text of a UTF-8 file in chunks of :data:`_READ_CHUNK` characters."""
+    with open(path, encoding="utf-8") as file:
+        try:
+            while chunk := file.read(_READ_CHUNK):
+                yield chunk
+        except UnicodeDecodeError as exc:
+            if hasattr(exc, "add_note"):
+                exc.add_note(f"while reading {os.fspath(path)!r} as UTF-8 text")
+            raise
+
+
+def encode_pieces(pieces, classes):
+    """The symbols of stream ``pieces`` (text, ``None`` for a boundary mark)."""
+    mark = np.array([BOUNDARY], dtype=np.int64)
+    parts = [mark if p is None else encode_characters(p, classes) for p in pieces]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
+class CorpusStream:
+    """A :class:`TextStream` read from a :class:`Corpus` block by block, for text
+    larger than memory: ``len`` (the symbols predicted) is known from one pass, and
+    an epoch reads the corpus again, :data:`STREAM_BLOCK` symbols at a time.
+
+    Each block is cut into parallel rows as :meth:`TextStream.windows` cuts a whole
+    text, and the state carries from window to window within a block; the rows of
+    the next block start afresh (their text does not continue a row's). A text of
+    one block is read exactly as a :class:`TextStream` of it.
+    """
+
+    def __init__(self, corpus, classes, n_symbols, tail, block=None):
+        self.corpus = corpus
+        self.classes = classes
+        self.n_symbols = n_symbols  # of the whole corpus
+        self.limit = n_symbols  # the symbols read: all but a held-out tail
+        self.tail = tail
+        self.block = STREAM_BLOCK if block is None else block
+
+    def __len__(self):
+        return self.limit - 1
+
+    def split(self, n_tail):
+        """``(head, tail)`` as :meth:`TextStream.split`; the tail (a
+        :class:`TextStream`, in memory) comes from what the pass kept, so
+        ``n_tail`` may not exceed what it was asked to keep."""
+        symbols = encode_pieces(self.tail, self.classes)
+        if len(symbols) < n_tail + 1:
+            raise ValueError(
+                f"a held-out tail of {n_tail} symbols, but only {len(symbols) - 1} "
+                "were kept"
+            )
+        head = CorpusStream(
+            self.corpus, self.classes, self.n_symbols, [], block=self.block
+        )
+        head.limit = self.limit - n_tail
+        return head, TextStream(torch.from_numpy(symbols[-(n_tail + 1) :]))
+
+    def blocks(self):
+        """The stream's first ``limit`` symbols as arrays of ``block + 1`` symbols
+        (the last may be shorter), each block's last symbol the next one's first."""
+        pending, size, remaining = [], 0, self.limit
+        for piece in self.corpus.pieces():
+            if not remaining:
+                break
+            symbols = encode_pieces([piece], self.classes)[:remaining]
+            remaining -= len(symbols)
+            pending.append(symbols)
+            size += len(symbols)
+            while size >= self.block + 1:
+                joined = np.concatenate(pending)
+                yield joined[: self.block + 1]
+                pending, size = [joined[self.block :]], len(joined) - self.block
+        if size > 1:
+            yield np.concatenate(pending)
+
+    def _block_lengths(self):
+        """The number of symbols each block predicts."""
+        n = self.limit - 1
+        return [self.block] * (n // self.block) + (
+            [n % self.block] if n % self.block else []
+        )
+
+    def windows(self, batch_size, seq_len):
+        """One epoch: the windows of :meth:`TextStream.windows` of every block, the
+        first of each block starting from the initial state."""
+        n_batches = 0
+        for length in self._block_lengths():
+            n = max(1, min(batch_size, length // seq_len))
+            n_batches += len(range(0, length // n, seq_len))
+
+        def batches(rank=0, world=1):
+            for symbols in self.blocks():
+                epoch = TextStream(torch.from_numpy(symbols)).windows(
+                    batch_size, seq_len
+                )
+                for i, batch in enumerate(epoch):
+                    batch = batch if i else batch._replace(continues=False)
+                    yield batch_rows(batch, rank, world)
+
+        return Epoch(
+            n_batches,
+            batches(),
+            lambda rank, world: Epoch(n_batches, batches(rank, world)),
+        )

@@ -13,7 +13,7 @@ import pytest
 import torch
 from sklearn.model_selection import GridSearchCV
 
-from sklearn_rnn import LSTMSequenceTagger, RNNClassifier
+from sklearn_rnn import CharLMGenerator, LSTMSequenceTagger, RNNClassifier, _data
 from sklearn_rnn._device import choose_gpu
 from sklearn_rnn.metrics import entity_f1_scorer
 
@@ -256,3 +256,102 @@ def test_only_rank_0_prints_warns_and_writes_checkpoints(data_parallel_run):
 def test_ranks_given_different_data_refuse_on_every_rank(data_parallel_run):
     for run in data_parallel_run:
         assert "every rank must pass the same data" in run["results"]["mismatch"]
+
+
+# ---------------------------------------------------------------------- corpora
+
+TEXT = (
+    "First Citizen: Before we proceed any further, hear me speak.\n"
+    "All: Speak, speak.\n"
+    "First Citizen: You are all resolved rather to die than to famish?\n"
+)
+DOCUMENTS = [TEXT * 6, "All: Resolved. resolved.\n" * 9, TEXT[::-1] * 3]
+QUICK_GENERATOR = dict(
+    hidden_size=16, num_layers=1, embedding_dim=8, seq_len=25, batch_size=4,
+    max_iter=3, random_state=0,
+)  # fmt: skip
+
+
+@pytest.fixture
+def files(tmp_path):
+    """:data:`DOCUMENTS` written to files, one each."""
+    paths = []
+    for i, doc in enumerate(DOCUMENTS):
+        paths.append(tmp_path / f"doc{i}.txt")
+        paths[-1].write_text(doc, encoding="utf-8")
+    return paths
+
+
+class Lines:
+    """A corpus object: each iteration reads the files again, a line per document."""
+
+    def __init__(self, paths):
+        self.paths = paths
+
+    def __iter__(self):
+        for path in self.paths:
+            with open(path, encoding="utf-8") as lines:
+                yield from lines
+
+
+def weights(estimator):
+    return torch.cat([p.detach().flatten() for p in estimator.module_.parameters()])
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_files_stream_into_the_same_model_as_their_text(files, early_stopping):
+    params = {**QUICK_GENERATOR, "early_stopping": early_stopping}
+    in_memory = CharLMGenerator(**params).fit(DOCUMENTS)
+    streamed = CharLMGenerator(**params).fit(files)
+    assert streamed.classes_.tolist() == in_memory.classes_.tolist()
+    np.testing.assert_array_equal(weights(streamed), weights(in_memory))
+    assert streamed.loss_curve_ == in_memory.loss_curve_
+    assert streamed.validation_scores_ == in_memory.validation_scores_
+    assert streamed.score(files) == pytest.approx(in_memory.score(DOCUMENTS), abs=1e-6)
+
+
+def test_a_corpus_of_many_blocks_is_read_block_by_block(files, monkeypatch):
+    monkeypatch.setattr(_data, "STREAM_BLOCK", 300)
+    corpus = Lines(files)
+    lines = list(corpus)  # 38 documents, 2,900 characters
+    gen = CharLMGenerator(
+        **{**QUICK_GENERATOR, "max_iter": 8, "learning_rate_init": 0.03}
+    )
+    stream = gen._dataset(corpus, None, None, fit=True)
+    assert len(stream) == sum(map(len, lines)) + len(lines)  # each end predicted
+    epoch = stream.windows(4, 25)
+    batches = list(epoch)
+    assert len(batches) == len(epoch)  # what schedules plan with is what is read
+    assert sum(not b.continues for b in batches) == -(-len(stream) // 300)
+    gen.fit(corpus)
+    assert gen.loss_curve_[-1] < 0.8 * gen.loss_curve_[0]
+    assert np.isfinite(gen.score(corpus)) and gen.generate(20, random_state=0)
+    assert gen.partial_fit(files).n_iter_ == len(gen.loss_curve_) == 9
+
+
+def test_score_streams_files_and_many_short_documents(files):
+    gen = CharLMGenerator(**QUICK_GENERATOR).fit(DOCUMENTS)
+    lines = [line for path in files for line in Lines([path])]
+    assert gen.score(Lines(files)) == pytest.approx(gen.score(lines), abs=1e-6)
+    assert gen.score(files[0]) == pytest.approx(gen.score(DOCUMENTS[0]), abs=1e-6)
+
+
+def test_a_generator_of_documents_is_read_once_into_memory():
+    once = CharLMGenerator(**QUICK_GENERATOR).fit(doc for doc in DOCUMENTS)
+    listed = CharLMGenerator(**QUICK_GENERATOR).fit(DOCUMENTS)
+    np.testing.assert_array_equal(weights(once), weights(listed))
+
+
+def test_bad_corpora_are_refused_naming_the_document(files, tmp_path):
+    gen = CharLMGenerator(**QUICK_GENERATOR)
+    with pytest.raises(TypeError, match="Document 1 of X is a int"):
+        gen.fit([files[0], 7])
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes("café".encode("latin-1"))
+    with pytest.raises(UnicodeDecodeError) as caught:
+        gen.fit([latin])
+    assert "latin.txt" in "".join(getattr(caught.value, "__notes__", [str(latin)]))
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    with pytest.raises(ValueError, match="no characters"):
+        gen.fit([empty])
