@@ -18,6 +18,15 @@ thread, on the same data, for the same epochs, and compares training throughput
 runs alternate so that whatever else the machine does falls on both.
 
     python benchmarks/bench_scale.py --data-parallel   # about 5 minutes
+
+``--stream`` fits a CharLMGenerator on a file of at least 1 GiB (tiny shakespeare
+repeated, written under /tmp and deleted afterwards) given as a path, so that it is
+streamed, for a fixed time budget (``--stream-time`` seconds of training after the
+pass that finds the characters), and records the peak resident memory and the
+characters per second of that pass and of training, beside the same fit on a text
+of 50 MB held in memory; then it scores a 5 MB file, streamed.
+
+    python benchmarks/bench_scale.py --stream          # about 6 minutes
 """
 
 import json
@@ -148,18 +157,9 @@ def load_data_parallel_data(name):
             *load_japanese_vowels(return_X_y=True),
             *load_japanese_vowels(subset="test", return_X_y=True),
         )
-    from _common import DATA, require
+    from _common import load_trec
 
-    def read(file):
-        X, y = [], []
-        with open(require(DATA / "trec" / file), encoding="latin-1") as lines:
-            for line in lines:
-                label, text = line.rstrip("\n").split(" ", 1)
-                X.append(text)
-                y.append(label.split(":")[0])
-        return X, np.array(y)
-
-    return (*read("TREC.train.all"), *read("TREC.test.all"))
+    return (*load_trec("TREC.train.all"), *load_trec("TREC.test.all"))
 
 
 def child_data_parallel(name, epochs, batch_size, seed):
@@ -232,11 +232,13 @@ def main_data_parallel(args):
     # each of the two ranks batches of b (unless --dp-same-batch)
     one_batch = args.dp_batch if args.dp_same_batch else 2 * args.dp_batch
     runs = {1: [], 2: []}
+    loads = [os.getloadavg()[0]]
     for seed in seeds:
         for world, batch in ((1, one_batch), (2, args.dp_batch)):
             result = run_data_parallel(world, name, epochs, batch, seed)
             print(f"seed {seed}, {world} process(es), batch {batch}: {result}")
             runs[world].append(result)
+            loads.append(os.getloadavg()[0])
 
     def median(world, key):
         return statistics.median(r[key] for r in runs[world])
@@ -251,7 +253,8 @@ def main_data_parallel(args):
     what = (
         f"{name}, {epochs} epochs, batch {args.dp_batch} per rank x 2 ranks "
         f"against {one_batch} in one process, one thread each, "
-        f"median of seeds 0-{len(seeds) - 1}"
+        f"median of seeds 0-{len(seeds) - 1}, load average {min(loads):.1f}-"
+        f"{max(loads):.1f} on {os.cpu_count()} cores"
     )
     rows = [
         (
@@ -275,6 +278,159 @@ def main_data_parallel(args):
     if args.dp_same_batch:
         flags += " --dp-same-batch"
     record(args, "python benchmarks/bench_scale.py --data-parallel" + flags, rows)
+
+
+STREAM_SETTINGS = dict(early_stopping=False, random_state=0)
+
+
+def write_corpus(path, n_bytes):
+    """Tiny shakespeare repeated into ``path`` until it holds ``n_bytes``."""
+    from _common import DATA, require
+
+    text = require(DATA / "tinyshakespeare" / "input.txt").read_text(encoding="utf-8")
+    with open(path, "w", encoding="utf-8") as out:
+        written = 0
+        while written < n_bytes:
+            written += out.write(text)
+    return written
+
+
+def child_stream(path, max_time, threads, in_memory):
+    """Fit on the file at ``path`` (streamed, or read into memory first), score a
+    streamed file when given one after ``--score``; print JSON."""
+    import torch
+
+    from sklearn_rnn import CharLMGenerator
+    from sklearn_rnn._data import Corpus
+
+    torch.set_num_threads(threads)
+    before = current_mb()
+    path = Path(path)
+    gen = CharLMGenerator(**STREAM_SETTINGS, max_time=max_time)
+    start = time.perf_counter()
+    if in_memory:
+        X = path.read_text(encoding="utf-8")
+    else:
+        X = [path]
+        scan_start = time.perf_counter()
+        seen, n_symbols, _ = Corpus(X).scan(keep_tail=1)
+        scan_seconds = time.perf_counter() - scan_start
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gen.fit(X)
+    seconds = time.perf_counter() - start
+    record = gen.history_[-1]
+    batches = record.get("batches")
+    result = {
+        "fit_seconds": seconds,
+        "epochs": gen.n_iter_,
+        "cut_short_after_batches": batches,
+        "peak_mb": peak_mb(),
+        "start_mb": before,
+        "chars": path.stat().st_size,
+        "train_seconds": sum(r["duration"] for r in gen.history_),
+    }
+    if batches is not None:
+        n_streams = gen.batch_size
+        result["trained_chars"] = batches * n_streams * gen.seq_len
+    if not in_memory:
+        result["scan_seconds"] = scan_seconds
+    print(json.dumps(result))
+
+
+def child_stream_score(model_path, text_path, threads):
+    """Score the file at ``text_path`` (streamed) with the saved model; JSON."""
+    import torch
+
+    from sklearn_rnn import load
+
+    torch.set_num_threads(threads)
+    gen = load(model_path)
+    before = current_mb()
+    start = time.perf_counter()
+    score = gen.score(Path(text_path))
+    seconds = time.perf_counter() - start
+    assert np.isfinite(score)
+    size = Path(text_path).stat().st_size
+    print(
+        json.dumps(
+            {"chars_per_second": size / seconds, "extra_peak_mb": peak_mb() - before}
+        )
+    )
+
+
+def main_stream(args):
+    folder = Path(tempfile.mkdtemp(prefix="sklearn_rnn_corpus_", dir="/tmp"))
+    rows = []
+    try:
+        big, medium, small = (folder / f"{n}.txt" for n in ("1GiB", "50MB", "5MB"))
+        write_corpus(big, 1 << 30)
+        write_corpus(medium, 50_000_000)
+        write_corpus(small, 5_000_000)
+        runs = {}
+        for name, path, flag in (("streamed", big, []), ("in memory", medium, ["1"])):
+            runs[name] = result = run_child(
+                "--child-stream", args.stream_time, args.threads, str(path), *flag
+            )
+            print(f"{name}: {result}")
+        streamed, in_memory = runs["streamed"], runs["in memory"]
+        what = (
+            f"CharLMGenerator defaults (early_stopping off), max_time="
+            f"{args.stream_time} s"
+        )
+        rows += [
+            (
+                "stream (tiny shakespeare x N)",
+                f"fit on a 1 GiB file given as a path (streamed), {what}: "
+                "peak RSS (MB)",
+                f"{streamed['peak_mb']:.0f}",
+                f"{in_memory['peak_mb']:.0f} (50 MB text in memory, same budget)",
+                f"{streamed['peak_mb'] / in_memory['peak_mb']:.2f}x",
+            ),
+            (
+                "stream (tiny shakespeare x N)",
+                "the pass over the 1 GiB file that finds its characters: chars/s",
+                f"{streamed['chars'] / streamed['scan_seconds']:,.0f}",
+                "",
+                "",
+            ),
+        ]
+        for name in ("streamed", "in memory"):
+            result = runs[name]
+            if "trained_chars" in result:
+                rows.append(
+                    (
+                        "stream (tiny shakespeare x N)",
+                        f"training chars/s within max_time, {name} "
+                        f"({result['epochs']} epoch(s), cut short)",
+                        f"{result['trained_chars'] / result['train_seconds']:,.0f}",
+                        "",
+                        "",
+                    )
+                )
+        model = folder / "model.skrnn"
+        train_small_generator(model, args.threads)
+        result = run_child(
+            "--child-stream-score", 0, args.threads, str(model), str(small)
+        )
+        print(f"score: {result}")
+        rows.append(
+            (
+                "stream (tiny shakespeare x N)",
+                "score a 5 MB file given as a path (1x64 LSTM): chars/s, extra peak "
+                "RSS (MB) in the reference column",
+                f"{result['chars_per_second']:,.0f}",
+                f"{result['extra_peak_mb']:.0f} MB",
+                "",
+            )
+        )
+    finally:
+        shutil.rmtree(folder)
+    record(
+        args,
+        f"python benchmarks/bench_scale.py --stream --stream-time {args.stream_time}",
+        rows,
+    )
 
 
 def run_child(kind, n, threads, *extra):
@@ -339,7 +495,12 @@ def main(args):
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--child-data-parallel"]:
+    if sys.argv[1:2] == ["--child-stream"]:
+        in_memory = len(sys.argv) > 6
+        child_stream(sys.argv[5], int(sys.argv[2]), int(sys.argv[4]), in_memory)
+    elif sys.argv[1:2] == ["--child-stream-score"]:
+        child_stream_score(sys.argv[5], sys.argv[6], int(sys.argv[4]))
+    elif sys.argv[1:2] == ["--child-data-parallel"]:
         name, epochs, batch_size, seed = sys.argv[2:6]
         child_data_parallel(name, int(epochs), int(batch_size), int(seed))
     elif sys.argv[1:2] in (["--child"], ["--child-score"]):
@@ -359,5 +520,12 @@ if __name__ == "__main__":
             dp_same_batch=dict(
                 action="store_true", help="one process reads batches of the same size"
             ),
+            stream=dict(action="store_true", help="a 1 GiB corpus, streamed"),
+            stream_time=dict(type=int, default=60, help="max_time of those fits"),
         )
-        main_data_parallel(args) if args.data_parallel else main(args)
+        if args.data_parallel:
+            main_data_parallel(args)
+        elif args.stream:
+            main_stream(args)
+        else:
+            main(args)

@@ -398,6 +398,20 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
             )
         return self._dataset(X_val, y_val, None, fit=False)
 
+    def _check_partial_fit_classes(self, classes):
+        """``classes`` of a ``partial_fit`` call: required on the first call, and
+        on a later one, if given, the same as on the first."""
+        if not hasattr(self, "module_") and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        if hasattr(self, "module_") and classes is not None:
+            given = np.unique(np.asarray(list(classes)))
+            if not np.array_equal(given, self.classes_):
+                raise ValueError(
+                    f"classes={given.tolist()} is not the same as on the first call "
+                    f"to partial_fit, which was {self.classes_.tolist()}: a fitted "
+                    "network keeps its classes (fit a new estimator for others)"
+                )
+
     def _use_early_stopping(self, n_samples):
         if self.early_stopping == "auto":
             return n_samples >= self._auto_early_stopping_min

@@ -355,3 +355,39 @@ def test_bad_corpora_are_refused_naming_the_document(files, tmp_path):
     empty.write_text("")
     with pytest.raises(ValueError, match="no characters"):
         gen.fit([empty])
+
+
+# ---------------------------------------------------------------------- chunks
+
+
+def chunks(X, y, size):
+    for start in range(0, len(X), size):
+        yield X[start : start + size], y[start : start + size]
+
+
+def test_tagger_learns_from_chunks_with_partial_fit(ner_data, tagger_params):
+    X, y = ner_data(60)
+    tags = sorted({tag for seq in y for tag in seq})
+    tagger = LSTMSequenceTagger(**tagger_params)
+    for _ in range(4):
+        for X_chunk, y_chunk in chunks(X, y, 20):
+            tagger.partial_fit(X_chunk, y_chunk, classes=tags)
+    assert tagger.n_iter_ == 12 and tagger.classes_.tolist() == tags
+    assert tagger.score(*ner_data(30, seed=1)) > 0.8
+
+
+def test_tagger_partial_fit_knows_every_tag_classes_name(ner_data, tagger_params):
+    X, y = ner_data(20)
+    tagger = LSTMSequenceTagger(**tagger_params)
+    people = [["Anna", "met", "Bo"], ["Carl", "Berg", "smiled"]]  # and no place
+    people_tags = [["B-PER", "O", "B-PER"], ["B-PER", "I-PER", "O"]]
+    classes = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+    tagger.partial_fit(people, people_tags, classes)
+    assert {"S-LOC", "B-LOC", "I-LOC", "E-LOC"} <= set(tagger.tags_)
+    tagger.partial_fit(X, y)  # places are taggable although the first chunk had none
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        LSTMSequenceTagger(**tagger_params).partial_fit(X, y)
+    with pytest.raises(ValueError, match="not the same as on the first call"):
+        tagger.partial_fit(X, y, classes=["O", "B-PER", "I-PER"])
+    with pytest.raises(ValueError, match="'B-LOC', which is not among the labels"):
+        LSTMSequenceTagger(**tagger_params).partial_fit(X, y, ["O", "B-PER", "I-PER"])
