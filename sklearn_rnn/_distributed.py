@@ -101,6 +101,12 @@ class Ranks:
         dist.all_reduce(total)
         return total.tolist()
 
+    def maximum(self, value, device):
+        """The largest of the ranks' ``value`` (a number)."""
+        largest = self._tensor([value], device)
+        dist.all_reduce(largest, op=dist.ReduceOp.MAX)
+        return float(largest)
+
     def agree(self, reason, device):
         """The reason to stop that the ranks settle on: ``None`` when none has one,
         else the weightiest any rank gives (a time budget over a callback), so that

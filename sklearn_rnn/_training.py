@@ -462,7 +462,10 @@ class LearningRateSchedule(Callback):
         within = loop.n_batches / per_epoch if per_epoch else 0.0
         progress = (loop.epoch - 1 + within) / loop.n_epochs
         if self.budget is not None:
-            progress = max(progress, self.budget.used())
+            used = self.budget.used()
+            if loop.ranks is not None:  # one rate for all: the clock furthest on
+                used = loop.ranks.maximum(used, loop.device)
+            progress = max(progress, used)
         factor = self.schedule(progress)
         for group, base in zip(loop.optimizer.param_groups, self.base_lrs, strict=True):
             group["lr"] = base * factor
