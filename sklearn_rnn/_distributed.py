@@ -15,6 +15,8 @@ batch. Only rank 0 prints, warns and writes checkpoints.
 through the :class:`Ranks` it returns.
 """
 
+import inspect
+
 import torch
 import torch.distributed as dist
 
@@ -32,6 +34,18 @@ def current():
     if dist.get_world_size() < 2:
         return None
     return Ranks(dist.get_rank(), dist.get_world_size(), dist.get_backend())
+
+
+def _no_buffer_sync():
+    """DistributedDataParallel's switch that stops it from sending the module's
+    buffers (frozen word vectors, CRF masks, word dropout rates) before every
+    batch: they follow from the data, the same on every rank, and are never
+    trained, so that would cost a collective per step (and megabytes with frozen
+    vectors). torch 2.13 renamed it."""
+    parameters = inspect.signature(torch.nn.parallel.DistributedDataParallel)
+    if "forward_sync_buffers" in parameters.parameters:
+        return {"forward_sync_buffers": False}
+    return {"broadcast_buffers": False}
 
 
 class _Loss(torch.nn.Module):
@@ -86,6 +100,8 @@ class Ranks:
             # every network of sklearn_rnn.nn uses all its trainable parameters in
             # every batch's loss (tests/test_scale.py trains each estimator so)
             find_unused_parameters=False,
+            gradient_as_bucket_view=True,  # one copy of the gradients fewer
+            **_no_buffer_sync(),
         )
 
     def share(self, epoch):
