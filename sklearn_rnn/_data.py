@@ -608,14 +608,22 @@ class Epoch:
         return self._share(rank, world)
 
 
-def round_robin(items, rank, world):
-    """Every ``world``-th of ``items`` from ``rank`` on, the list first extended by
-    its own beginning to a multiple of ``world`` (as torch's ``DistributedSampler``
-    pads), so that every process gets as many; a list shorter than ``world`` is
-    repeated."""
-    n = len(items)
-    per_rank = -(-n // world)
-    return [items[i % n] for i in range(rank, per_rank * world, world)]
+def side_by_side(order, rank, world):
+    """Process ``rank``'s share of batches ``0 .. n - 1``, which neighbour in length
+    (as :meth:`SequenceDataset.training_batches` cuts them) and are read in
+    ``order`` by a single process.
+
+    Each step gives the ``world`` processes neighbouring batches, so that none
+    waits long for another's longer sequences; the steps come in the order in which
+    their first batch comes in ``order``. The last step, when short, is filled from
+    its own beginning, so that every process gets as many batches.
+    """
+    n = len(order)
+    position = np.empty(n, dtype=np.int64)
+    position[np.asarray(order, dtype=np.int64)] = np.arange(n)
+    steps = [range(start, min(start + world, n)) for start in range(0, n, world)]
+    steps.sort(key=lambda step: position[step[0]])
+    return [step[rank % len(step)] for step in steps]
 
 
 def batch_rows(batch, rank, world):
@@ -696,7 +704,7 @@ class SequenceDataset:
             return Epoch(
                 len(order),
                 (self.batch(index_batches[i]) for i in order),
-                lambda rank, world: epoch(round_robin(order, rank, world)),
+                lambda rank, world: epoch(side_by_side(order, rank, world)),
             )
 
         return epoch(order)

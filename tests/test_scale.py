@@ -221,6 +221,17 @@ ESTIMATORS = ["classifier", "max_time", "regressor", "tagger", "translator"]
 ESTIMATORS += ["generator"]
 
 
+@pytest.mark.parametrize("n_batches", [1, 2, 7, 10])
+@pytest.mark.parametrize("world", [2, 3])
+def test_ranks_read_every_batch_neighbours_side_by_side(n_batches, world):
+    order = list(np.random.RandomState(n_batches).permutation(n_batches))
+    shares = [_data.side_by_side(order, rank, world) for rank in range(world)]
+    assert len({len(share) for share in shares}) == 1  # as many steps each
+    assert set().union(*shares) == set(range(n_batches))
+    for step in zip(*shares, strict=True):  # each step's batches neighbour in length
+        assert max(step) - min(step) < world
+
+
 @pytest.mark.parametrize("name", ESTIMATORS)
 def test_ranks_end_with_the_same_weights(data_parallel_run, name):
     first, second = data_parallel_run
