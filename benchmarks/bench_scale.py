@@ -278,8 +278,7 @@ def main_data_parallel(args):
         (
             "data-parallel (torchrun, gloo)",
             "CPU seconds of the fit, all processes together, same runs (ratio: 1 "
-            "process's over 2's; the wall-clock ratio on idle cores would be about "
-            "twice it)",
+            "process's over 2's)",
             f"{cpu[2]:.1f}",
             f"{cpu[1]:.1f} (1 process)",
             f"{cpu[1] / cpu[2]:.2f}",
