@@ -14,6 +14,7 @@ import statistics
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 import sklearn_rnn
@@ -62,6 +63,17 @@ def require(path):
     if not path.exists():
         raise SystemExit(f"missing data: {path} (see ../shared/data/README.md)")
     return path
+
+
+def load_trec(name):
+    """The questions and labels of a TREC file (``TREC.train.all``, ...)."""
+    X, y = [], []
+    with open(require(DATA / "trec" / name), encoding="latin-1") as lines:
+        for line in lines:
+            label, text = line.rstrip("\n").split(" ", 1)
+            X.append(text)
+            y.append(label)
+    return X, np.array(y)
 
 
 class Timer:

@@ -49,7 +49,13 @@ from sklearn.svm import LinearSVC
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import DATA, Timer, median_seconds, parse_args, record, require  # noqa: E402
+from _common import (  # noqa: E402
+    Timer,
+    load_trec,
+    median_seconds,
+    parse_args,
+    record,
+)
 from plain_torch import train_plain  # noqa: E402
 from wordnet_vectors import (  # noqa: E402
     WordNet,
@@ -128,16 +134,6 @@ CANDIDATES = [
     {"n_estimators": 4, "n_jobs": 2, "max_iter": 11, "wordnet": {}},
 ]
 SPEED_EPOCHS = 3
-
-
-def load(name):
-    X, y = [], []
-    with open(require(DATA / "trec" / name), encoding="latin-1") as lines:
-        for line in lines:
-            label, text = line.rstrip("\n").split(" ", 1)
-            X.append(text)
-            y.append(label)
-    return X, np.array(y)
 
 
 def make_classifier(params, seed, X=(), X_new=()):
@@ -373,7 +369,7 @@ def command(mode=""):
 
 
 def main():
-    X, y = load("TREC.train.all")
+    X, y = load_trec("TREC.train.all")
     if ARGS.select:
         print("Scoring candidates on a validation split of the training file:")
         candidates = None if ARGS.candidates is None else json.loads(ARGS.candidates)
@@ -382,7 +378,7 @@ def main():
         )
         record(ARGS, command(mode), select(X, y, candidates)[2])
         return
-    X_test, y_test = load("TREC.test.all")
+    X_test, y_test = load_trec("TREC.test.all")
     if ARGS.speed:
         record(ARGS, command(" --speed"), speed_rows(X, y, X_test))
         return

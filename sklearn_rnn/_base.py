@@ -38,7 +38,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _data, _inference, _persistence
+from . import _data, _distributed, _inference, _persistence
 from ._device import home_device, module_device, place, resolve_device, seeded
 from ._docs import fill_doc
 from ._parameters import TRAINING_PARAMS, make_init
@@ -257,6 +257,10 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         its attributes, and the weights and optimizer state of a network trained
         on in place (``warm_start``, ``partial_fit``). Ctrl-C is not a failure: it
         keeps the model trained so far (see :class:`~sklearn_rnn._training.Loop`).
+
+        Inside a :mod:`torch.distributed` group of several processes (``torchrun``),
+        every rank passes the same data and they train the one model together
+        (:mod:`sklearn_rnn._distributed`).
         """
         first = not (hasattr(self, "module_") and (self.warm_start or incremental))
         y, y_val = _data.as_samples_or_none(y), _data.as_samples_or_none(y_val)
@@ -270,12 +274,14 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
             if X_val is not None:
                 valid_data = self._validation_data(X_val, y_val)
             device = resolve_device(self.device)
+            ranks = _distributed.current()
             if first:
-                self._rng = np.random.default_rng(
-                    check_random_state(self.random_state).randint(
-                        np.iinfo(np.int32).max
-                    )
+                seed = check_random_state(self.random_state).randint(
+                    np.iinfo(np.int32).max
                 )
+                if ranks is not None:  # the same batches, split, order on all ranks
+                    seed = ranks.broadcast(seed, device)
+                self._rng = np.random.default_rng(seed)
                 self._training_state = TrainingState()
             train_data = data
             if (
@@ -284,15 +290,23 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                 and self._use_early_stopping(len(data))
             ):
                 train_data, valid_data = self._split_validation(data)
+            if ranks is not None:
+                ranks.check_same(len(train_data), "training data", device)
             if self.checkpoint_dir is not None:
                 # a folder that cannot hold checkpoints fails here, before training
                 self.checkpoint_path_ = self._new_checkpoint_path()
+                if ranks is not None:  # rank 0 writes it
+                    self.checkpoint_path_ = ranks.broadcast(
+                        self.checkpoint_path_, device
+                    )
             if not first:
                 weights_before = (
                     module_device(self.module_),
                     snapshot(self.module_, self.optimizer_),
                 )
-            with seeded(device, int(self._rng.integers(2**62))):
+            seed = int(self._rng.integers(2**62))
+            # each rank its own dropout masks (the weights are rank 0's, below)
+            with seeded(device, seed + (0 if ranks is None else ranks.rank)):
                 if first:
                     self._build_network(data)
                 if not incremental:  # each fit starts its learning-rate schedule anew
@@ -310,8 +324,13 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                     if valid_data is None
                     else (lambda module: self._evaluate(module, valid_data)),
                     clip_grad_norm=self.clip_grad_norm,
-                    callbacks=self._callbacks(incremental, valid_data is not None),
-                    warn_unconverged=not incremental,
+                    callbacks=self._callbacks(
+                        incremental,
+                        valid_data is not None,
+                        main=ranks is None or ranks.main,
+                    ),
+                    warn_unconverged=not incremental and (ranks is None or ranks.main),
+                    ranks=ranks,
                 ).run()
         except BaseException:
             vars(self).clear()
@@ -325,8 +344,10 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         self._publish_training_state(validated=valid_data is not None)
         return self
 
-    def _callbacks(self, incremental, validated):
-        """What the loop does besides training, in the order it must happen."""
+    def _callbacks(self, incremental, validated, main=True):
+        """What the loop does besides training, in the order it must happen;
+        only the ``main`` process of several that train together writes
+        checkpoints and prints."""
         budget = None if self.max_time is None else TimeBudget(self.max_time)
         callbacks = [] if budget is None else [budget]
         # partial_fit's epochs have no planned end to anneal towards, nor to stop at
@@ -344,12 +365,15 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                 )
             )
         )
-        if self.checkpoint_dir is not None:
+        if self.checkpoint_dir is not None and main:
             callbacks.append(AtEpochEnd(lambda: self._write_checkpoint(validated)))
         if self.callbacks:
             callbacks.append(UserCallbacks(self.callbacks))
-        # an ensemble labels its members' lines (see EnsembleTagger.fit)
-        callbacks.append(Progress(self.verbose, **getattr(self, "_progress", {})))
+        # an ensemble labels its members' lines (see EnsembleTagger.fit); only the
+        # first rank of a data-parallel fit prints
+        callbacks.append(
+            Progress(self.verbose if main else 0, **getattr(self, "_progress", {}))
+        )
         if self.ema_decay is not None and not incremental:
             callbacks.append(WeightAverage(self.ema_decay))  # last: see its notes
         return callbacks
@@ -404,6 +428,20 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                 "early_stopping=False"
             )
         return self._dataset(X_val, y_val, None, fit=False)
+
+    def _check_partial_fit_classes(self, classes):
+        """``classes`` of a ``partial_fit`` call: required on the first call, and
+        on a later one, if given, the same as on the first."""
+        if not hasattr(self, "module_") and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        if hasattr(self, "module_") and classes is not None:
+            given = np.unique(np.asarray(list(classes)))
+            if not np.array_equal(given, self.classes_):
+                raise ValueError(
+                    f"classes={given.tolist()} is not the same as on the first call "
+                    f"to partial_fit, which was {self.classes_.tolist()}: a fitted "
+                    "network keeps its classes (fit a new estimator for others)"
+                )
 
     def _use_early_stopping(self, n_samples):
         if self.early_stopping == "auto":

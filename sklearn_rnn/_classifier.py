@@ -132,16 +132,7 @@ class RNNClassifier(ClassifierMixin, BaseManyToOne):
         -------
         self : RNNClassifier
         """
-        if not hasattr(self, "module_") and classes is None:
-            raise ValueError("classes must be passed on the first call to partial_fit.")
-        if hasattr(self, "module_") and classes is not None:
-            given = np.unique(column_or_1d(classes))
-            if not np.array_equal(given, self.classes_):
-                raise ValueError(
-                    f"classes={given.tolist()} is not the same as on the first call "
-                    f"to partial_fit, which was {self.classes_.tolist()}: a fitted "
-                    "network keeps its classes (fit a new estimator for others)"
-                )
+        self._check_partial_fit_classes(classes)
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
     @fill_doc

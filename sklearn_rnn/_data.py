@@ -9,9 +9,10 @@ it. Batches are drawn from pools of similar lengths, so padding costs little.
 """
 
 import numbers
+import os
 import re
 import warnings
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Hashable, Iterable, Iterator, Mapping
 from typing import NamedTuple
 
@@ -595,17 +596,67 @@ class Batch(NamedTuple):
 
 class Epoch:
     """One epoch's batches, made as they are read, and how many there are (what a
-    learning-rate schedule planned over batches needs to know beforehand)."""
+    learning-rate schedule planned over batches needs to know beforehand).
 
-    def __init__(self, n_batches, batches):
+    ``share(rank, world)``, where given, returns the :class:`Epoch` that process
+    ``rank`` of ``world`` reads when they train one model together (see
+    :meth:`shard`)."""
+
+    def __init__(self, n_batches, batches, share=None):
         self.n_batches = n_batches
         self._batches = batches
+        self._share = share
 
     def __len__(self):
         return self.n_batches
 
     def __iter__(self):
         return iter(self._batches)
+
+    def shard(self, rank, world):
+        """Process ``rank``'s share of this epoch when ``world`` processes train one
+        model together: the same number of batches on every process, so that none
+        waits for a gradient that never comes."""
+        if self._share is None:
+            raise TypeError(
+                "these batches cannot be shared out between processes: the "
+                "estimator's _epoch_batches must return an Epoch that says how"
+            )
+        return self._share(rank, world)
+
+
+def side_by_side(order, rank, world):
+    """Process ``rank``'s share of batches ``0 .. n - 1``, which neighbour in length
+    (as :meth:`SequenceDataset.training_batches` cuts them) and are read in
+    ``order`` by a single process.
+
+    Each step gives the ``world`` processes neighbouring batches, so that none
+    waits long for another's longer sequences; the steps come in the order in which
+    their first batch comes in ``order``. The last step, when short, is filled from
+    its own beginning, so that every process gets as many batches.
+    """
+    n = len(order)
+    position = np.empty(n, dtype=np.int64)
+    position[np.asarray(order, dtype=np.int64)] = np.arange(n)
+    steps = [range(start, min(start + world, n)) for start in range(0, n, world)]
+    steps.sort(key=lambda step: position[step[0]])
+    return [step[rank % len(step)] for step in steps]
+
+
+def batch_rows(batch, rank, world):
+    """Process ``rank``'s rows of a batch of parallel streams: every ``world``-th, so
+    that each process follows its own streams from window to window. A batch of
+    fewer rows than processes is read whole by each."""
+    if len(batch.lengths) < world:
+        return batch
+    rows = slice(rank, None, world)
+    return batch._replace(
+        inputs=batch.inputs[rows],
+        lengths=batch.lengths[rows],
+        targets=None if batch.targets is None else batch.targets[rows],
+        weights=None if batch.weights is None else batch.weights[rows],
+        index=batch.index[rows],
+    )
 
 
 class SequenceDataset:
@@ -664,8 +715,16 @@ class SequenceDataset:
             index_batches.extend(
                 chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)
             )
-        order = rng.permutation(len(index_batches))
-        return Epoch(len(order), (self.batch(index_batches[i]) for i in order))
+        order = list(rng.permutation(len(index_batches)))
+
+        def epoch(order):
+            return Epoch(
+                len(order),
+                (self.batch(index_batches[i]) for i in order),
+                lambda rank, world: epoch(side_by_side(order, rank, world)),
+            )
+
+        return epoch(order)
 
     def inference_batches(self, batch_size):
         """Batches in order of length, for prediction; ``index`` puts rows back."""
@@ -784,10 +843,10 @@ class TextStream:
         targets = self.symbols[1 : n * steps + 1].view(n, steps)
         index = np.arange(n)
         starts = range(0, steps, seq_len)
-        return Epoch(
-            len(starts),
-            (
-                Batch(
+
+        def windows(rank=0, world=1):
+            for start in starts:
+                batch = Batch(
                     inputs[:, start : start + seq_len],
                     torch.full((n,), min(seq_len, steps - start), dtype=torch.int64),
                     targets[:, start : start + seq_len],
@@ -795,8 +854,12 @@ class TextStream:
                     index,
                     continues=True,
                 )
-                for start in starts
-            ),
+                yield batch_rows(batch, rank, world)
+
+        return Epoch(
+            len(starts),
+            windows(),
+            lambda rank, world: Epoch(len(starts), windows(rank, world)),
         )
 
     def parallel_rows(self, n_rows, warm_up):
@@ -819,3 +882,172 @@ class TextStream:
         targets = torch.nn.functional.pad(self.symbols[1:], (0, pad)).view(n_rows, -1)
         warm = torch.stack([self.symbols[s - warm_up : s] for s in starts[1:]])
         return warm, inputs, targets, torch.from_numpy(lengths)
+
+
+# ---------------------------------------------------------------------- corpora
+
+# Characters read from a file or cut from a long document at a time
+_READ_CHUNK = 1 << 20
+# Symbols a streamed corpus is read in per block: the block is cut into the parallel
+# rows of truncated backpropagation, so a row is block / batch_size symbols long
+STREAM_BLOCK = 1 << 21
+
+
+class Corpus:
+    """Documents read as they are needed, never all at once.
+
+    ``documents`` is re-iterable (each ``iter`` starts again) and yields strings or
+    paths of UTF-8 text files (``os.PathLike``), each one document. Memory is that
+    of one chunk of a million characters, whatever the documents' sizes.
+    """
+
+    def __init__(self, documents):
+        self.documents = documents
+
+    def pieces(self):
+        """The stream's text in chunks, ``None`` for each boundary mark: one before,
+        between and after the documents (as :meth:`TextStream.from_documents`)."""
+        yield None
+        for i, doc in enumerate(self.documents):
+            yield from document_chunks(doc, i)
+            yield None
+
+    def scan(self, keep_tail):
+        """One pass: ``(characters seen, number of symbols, tail)``, where ``tail``
+        holds the last pieces of the stream, at least ``keep_tail`` symbols of them
+        (or all)."""
+        seen, n_symbols = set(), 0
+        tail, tail_size = deque(), 0
+        for piece in self.pieces():
+            size = 1 if piece is None else len(piece)
+            if piece is not None:
+                seen.update(piece)
+            n_symbols += size
+            tail.append(piece)
+            tail_size += size
+            while tail_size - _piece_size(tail[0]) >= keep_tail:
+                tail_size -= _piece_size(tail.popleft())
+        return seen, n_symbols, list(tail)
+
+
+def _piece_size(piece):
+    return 1 if piece is None else len(piece)
+
+
+def document_chunks(doc, i):
+    """The text of document ``i`` of a corpus (a string, or the path of a UTF-8 text
+    file) in chunks of at most :data:`_READ_CHUNK` characters."""
+    if isinstance(doc, os.PathLike):
+        return _file_chunks(doc)
+    if isinstance(doc, str):
+        return (doc[s : s + _READ_CHUNK] for s in range(0, len(doc), _READ_CHUNK))
+    raise TypeError(
+        f"Document {i} of X is a {type(doc).__name__}: a corpus holds strings "
+        "(documents) and paths of text files (pathlib.Path)"
+    )
+
+
+def _file_chunks(path):
+    """The text of a UTF-8 file in chunks of :data:`_READ_CHUNK` characters."""
+    with open(path, encoding="utf-8") as file:
+        try:
+            while chunk := file.read(_READ_CHUNK):
+                yield chunk
+        except UnicodeDecodeError as exc:
+            if hasattr(exc, "add_note"):
+                exc.add_note(f"while reading {os.fspath(path)!r} as UTF-8 text")
+            raise
+
+
+def encode_pieces(pieces, classes):
+    """The symbols of stream ``pieces`` (text, ``None`` for a boundary mark)."""
+    mark = np.array([BOUNDARY], dtype=np.int64)
+    parts = [mark if p is None else encode_characters(p, classes) for p in pieces]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
+class CorpusStream:
+    """A :class:`TextStream` read from a :class:`Corpus` block by block, for text
+    larger than memory: ``len`` (the symbols predicted) is known from one pass, and
+    an epoch reads the corpus again, :data:`STREAM_BLOCK` symbols at a time.
+
+    Each block is cut into parallel rows as :meth:`TextStream.windows` cuts a whole
+    text, and the state carries from window to window within a block; the rows of
+    the next block start afresh (their text does not continue a row's). A text of
+    one block is read exactly as a :class:`TextStream` of it.
+    """
+
+    def __init__(self, corpus, classes, n_symbols, tail, block=None):
+        self.corpus = corpus
+        self.classes = classes
+        self.n_symbols = n_symbols  # of the whole corpus
+        self.limit = n_symbols  # the symbols read: all but a held-out tail
+        self.tail = tail
+        self.block = STREAM_BLOCK if block is None else block
+
+    def __len__(self):
+        return self.limit - 1
+
+    def split(self, n_tail):
+        """``(head, tail)`` as :meth:`TextStream.split`; the tail (a
+        :class:`TextStream`, in memory) comes from what the pass kept, so
+        ``n_tail`` may not exceed what it was asked to keep."""
+        symbols = encode_pieces(self.tail, self.classes)
+        if len(symbols) < n_tail + 1:
+            raise ValueError(
+                f"a held-out tail of {n_tail} symbols, but only {len(symbols) - 1} "
+                "were kept"
+            )
+        head = CorpusStream(
+            self.corpus, self.classes, self.n_symbols, [], block=self.block
+        )
+        head.limit = self.limit - n_tail
+        return head, TextStream(torch.from_numpy(symbols[-(n_tail + 1) :]))
+
+    def blocks(self):
+        """The stream's first ``limit`` symbols as arrays of ``block + 1`` symbols
+        (the last may be shorter), each block's last symbol the next one's first."""
+        pending, size, remaining = [], 0, self.limit
+        for piece in self.corpus.pieces():
+            if not remaining:
+                break
+            symbols = encode_pieces([piece], self.classes)[:remaining]
+            remaining -= len(symbols)
+            pending.append(symbols)
+            size += len(symbols)
+            while size >= self.block + 1:
+                joined = np.concatenate(pending)
+                yield joined[: self.block + 1]
+                pending, size = [joined[self.block :]], len(joined) - self.block
+        if size > 1:
+            yield np.concatenate(pending)
+
+    def _block_lengths(self):
+        """The number of symbols each block predicts."""
+        n = self.limit - 1
+        return [self.block] * (n // self.block) + (
+            [n % self.block] if n % self.block else []
+        )
+
+    def windows(self, batch_size, seq_len):
+        """One epoch: the windows of :meth:`TextStream.windows` of every block, the
+        first of each block starting from the initial state."""
+        n_batches = 0
+        for length in self._block_lengths():
+            n = max(1, min(batch_size, length // seq_len))
+            n_batches += len(range(0, length // n, seq_len))
+
+        def batches(rank=0, world=1):
+            for symbols in self.blocks():
+                epoch = TextStream(torch.from_numpy(symbols)).windows(
+                    batch_size, seq_len
+                )
+                for i, batch in enumerate(epoch):
+                    batch = batch if i else batch._replace(continues=False)
+                    yield batch_rows(batch, rank, world)
+
+        return Epoch(
+            n_batches,
+            batches(),
+            lambda rank, world: Epoch(n_batches, batches(rank, world)),
+        )

@@ -5,9 +5,16 @@ and optimizer state with :func:`place`, finds where a module is with
 :func:`module_device`, and moves each batch (``Batch.to``) and every other tensor with
 :func:`to_device`; a loaded or unpickled model goes to :func:`home_device`. Nothing
 else in the package names ``cuda`` or ``mps``.
+
+On a machine with several GPUs, ``"cuda"`` (or ``"auto"``) without an index picks one
+for this process (:func:`choose_gpu`): the GPU ``torchrun`` assigned it
+(``LOCAL_RANK``), else the one with the most free memory, so that the workers of a
+search spread over the GPUs instead of all crowding onto the first.
 """
 
 import contextlib
+import os
+import sys
 
 import torch
 
@@ -27,7 +34,7 @@ def resolve_device(device):
         resolved = device
     elif device == "auto":
         if torch.cuda.is_available():
-            return torch.device("cuda")
+            return _pick_gpu(torch.device("cuda"))
         if _mps_available():
             return torch.device("mps")
         return torch.device("cpu")
@@ -50,9 +57,109 @@ def resolve_device(device):
         )
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device={device!r} was asked for, but CUDA is not available")
+    if resolved.type == "cuda":
+        return _pick_gpu(resolved)
     if resolved.type == "mps" and not _mps_available():
         raise ValueError(f"device={device!r} was asked for, but MPS is not available")
     return resolved
+
+
+def choose_gpu(free, total, *, local_rank=None, worker=0, tie=0.05):
+    """Which of the visible GPUs a process that asked for ``"cuda"`` without an index
+    trains on (a pure function of what it is told, so that it is tested without GPUs).
+
+    Parameters
+    ----------
+    free, total : sequences of int
+        Free and total memory of each visible GPU, in bytes.
+    local_rank : int or None
+        The GPU ``torchrun`` (or another launcher) assigned this process
+        (``LOCAL_RANK``): it is taken as it is, modulo the number of GPUs.
+    worker : int
+        A number that tells apart the processes of one machine (a Dask worker's
+        name, else the process id): among GPUs whose free memory is within ``tie``
+        of their total from the largest, the ``worker``-th (cyclically) is taken,
+        so that workers starting at the same moment, which see the same free
+        memory, spread over the GPUs rather than all taking the first.
+    tie : float
+        Share of a GPU's memory within which free memory counts as equal.
+
+    Returns
+    -------
+    index : int
+
+    Examples
+    --------
+    >>> GiB = 2**30
+    >>> choose_gpu([10 * GiB, 70 * GiB, 30 * GiB], [80 * GiB] * 3)
+    1
+    >>> [choose_gpu([80 * GiB, 79 * GiB], [80 * GiB] * 2, worker=w) for w in range(4)]
+    [0, 1, 0, 1]
+    >>> choose_gpu([80 * GiB, 80 * GiB], [80 * GiB] * 2, local_rank=3)
+    1
+    """
+    if len(free) != len(total) or not len(free):
+        raise ValueError(
+            f"choose_gpu needs the free and total memory of each GPU, got {len(free)} "
+            f"free and {len(total)} total figures"
+        )
+    if local_rank is not None:
+        return int(local_rank) % len(free)
+    best = max(free)
+    near = [
+        i
+        for i, (f, t) in enumerate(zip(free, total, strict=True))
+        if f >= best - tie * t
+    ]
+    return near[int(worker) % len(near)]
+
+
+def _pick_gpu(device):
+    """``device`` (a CUDA device) with an index: the one it names, the only GPU
+    visible, or :func:`choose_gpu`'s choice among several."""
+    count = torch.cuda.device_count()
+    if device.index is not None or count < 2:
+        return device
+    free, total = _gpu_memory(count)
+    local_rank = os.environ.get("LOCAL_RANK")
+    index = choose_gpu(
+        free,
+        total,
+        local_rank=int(local_rank) if local_rank else None,
+        worker=_worker_number(),
+    )
+    return torch.device("cuda", index)
+
+
+def _gpu_memory(count):
+    """Free and total memory of each visible GPU. NVML (``pynvml``) reads them
+    without opening a CUDA context on every GPU; without it, each GPU is asked
+    through CUDA, which costs a context (a few hundred MB) on each."""
+    free, total = [], []
+    for index in range(count):
+        size = torch.cuda.get_device_properties(index).total_memory
+        try:
+            used = torch.cuda.device_memory_used(index)
+        except (ImportError, RuntimeError, AttributeError, ValueError):
+            available, size = torch.cuda.mem_get_info(index)
+            used = size - available
+        free.append(size - used)
+        total.append(size)
+    return free, total
+
+
+def _worker_number():
+    """What tells this process apart from the other workers of the machine: a Dask
+    worker's name when it is a number (``LocalCluster`` numbers them), else the
+    process id."""
+    if "distributed" in sys.modules:
+        try:
+            name = sys.modules["distributed"].get_worker().name
+        except (ValueError, AttributeError):
+            name = None
+        if isinstance(name, int):
+            return name
+    return os.getpid()
 
 
 def home_device(device):
@@ -97,6 +204,14 @@ def to_device(tensors, device):
     return tuple(
         None if t is None else t.to(device, non_blocking=non_blocking) for t in tensors
     )
+
+
+def parallel_device_ids(device):
+    """``device_ids`` for :class:`~torch.nn.parallel.DistributedDataParallel`: the
+    one GPU a process trains on, or ``None`` on the CPU."""
+    if device.type != "cuda":
+        return None
+    return [device.index if device.index is not None else torch.cuda.current_device()]
 
 
 def cuda_devices(device):

@@ -252,9 +252,12 @@ random_state : int, RandomState instance or None, default=None
 
 device : str or torch.device, default="auto"
     Where to train: ``"auto"`` picks CUDA, then MPS, then the CPU; any torch device
-    string (``"cpu"``, ``"cuda:1"``) is accepted. Prediction runs where the model is
-    (see ``to``). A saved or pickled model goes back to this device when it is loaded
-    on a machine that has it, and to the CPU on one that does not.
+    string (``"cpu"``, ``"cuda:1"``) is accepted. On a machine with several GPUs,
+    ``"cuda"`` or ``"auto"`` without an index takes the GPU ``torchrun`` assigned the
+    process (``LOCAL_RANK``), else the one with the most free memory, so that search
+    workers spread over the GPUs. Prediction runs where the model is (see ``to``). A
+    saved or pickled model goes back to this device when it is loaded on a machine
+    that has it, and to the CPU on one that does not.
 """
     + _CHECKPOINT_PARAMETER,
     "training_attributes": """

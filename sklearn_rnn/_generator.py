@@ -2,6 +2,7 @@
 
 import math
 import numbers
+import os
 
 import numpy as np
 import torch
@@ -36,6 +37,9 @@ _VALIDATION_WARM_UP = 512
 # score() streams a document longer than this piece by piece, the state carried, so
 # its memory does not grow with the document
 _SCORE_PIECE = 1 << 16
+# A streamed corpus holds out at most this many characters at its end for early
+# stopping (they are kept in memory and read after every epoch)
+_STREAM_VALIDATION_MAX = 1_000_000
 
 _GENERATE_CONSTRAINTS = {
     "n_chars": [Interval(numbers.Integral, 0, None, closed="left")],
@@ -73,6 +77,23 @@ def _read_documents(X, *, single_allowed):
                 f"Sample {i} of X is a {type(doc).__name__}: X must hold only strings"
             )
     return documents
+
+
+def _corpus(X):
+    """``X`` as a :class:`~sklearn_rnn._data.Corpus` to stream, or ``None`` for
+    documents to read into memory. Streamed: a path, a list or tuple that holds a
+    path, and an iterable without a length that ``iter`` reads afresh each time (a
+    corpus object). Read into memory: a string, a sized collection of strings, and a
+    one-pass iterator (a generator), which training could not read twice."""
+    if isinstance(X, os.PathLike):
+        return _data.Corpus([X])
+    if isinstance(X, list | tuple):
+        return _data.Corpus(X) if any(isinstance(d, os.PathLike) for d in X) else None
+    if isinstance(X, str | bytes) or hasattr(X, "__len__"):
+        return None
+    if not hasattr(X, "__iter__") or iter(X) is X:
+        return None
+    return _data.Corpus(X)
 
 
 def _prepend_start_state(module, state):
@@ -264,8 +285,14 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
 
         Parameters
         ----------
-        X : str or list of str
-            One text, or a list of documents (each gets its own begin and end).
+        X : str, list of str, path, list of paths or iterable of str
+            One text, or a list of documents (each gets its own begin and end). A
+            text larger than memory is streamed: a path of a UTF-8 text file
+            (``pathlib.Path``), a list of paths (and strings), or an object whose
+            every ``iter()`` yields the documents afresh (not a generator, which
+            is read once, into memory). One pass finds the characters and the
+            size; each epoch then reads the corpus again, two million characters
+            at a time, and early stopping holds out at most its last million.
         y : None
             Ignored.
 
@@ -284,7 +311,8 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
 
         Parameters
         ----------
-        X : str or list of str
+        X : str, list of str, path, list of paths or iterable of str
+            As in :meth:`fit`.
         y : None
             Ignored.
 
@@ -297,12 +325,20 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
     # ------------------------------------------------------------------ the recipe
 
     def _dataset(self, X, y, sample_weight, *, fit, classes=None):
-        """The documents of ``X`` joined into one stream of character symbols."""
-        documents = _read_documents(X, single_allowed=True)
+        """The documents of ``X`` joined into one stream of character symbols (read
+        as it is needed, for a corpus to stream)."""
+        corpus = _corpus(X)
+        if corpus is not None:  # one pass finds the characters, the size, the end
+            seen, n_symbols, tail = corpus.scan(keep_tail=_STREAM_VALIDATION_MAX + 1)
+            documents = ["".join(seen)]
+        else:
+            documents = _read_documents(X, single_allowed=True)
         if not any(documents):
             raise ValueError("X holds no characters: there is no text to learn from")
         if fit:
             self.reader_ = CharacterReader().fit(documents)
+        if corpus is not None:
+            return _data.CorpusStream(corpus, self.reader_.classes, n_symbols, tail)
         return self.reader_.stream(documents)
 
     def _split_validation(self, stream):
@@ -310,6 +346,8 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
         not independent."""
         n = len(stream)
         n_valid = max(1, int(round(self.validation_fraction * n)))
+        if isinstance(stream, _data.CorpusStream):
+            n_valid = min(n_valid, _STREAM_VALIDATION_MAX)
         if n - n_valid < 1:
             raise ValueError(
                 f"early_stopping with validation_fraction={self.validation_fraction} "
@@ -371,36 +409,76 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
     def _log_likelihoods(self, X):
         """The summed log-likelihood of each string's characters and end, and how
         many characters (ends included) they are. A long string is read exactly,
-        piece by piece with the state carried, so its memory stays bounded."""
+        piece by piece with the state carried, so its memory stays bounded; a
+        corpus to stream (files, say) is read so, document by document."""
         check_is_fitted(self, "module_")
+        corpus = _corpus(X)
+        if corpus is not None:
+            return self._corpus_log_likelihood(corpus)
         documents = _read_documents(X, single_allowed=True)
         sums = np.zeros(len(documents))
         short = [i for i, doc in enumerate(documents) if len(doc) <= _SCORE_PIECE]
         for i in sorted(set(range(len(documents))) - set(short)):
-            sums[i] = self._score_long_document(documents[i])
+            sums[i], _ = self._score_chunks([documents[i]])
         if short:
-            data = _data.SequenceDataset(
-                self.reader_.documents([documents[i] for i in short], end=True)
-            )
-            sums[short] = _inference.per_sequence(
-                self.module_, data, _document_log_likelihood, self.batch_size
+            sums[short] = self._short_documents_log_likelihoods(
+                [documents[i] for i in short]
             )
         return sums, int(sum(len(d) + 1 for d in documents))
 
-    def _score_long_document(self, document):
-        """Summed log-likelihood of one long document and its end, read exactly, a
-        piece of ``_SCORE_PIECE`` characters at a time with the state carried: memory
-        stays bounded however long the document is."""
+    def _short_documents_log_likelihoods(self, documents):
+        """Each document's summed log-likelihood, read in batches."""
+        data = _data.SequenceDataset(self.reader_.documents(documents, end=True))
+        return _inference.per_sequence(
+            self.module_, data, _document_log_likelihood, self.batch_size
+        )
+
+    def _corpus_log_likelihood(self, corpus):
+        """``(summed log-likelihood, characters)`` of a streamed corpus: short
+        documents in batches of them, files and long ones piece by piece."""
+        total, count, short = 0.0, 0, []
+        for i, doc in enumerate(corpus.documents):
+            if isinstance(doc, str) and len(doc) <= _SCORE_PIECE:
+                short.append(doc)
+                if len(short) < 16 * self.batch_size:
+                    continue
+            else:
+                summed, n = self._score_chunks(_data.document_chunks(doc, i))
+                total, count = total + summed, count + n
+            if short:
+                total += self._short_documents_log_likelihoods(short).sum()
+                count += sum(len(d) + 1 for d in short)
+                short = []
+        if short:
+            total += self._short_documents_log_likelihoods(short).sum()
+            count += sum(len(d) + 1 for d in short)
+        if not count:
+            raise ValueError("X is empty: found 0 documents, while 1 is required")
+        return np.array([total]), count
+
+    def _score_chunks(self, chunks):
+        """``(summed log-likelihood, characters)`` of one document given as chunks
+        of its text, its end included, read exactly, a piece of ``_SCORE_PIECE``
+        characters at a time with the state carried: memory stays bounded however
+        long the document is."""
         module = self.module_
         module.eval()
         device = module_device(module)
-        state, total, previous = None, 0.0, _data.BOUNDARY
+        pieces = (
+            chunk[start : start + _SCORE_PIECE]
+            for chunk in chunks
+            for start in range(0, len(chunk), _SCORE_PIECE)
+        )
+        state, total, count, previous = None, 0.0, 0, _data.BOUNDARY
+        piece = next(pieces, "")
         with torch.inference_mode():
-            for start in range(0, len(document) + 1, _SCORE_PIECE):
-                piece = document[start : start + _SCORE_PIECE]
+            while piece is not None:
+                following = next(pieces, None)
                 targets = self.reader_.encode(piece)
-                if start + _SCORE_PIECE > len(document):  # the piece holds the end
+                count += len(piece)
+                if following is None:  # the piece holds the end
                     targets = np.append(targets, _data.BOUNDARY)
+                    count += 1
                 inputs = np.concatenate([[previous], targets[:-1]])
                 previous = targets[-1]
                 inputs, targets = to_device(
@@ -415,7 +493,8 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
                     state=state,
                 )
                 total += float(log_likelihood.sum())
-        return total
+                piece = following
+        return total, count
 
     def _next_logits(self, X):
         """Logits over the characters of ``classes_`` after each string of ``X``."""
@@ -434,7 +513,8 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
 
         Parameters
         ----------
-        X : str or list of str
+        X : str, list of str, path, list of paths or iterable of str
+            As in :meth:`fit`: files and corpora are streamed.
         y : None
             Ignored.
 

@@ -208,6 +208,32 @@ class LSTMSequenceTagger(ClassNamePrefixFeaturesOutMixin, BaseRNN):
         """
         return self._fit(X, y, sample_weight, X_val=X_val, y_val=y_val)
 
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train for one epoch on ``X, y``, continuing from the current weights:
+        how to train on more sentences than memory holds, a chunk at a time.
+
+        The first call learns the vocabulary (and the characters, features or
+        channel scaling) from its sentences, so make its chunk representative:
+        words that only later chunks bring are read as unknown, as at predict
+        time. It also detects the tag scheme (``tag_scheme="auto"``) and needs
+        ``classes``.
+
+        Parameters
+        ----------
+        X, y, sample_weight
+            As in :meth:`fit`.
+        classes : array-like of labels, default=None
+            Every label that any call will see (``"B-PER"``, ``"I-PER"``,
+            ``"O"``, ...). Required on the first call.
+
+        Returns
+        -------
+        self : LSTMSequenceTagger
+        """
+        self._check_partial_fit_classes(classes)
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
     def predict(self, X):
         """The most probable tag sequence of each sentence.
 
@@ -415,14 +441,14 @@ class LSTMSequenceTagger(ClassNamePrefixFeaturesOutMixin, BaseRNN):
                 f"({type(first).__name__}) and {bad!r} ({type(bad).__name__})"
             )
         if fit:
-            self.classes_ = np.unique(np.asarray(flat))
+            self.classes_ = np.unique(np.asarray(flat if classes is None else classes))
             if len(self.classes_) < 2:
                 raise ValueError(
                     f"{type(self).__name__} needs at least 2 distinct labels in y, "
                     f"but it holds only {self.classes_.tolist()[0]!r}"
                 )
             self.tag_scheme_ = self._resolve_scheme(labels, strings)
-        else:
+        if not fit or classes is not None:
             unseen = ~np.isin(np.asarray(flat), self.classes_)
             if unseen.any():
                 label = flat[int(np.argmax(unseen))]
@@ -430,7 +456,7 @@ class LSTMSequenceTagger(ClassNamePrefixFeaturesOutMixin, BaseRNN):
                     f"y holds the label {label!r}, which is not among the labels "
                     f"{self.classes_.tolist()} this model was first fitted with"
                 )
-            if self.tag_scheme_ is not None:
+            if not fit and self.tag_scheme_ is not None:
                 _schemes.check_tags(labels, self.tag_scheme_)
         if self.tag_scheme_ is None:
             ids = np.searchsorted(self.classes_, np.asarray(flat))
@@ -439,9 +465,10 @@ class LSTMSequenceTagger(ClassNamePrefixFeaturesOutMixin, BaseRNN):
         else:
             internal = [_schemes.to_iobes(seq) for seq in labels]
             if fit:
-                self.tags_ = sorted(
-                    {tag for seq in internal for tag in seq}, key=_internal_order
-                )
+                found = {tag for seq in internal for tag in seq}
+                if classes is not None:  # every tag the types of classes need
+                    found |= _iobes_tags(self.classes_)
+                self.tags_ = sorted(found, key=_internal_order)
             index = {tag: i for i, tag in enumerate(self.tags_)}
             missing = {tag for seq in internal for tag in seq} - set(index)
             if missing:
@@ -562,6 +589,16 @@ def _decode(module, batch):
 
 def _is_integer(label):
     return isinstance(label, numbers.Integral | np.bool_)
+
+
+def _iobes_tags(labels):
+    """All the IOBES tags of the chunk types among ``labels``, and ``"O"``."""
+    types = {
+        split[1]
+        for split in map(_schemes.split_tag, labels)
+        if split is not None and split[0] != "O"
+    }
+    return {"O"} | {_schemes.join_tag(p, t) for t in types for p in "SBIE"}
 
 
 def _internal_order(tag):

@@ -107,6 +107,11 @@ class Loop:
     warn_unconverged : bool
         Warn (``ConvergenceWarning``) when ``n_epochs`` or the time budget end the
         run before it converged.
+    ranks : sklearn_rnn._distributed.Ranks or None
+        The processes that train this module together (data parallelism under
+        ``torchrun``): each trains on its share of every epoch's batches with
+        gradients averaged, the training loss is summed over all, the evaluation
+        runs on rank 0 only, and the ranks agree on every reason to stop.
 
     Attributes
     ----------
@@ -136,6 +141,7 @@ class Loop:
         clip_grad_norm=None,
         callbacks=(),
         warn_unconverged=True,
+        ranks=None,
     ):
         self.module = module
         self.optimizer = optimizer
@@ -147,6 +153,7 @@ class Loop:
         self.clip_grad_norm = clip_grad_norm
         self.callbacks = list(callbacks)
         self.warn_unconverged = warn_unconverged
+        self.ranks = ranks
         self.epoch = 0
         self.n_batches = 0
         self.batches_per_epoch = None
@@ -162,14 +169,25 @@ class Loop:
         for callback in self.callbacks:
             getattr(callback, event)(self, *args)
 
+    def _agree(self):
+        """Make the reason to stop that any rank has the reason of all."""
+        if self.ranks is not None:
+            self.reason = self.ranks.agree(self.reason, self.device)
+
     def run(self):
         module, state = self.module, self.state
         last_good = snapshot(module, self.optimizer)
+        self._loss = (
+            module.loss
+            if self.ranks is None
+            else self.ranks.loss_function(module, self.device)
+        )
         self._emit("on_train_begin")
         try:
             while self.epoch < self.n_epochs and self.reason is None:
                 self.epoch += 1
                 self._emit("on_epoch_begin")
+                self._agree()
                 if self.reason is not None:  # stopped before this epoch began
                     break
                 start = time.perf_counter()
@@ -190,9 +208,7 @@ class Loop:
                     record["batches"] = self.n_batches
                 self._emit("on_validation_begin")
                 if self.evaluate is not None:
-                    module.eval()
-                    with torch.no_grad():
-                        valid_loss, valid_score = self.evaluate(module)
+                    valid_loss, valid_score = self._evaluate()
                     record.update(valid_loss=valid_loss, valid_score=valid_score)
                     state.validation_scores.append(valid_score)
                 self._emit("on_validation_end", record)
@@ -200,6 +216,7 @@ class Loop:
                 record["duration"] = time.perf_counter() - start
                 state.history.append(record)
                 self._emit("on_epoch_end", record)
+                self._agree()
                 last_good = snapshot(module, self.optimizer)
                 if cut_short:
                     self.stop("max_time")
@@ -231,17 +248,20 @@ class Loop:
         count, carried, cut_short = 0, None, False
         self.n_batches = 0
         batches = self.epoch_batches()
+        if self.ranks is not None:
+            batches = self.ranks.share(batches)
         if hasattr(batches, "__len__"):
             self.batches_per_epoch = len(batches)
         for batch in batches:
             self._emit("on_batch_begin")
+            self._agree()
             if self.reason is not None:
                 cut_short = True
                 break
             self.n_batches += 1
             batch = batch.to(self.device)
             optimizer.zero_grad(set_to_none=True)
-            out = module.loss(
+            out = self._loss(
                 batch.inputs,
                 batch.lengths,
                 batch.targets,
@@ -260,7 +280,21 @@ class Loop:
             self.batches_per_epoch = self.n_batches
         elif self.reason == "max_time":
             self.reason = None  # the epoch is evaluated and kept, then training stops
-        return (total / max(count, 1)).item(), cut_short
+        if self.ranks is not None:
+            total, count = self.ranks.sum([total, count], self.device)
+        return float(total / max(count, 1)), cut_short
+
+    def _evaluate(self):
+        """The held-out loss and score (on rank 0 only, when ranks train together:
+        the one figure that early stopping reads on every rank)."""
+        result = None
+        if self.ranks is None or self.ranks.main:
+            self.module.eval()
+            with torch.no_grad():
+                result = self.evaluate(self.module)
+        if self.ranks is not None:
+            result = self.ranks.broadcast(result, self.device)
+        return result
 
     def _kept(self):
         if self.restored_best:
@@ -459,7 +493,10 @@ class LearningRateSchedule(Callback):
         within = loop.n_batches / per_epoch if per_epoch else 0.0
         progress = (loop.epoch - 1 + within) / loop.n_epochs
         if self.budget is not None:
-            progress = max(progress, self.budget.used())
+            used = self.budget.used()
+            if loop.ranks is not None:  # one rate for all: the clock furthest on
+                used = loop.ranks.maximum(used, loop.device)
+            progress = max(progress, used)
         factor = self.schedule(progress)
         for group, base in zip(loop.optimizer.param_groups, self.base_lrs, strict=True):
             group["lr"] = base * factor

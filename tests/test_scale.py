@@ -1,0 +1,407 @@
+"""Beyond one process: searches on a Dask cluster, the choice of a GPU among several,
+data-parallel training under torch.distributed."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from sklearn.model_selection import GridSearchCV
+
+from sklearn_rnn import CharLMGenerator, LSTMSequenceTagger, RNNClassifier, _data
+from sklearn_rnn._device import choose_gpu
+from sklearn_rnn.metrics import entity_f1_scorer
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+GiB = 2**30
+
+
+# ---------------------------------------------------------------------- Dask
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    """A cluster of two worker processes of one thread each, on the loopback."""
+    distributed = pytest.importorskip(
+        "distributed",
+        reason="dask[distributed] is not installed (pip install sklearn-rnn[dask])",
+    )
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client
+
+
+def cv_scores(search, X, y, backend):
+    with joblib.parallel_backend(backend):
+        search.fit(X, y)
+    results = search.cv_results_
+    return np.array([results[f"split{i}_test_score"] for i in range(search.n_splits_)])
+
+
+def series(n=40, seed=0):
+    rng = np.random.RandomState(seed)
+    X = [rng.normal(size=(rng.randint(3, 9), 2)) for _ in range(n)]
+    y = np.array(["up" if x[:, 0].sum() > 0 else "down" for x in X])
+    return X, y
+
+
+def test_classifier_search_on_dask_scores_as_on_loky(dask_client):
+    X, y = series()
+    search = GridSearchCV(
+        RNNClassifier(hidden_size=8, max_iter=5, random_state=0),
+        {"cell": ["gru", "lstm"]},
+        cv=2,
+        n_jobs=2,
+    )
+    on_dask = cv_scores(search, X, y, "dask")
+    best_on_dask = search.best_params_
+    on_loky = cv_scores(search, X, y, "loky")
+    np.testing.assert_array_equal(on_dask, on_loky)
+    assert search.best_params_ == best_on_dask
+    assert search.predict(X).shape == (40,)
+
+
+def test_tagger_search_on_dask_scores_as_on_loky(dask_client, ner_data, tagger_params):
+    X, y = ner_data(30)
+    search = GridSearchCV(
+        LSTMSequenceTagger(**{**tagger_params, "max_iter": 4}),
+        {"crf": [True, False]},
+        cv=2,
+        scoring=entity_f1_scorer,
+        n_jobs=2,
+    )
+    on_dask = cv_scores(search, X, y, "dask")
+    on_loky = cv_scores(search, X, y, "loky")
+    np.testing.assert_array_equal(on_dask, on_loky)
+    assert on_dask.max() > 0.5  # the taggers learned something in four epochs
+
+
+# ---------------------------------------------------------------------- GPUs
+
+
+def test_choose_gpu_takes_the_one_with_most_free_memory():
+    assert choose_gpu([10 * GiB, 70 * GiB, 30 * GiB], [80 * GiB] * 3) == 1
+    # free memory, not the share: a 40 GB card with 39 free beats an 80 GB with 30
+    assert choose_gpu([30 * GiB, 39 * GiB], [80 * GiB, 40 * GiB]) == 1
+
+
+def test_choose_gpu_spreads_workers_over_gpus_that_tie():
+    free, total = [80 * GiB, 79 * GiB, 20 * GiB], [80 * GiB] * 3
+    chosen = [choose_gpu(free, total, worker=w) for w in range(4)]
+    assert chosen == [0, 1, 0, 1]  # the nearly full third GPU is never taken
+
+
+def test_choose_gpu_follows_the_launchers_assignment():
+    free, total = [80 * GiB, 10 * GiB], [80 * GiB] * 2
+    assert choose_gpu(free, total, local_rank=1) == 1  # whatever the free memory
+    assert choose_gpu(free, total, local_rank=3) == 1
+
+
+def test_choose_gpu_refuses_mismatched_figures():
+    with pytest.raises(ValueError, match="1 free and 2 total"):
+        choose_gpu([GiB], [GiB, GiB])
+
+
+# ---------------------------------------------------------------------- torchrun
+
+# Run by ``torchrun --nproc_per_node=2`` (two CPU processes, gloo on the loopback):
+# each rank fits every estimator on the same data and saves what it ended with.
+DATA_PARALLEL_SCRIPT = r"""
+import json, sys, warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from sklearn_rnn import (
+    CharLMGenerator, LSTMSequenceTagger, RNNClassifier, RNNRegressor, RNNTranslator,
+)
+
+torch.set_num_threads(1)
+dist.init_process_group("gloo")
+rank = dist.get_rank()
+out = Path(sys.argv[1])
+sys.stdout = open(out / f"stdout{rank}.txt", "w")
+
+rng = np.random.RandomState(0)
+X = [rng.normal(size=(rng.randint(3, 9), 2)) for _ in range(240)]
+y = np.array(["up" if x[:, 0].sum() > 0 else "down" for x in X])
+sentences = [["Anna", "lives", "in", "Oslo"], ["Bo", "met", "Carl", "Berg"]] * 10
+tags = [["B-PER", "O", "O", "B-LOC"], ["B-PER", "O", "B-PER", "I-PER"]] * 10
+results, weights = {}, {}
+
+
+def keep(name, est, **extra):
+    weights[name] = torch.cat([p.detach().flatten() for p in est.module_.parameters()])
+    results[name] = dict(loss_curve=est.loss_curve_, n_iter=est.n_iter_, **extra)
+
+
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    clf = RNNClassifier(
+        hidden_size=16, max_iter=12, batch_size=16, learning_rate_init=0.02,
+        early_stopping=True, verbose=1, checkpoint_dir=out / "checkpoints",
+        random_state=0,
+    ).fit(X, y)
+    keep("classifier", clf, accuracy=clf.score(X, y),
+         validation_scores=clf.validation_scores_, path=clf.checkpoint_path_)
+    timed = RNNClassifier(  # the schedule follows the clock: the ranks must agree
+        hidden_size=8, max_iter=10_000, max_time=1.0, batch_size=8,
+        learning_rate="cosine",
+    )
+    keep("max_time", timed.fit(X, y))
+    keep("regressor", RNNRegressor(hidden_size=8, max_iter=2, random_state=0).fit(
+        X, [x[:, 0].mean() for x in X]))
+    keep("tagger", LSTMSequenceTagger(
+        hidden_size=8, embedding_dim=8, char_embedding_dim=4, char_filters=8,
+        max_iter=2, batch_size=4, random_state=0).fit(sentences, tags))
+    keep("translator", RNNTranslator(
+        hidden_size=8, embedding_dim=8, max_iter=2, batch_size=8, random_state=0
+    ).fit(["abc", "bca", "cab", "aab"] * 8, ["xyz", "yzx", "zxy", "xxy"] * 8))
+    keep("generator", CharLMGenerator(
+        hidden_size=16, num_layers=1, embedding_dim=8, seq_len=20, batch_size=8,
+        max_iter=4, random_state=0).fit("hello world, " * 200))
+results["warnings"] = [str(w.message)[:60] for w in caught]
+try:
+    RNNClassifier(max_iter=1).fit(X[: 100 + rank], y[: 100 + rank])
+except ValueError as exc:
+    results["mismatch"] = str(exc)
+torch.save(weights, out / f"weights{rank}.pt")
+(out / f"results{rank}.json").write_text(json.dumps(results))
+dist.destroy_process_group()
+"""
+
+
+@pytest.fixture(scope="module")
+def data_parallel_run(tmp_path_factory):
+    """What each of two ranks of ``torchrun`` ended with (weights, results, output)."""
+    if not torch.distributed.is_available():
+        pytest.skip("this torch build has no torch.distributed")
+    out = tmp_path_factory.mktemp("torchrun")
+    script = out / "fit_on_two_ranks.py"
+    script.write_text(DATA_PARALLEL_SCRIPT)
+    root = str(Path(__file__).resolve().parents[1])
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]),
+        "GLOO_SOCKET_IFNAME": "lo",  # the loopback: nothing leaves the machine
+        "OMP_NUM_THREADS": "1",
+    }
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    command += ["--nproc_per_node=2", str(script), str(out)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return [
+        dict(
+            weights=torch.load(out / f"weights{rank}.pt"),
+            results=json.loads((out / f"results{rank}.json").read_text()),
+            stdout=(out / f"stdout{rank}.txt").read_text(),
+            checkpoints=sorted((out / "checkpoints").iterdir()),
+        )
+        for rank in (0, 1)
+    ]
+
+
+ESTIMATORS = ["classifier", "max_time", "regressor", "tagger", "translator"]
+ESTIMATORS += ["generator"]
+
+
+@pytest.mark.parametrize("n_batches", [1, 2, 7, 10])
+@pytest.mark.parametrize("world", [2, 3])
+def test_ranks_read_every_batch_neighbours_side_by_side(n_batches, world):
+    order = list(np.random.RandomState(n_batches).permutation(n_batches))
+    shares = [_data.side_by_side(order, rank, world) for rank in range(world)]
+    assert len({len(share) for share in shares}) == 1  # as many steps each
+    assert set().union(*shares) == set(range(n_batches))
+    for step in zip(*shares, strict=True):  # each step's batches neighbour in length
+        assert max(step) - min(step) < world
+
+
+@pytest.mark.parametrize("name", ESTIMATORS)
+def test_ranks_end_with_the_same_weights(data_parallel_run, name):
+    first, second = data_parallel_run
+    np.testing.assert_array_equal(first["weights"][name], second["weights"][name])
+    assert first["results"][name] == second["results"][name]
+
+
+@pytest.mark.parametrize("name", ["classifier", "generator"])
+def test_data_parallel_training_learns(data_parallel_run, name):
+    curve = data_parallel_run[0]["results"][name]["loss_curve"]
+    assert curve[-1] < 0.9 * curve[0]
+
+
+def test_data_parallel_classifier_beats_chance(data_parallel_run):
+    results = data_parallel_run[0]["results"]["classifier"]
+    assert results["accuracy"] > 0.8  # two balanced classes: chance is 0.5
+    assert results["validation_scores"]  # validated on rank 0, decided for both
+
+
+def test_a_time_budget_stops_all_ranks_at_the_same_batch(data_parallel_run):
+    first, second = (run["results"]["max_time"] for run in data_parallel_run)
+    assert first["n_iter"] == second["n_iter"] < 10_000
+
+
+def test_only_rank_0_prints_warns_and_writes_checkpoints(data_parallel_run):
+    first, second = data_parallel_run
+    assert "Epoch 1, loss = " in first["stdout"]
+    assert second["stdout"] == ""
+    assert any("Stopped at max_iter" in w for w in first["results"]["warnings"])
+    assert second["results"]["warnings"] == []
+    path = first["results"]["classifier"]["path"]
+    assert second["results"]["classifier"]["path"] == path
+    assert [str(p) for p in first["checkpoints"]] == [path]
+
+
+def test_ranks_given_different_data_refuse_on_every_rank(data_parallel_run):
+    for run in data_parallel_run:
+        assert "every rank must pass the same data" in run["results"]["mismatch"]
+
+
+# ---------------------------------------------------------------------- corpora
+
+TEXT = (
+    "First Citizen: Before we proceed any further, hear me speak.\n"
+    "All: Speak, speak.\n"
+    "First Citizen: You are all resolved rather to die than to famish?\n"
+)
+DOCUMENTS = [TEXT * 6, "All: Resolved. resolved.\n" * 9, TEXT[::-1] * 3]
+QUICK_GENERATOR = dict(
+    hidden_size=16, num_layers=1, embedding_dim=8, seq_len=25, batch_size=4,
+    max_iter=3, random_state=0,
+)  # fmt: skip
+
+
+@pytest.fixture
+def files(tmp_path):
+    """:data:`DOCUMENTS` written to files, one each."""
+    paths = []
+    for i, doc in enumerate(DOCUMENTS):
+        paths.append(tmp_path / f"doc{i}.txt")
+        paths[-1].write_text(doc, encoding="utf-8")
+    return paths
+
+
+class Lines:
+    """A corpus object: each iteration reads the files again, a line per document."""
+
+    def __init__(self, paths):
+        self.paths = paths
+
+    def __iter__(self):
+        for path in self.paths:
+            with open(path, encoding="utf-8") as lines:
+                yield from lines
+
+
+def weights(estimator):
+    return torch.cat([p.detach().flatten() for p in estimator.module_.parameters()])
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_files_stream_into_the_same_model_as_their_text(files, early_stopping):
+    params = {**QUICK_GENERATOR, "early_stopping": early_stopping}
+    in_memory = CharLMGenerator(**params).fit(DOCUMENTS)
+    streamed = CharLMGenerator(**params).fit(files)
+    assert streamed.classes_.tolist() == in_memory.classes_.tolist()
+    np.testing.assert_array_equal(weights(streamed), weights(in_memory))
+    assert streamed.loss_curve_ == in_memory.loss_curve_
+    assert streamed.validation_scores_ == in_memory.validation_scores_
+    assert streamed.score(files) == pytest.approx(in_memory.score(DOCUMENTS), abs=1e-6)
+
+
+def test_a_corpus_of_many_blocks_is_read_block_by_block(files, monkeypatch):
+    monkeypatch.setattr(_data, "STREAM_BLOCK", 300)
+    corpus = Lines(files)
+    lines = list(corpus)  # 38 documents, 2,900 characters
+    gen = CharLMGenerator(
+        **{**QUICK_GENERATOR, "max_iter": 8, "learning_rate_init": 0.03}
+    )
+    stream = gen._dataset(corpus, None, None, fit=True)
+    assert len(stream) == sum(map(len, lines)) + len(lines)  # each end predicted
+    epoch = stream.windows(4, 25)
+    batches = list(epoch)
+    assert len(batches) == len(epoch)  # what schedules plan with is what is read
+    assert sum(not b.continues for b in batches) == -(-len(stream) // 300)
+    gen.fit(corpus)
+    assert gen.loss_curve_[-1] < 0.8 * gen.loss_curve_[0]
+    assert np.isfinite(gen.score(corpus)) and gen.generate(20, random_state=0)
+    assert gen.partial_fit(files).n_iter_ == len(gen.loss_curve_) == 9
+
+
+def test_score_streams_files_and_many_short_documents(files):
+    gen = CharLMGenerator(**QUICK_GENERATOR).fit(DOCUMENTS)
+    lines = [line for path in files for line in Lines([path])]
+    assert gen.score(Lines(files)) == pytest.approx(gen.score(lines), abs=1e-6)
+    assert gen.score(files[0]) == pytest.approx(gen.score(DOCUMENTS[0]), abs=1e-6)
+
+
+def test_a_generator_of_documents_is_read_once_into_memory():
+    once = CharLMGenerator(**QUICK_GENERATOR).fit(doc for doc in DOCUMENTS)
+    listed = CharLMGenerator(**QUICK_GENERATOR).fit(DOCUMENTS)
+    np.testing.assert_array_equal(weights(once), weights(listed))
+
+
+def test_bad_corpora_are_refused_naming_the_document(files, tmp_path):
+    gen = CharLMGenerator(**QUICK_GENERATOR)
+    with pytest.raises(TypeError, match="Document 1 of X is a int"):
+        gen.fit([files[0], 7])
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes("café".encode("latin-1"))
+    with pytest.raises(UnicodeDecodeError) as caught:
+        gen.fit([latin])
+    assert "latin.txt" in "".join(getattr(caught.value, "__notes__", [str(latin)]))
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    with pytest.raises(ValueError, match="no characters"):
+        gen.fit([empty])
+
+
+# ---------------------------------------------------------------------- chunks
+
+
+def chunks(X, y, size):
+    for start in range(0, len(X), size):
+        yield X[start : start + size], y[start : start + size]
+
+
+def test_tagger_learns_from_chunks_with_partial_fit(ner_data, tagger_params):
+    X, y = ner_data(60)
+    tags = sorted({tag for seq in y for tag in seq})
+    tagger = LSTMSequenceTagger(**tagger_params)
+    for _ in range(4):
+        for X_chunk, y_chunk in chunks(X, y, 20):
+            tagger.partial_fit(X_chunk, y_chunk, classes=tags)
+    assert tagger.n_iter_ == 12 and tagger.classes_.tolist() == tags
+    assert tagger.score(*ner_data(30, seed=1)) > 0.8
+
+
+def test_tagger_partial_fit_knows_every_tag_classes_name(ner_data, tagger_params):
+    X, y = ner_data(20)
+    tagger = LSTMSequenceTagger(**tagger_params)
+    people = [["Anna", "met", "Bo"], ["Carl", "Berg", "smiled"]]  # and no place
+    people_tags = [["B-PER", "O", "B-PER"], ["B-PER", "I-PER", "O"]]
+    classes = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+    tagger.partial_fit(people, people_tags, classes)
+    assert {"S-LOC", "B-LOC", "I-LOC", "E-LOC"} <= set(tagger.tags_)
+    tagger.partial_fit(X, y)  # places are taggable although the first chunk had none
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        LSTMSequenceTagger(**tagger_params).partial_fit(X, y)
+    with pytest.raises(ValueError, match="not the same as on the first call"):
+        tagger.partial_fit(X, y, classes=["O", "B-PER", "I-PER"])
+    with pytest.raises(ValueError, match="'B-LOC', which is not among the labels"):
+        LSTMSequenceTagger(**tagger_params).partial_fit(X, y, ["O", "B-PER", "I-PER"])
