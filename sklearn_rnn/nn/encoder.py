@@ -112,7 +112,8 @@ class ConvFrontEnd(nn.Module):
     -----
     ``forward(inputs, lengths)`` takes ``(N, L, C)`` floats and ``lengths`` as the
     encoder does (``None`` when every sequence fills the batch) and returns
-    ``(N, ceil(L / stride), F)`` and the new lengths (``None`` stays ``None``).
+    ``(N, L // stride + 1, F)`` and the new lengths ``ceil(lengths / stride)``
+    (``None`` stays ``None``, and the output then has ``ceil(L / stride)`` steps).
     """
 
     def __init__(self, n_channels, n_filters, stride):
@@ -126,14 +127,19 @@ class ConvFrontEnd(nn.Module):
         return None if lengths is None else (lengths + self.stride - 1) // self.stride
 
     def forward(self, inputs, lengths=None):
-        n_out = -(-inputs.shape[1] // self.stride)
         # windows start stride/2 steps before each output step's span, and the last
-        # one may reach past the end: zeros there, as past any sequence's length
+        # ones reach past the end: zeros there, as past any sequence's length. The
+        # padding does not depend on the batch's length (so that an exported graph
+        # takes any length): the output may have one step more than the longest
+        # sequence needs, past every length, and zero
         left = (self.kernel_size - self.stride) // 2
-        right = (n_out - 1) * self.stride + self.kernel_size - inputs.shape[1] - left
-        x = nn.functional.pad(inputs.transpose(1, 2), (left, max(right, 0)))
+        right = self.kernel_size - left
+        x = nn.functional.pad(inputs.transpose(1, 2), (left, right))
         lengths = self.output_lengths(lengths)
-        x = self._mask(torch.relu(self.reduce(x)), lengths)
+        x = torch.relu(self.reduce(x))
+        if lengths is None:  # every sequence fills the batch: no step to spare
+            x = x[..., : -(-inputs.shape[1] // self.stride)]
+        x = self._mask(x, lengths)
         x = self._mask(torch.relu(self.shape(x)), lengths)
         return x.transpose(1, 2), lengths
 
