@@ -7,7 +7,6 @@ on summary statistics of each series trained in the same run.
 
 import statistics
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,7 @@ from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import DATA, Timer, parse_args, record, require  # noqa: E402
+from _common import DATA, fit_seeds, parse_args, record, require  # noqa: E402
 
 from sklearn_rnn import RNNClassifier  # noqa: E402
 
@@ -47,19 +46,18 @@ def main(args):
     linear.fit(summary(X), y)
     linear_accuracy = linear.score(summary(X_test), y_test)
 
-    accuracies, seconds, epochs = [], [], []
-    for seed in range(args.seeds):
-        clf = RNNClassifier(random_state=seed, device=args.device)
-        with Timer() as t, warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            clf.fit(X, y)
-        accuracies.append(clf.score(X_test, y_test))
-        seconds.append(t.seconds)
-        epochs.append(clf.n_iter_)
-        print(
-            f"seed {seed}: accuracy {accuracies[-1]:.4f}, {t.seconds:.1f} s, "
-            f"{clf.n_iter_} epochs"
-        )
+    accuracies, seconds, epochs = fit_seeds(
+        lambda seed: RNNClassifier(random_state=seed, device=args.device),
+        X,
+        y,
+        X_test,
+        y_test,
+        range(args.seeds),
+    )
+    for seed, accuracy, took, n_iter in zip(
+        range(args.seeds), accuracies, seconds, epochs, strict=True
+    ):
+        print(f"seed {seed}: accuracy {accuracy:.4f}, {took:.1f} s, {n_iter} epochs")
     median = statistics.median(accuracies)
     ref = f"{linear_accuracy:.4f} (logistic regression on summaries)"
     record(

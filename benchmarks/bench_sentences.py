@@ -24,7 +24,14 @@ from sklearn.svm import LinearSVC
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import DATA, Timer, parse_args, record, require  # noqa: E402
+from _common import (  # noqa: E402
+    DATA,
+    Timer,
+    command_line,
+    parse_args,
+    record,
+    require,
+)
 
 from sklearn_rnn import RNNClassifier  # noqa: E402
 
@@ -82,13 +89,12 @@ def main(args):
                 "",
             ),
         ]
-    command = "python benchmarks/bench_sentences.py"
-    if params:
-        command += f" --params '{args.params}'"
-    if args.folds != 10:
-        command += f" --folds {args.folds}"
-    if args.sets != "cr,mpqa":
-        command += f" --sets {args.sets}"
+    command = command_line(
+        "bench_sentences.py",
+        params=(args.params, "{}"),
+        folds=(args.folds, 10),
+        sets=(args.sets, "cr,mpqa"),
+    )
     record(args, command, rows)
 
 

@@ -14,14 +14,21 @@ rows name what they measured.
 import json
 import statistics
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import DATA, Timer, parse_args, record, require  # noqa: E402
+from _common import (  # noqa: E402
+    DATA,
+    Timer,
+    command_line,
+    fit_seeds,
+    parse_args,
+    record,
+    require,
+)
 
 from sklearn_rnn import RNNClassifier  # noqa: E402
 
@@ -94,15 +101,14 @@ def main(args):
                 if args.skip_references
                 else references(X, y, X_test, y_test)
             )
-        accuracies, seconds, epochs = [], [], []
-        for seed in range(args.seeds):
-            clf = RNNClassifier(random_state=seed, device=args.device, **params)
-            with Timer() as t, warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                clf.fit(X, y)
-            accuracies.append(clf.score(X_test, y_test))
-            seconds.append(t.seconds)
-            epochs.append(clf.n_iter_)
+        accuracies, seconds, epochs = fit_seeds(
+            lambda seed: RNNClassifier(random_state=seed, device=args.device, **params),
+            X,
+            y,
+            X_test,
+            y_test,
+            range(args.seeds),
+        )
         ours = statistics.median(accuracies)
         print(
             f"{name}: ours {', '.join(f'{a:.3f}' for a in accuracies)} "
@@ -155,11 +161,12 @@ def main(args):
                 "",
             )
         )
-    command = "python benchmarks/bench_ucr.py"
-    if params:
-        command += f" --params '{args.params}'"
-    if args.seeds != 1:
-        command += f" --seeds {args.seeds}"
+    command = command_line(
+        "bench_ucr.py",
+        params=(args.params, "{}"),
+        sets=(args.sets, ",".join(SETS)),
+        seeds=(args.seeds, 1),
+    )
     if rows:
         record(args, command, rows)
 
