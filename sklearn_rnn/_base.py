@@ -153,12 +153,14 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
             del self.n_features_in_
         tokenizer = getattr(self, "tokenizer", None)
         if not fit:
-            return self.reader_.read(X, kind, tokenizer=tokenizer)
-        self.reader_ = self._make_reader()
-        pretrained = getattr(self, "pretrained_embeddings", None)
-        return self.reader_.fit_read(
-            X, kind, tokenizer=tokenizer, pretrained=pretrained
-        )
+            stacked = self.reader_.read(X, kind, tokenizer=tokenizer)
+        else:
+            self.reader_ = self._make_reader()
+            pretrained = getattr(self, "pretrained_embeddings", None)
+            stacked = self.reader_.fit_read(
+                X, kind, tokenizer=tokenizer, pretrained=pretrained
+            )
+        return _data.Ragged.from_stacked(stacked)
 
     def _dataset(self, X, y, sample_weight, *, fit, classes=None):
         """``X``, ``y`` and the sample weights as a dataset that batches itself."""
@@ -439,7 +441,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         self.module_ = self._new_module()
         rows = self.reader_.take_pretrained_rows()
         if rows is not None:
-            self.module_.word_embedding.set_rows(*rows)
+            self.module_.word_embedding.set_rows(*map(torch.from_numpy, rows))
         self.optimizer_ = self._make_optimizer(self.module_)
 
     def _make_optimizer(self, module):
