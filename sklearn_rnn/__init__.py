@@ -17,6 +17,7 @@ _LAZY = {
     "RNNRegressor": "._regressor",
     "RNNTranslator": "._translator",
     "convert_legacy": "._persistence",
+    "export_onnx": "._export",
     "load": "._persistence",
 }
 

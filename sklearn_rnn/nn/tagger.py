@@ -52,6 +52,10 @@ class CharCNN(nn.Module):
         self.output_size = n_filters
 
     def forward(self, chars):
+        if torch.jit.is_tracing():
+            # a traced graph (ONNX export) reads every row: the width and the
+            # distinct spellings below are found in Python, which a graph cannot hold
+            return self._features(chars)
         width = max(1, int((chars != 0).sum(dim=1).max())) if len(chars) else 1
         chars = chars[:, :width]  # the batch's longest token
         if chars.device.type in _UNIQUE_ROWS_DEVICES and len(chars):
