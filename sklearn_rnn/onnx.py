@@ -10,7 +10,9 @@ this package's pure-Python files.
 """
 
 import json
+import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -37,8 +39,14 @@ class OnnxModel:
         costs little.
     providers : list of str, default=None
         onnxruntime's execution providers; ``None`` runs on the CPU.
+    n_threads : int, default=None
+        How many batches run at once, each on one thread (onnxruntime releases
+        Python's lock while it runs): the recurrent layers are a chain of small
+        steps that one thread runs best, so batches side by side use the cores better
+        than threads inside one batch. ``None`` means one per CPU core.
     sess_options : onnxruntime.SessionOptions, default=None
-        Threads and graph optimisations (onnxruntime's defaults when ``None``).
+        onnxruntime's settings; ``None`` means one thread per run (see
+        ``n_threads``) and onnxruntime's graph optimisations.
 
     Attributes
     ----------
@@ -69,7 +77,13 @@ class OnnxModel:
     """
 
     def __init__(
-        self, path, *, batch_size=BATCH_SIZE, providers=None, sess_options=None
+        self,
+        path,
+        *,
+        batch_size=BATCH_SIZE,
+        n_threads=None,
+        providers=None,
+        sess_options=None,
     ):
         try:
             import onnxruntime
@@ -77,6 +91,11 @@ class OnnxModel:
             raise ImportError(
                 "OnnxModel needs onnxruntime: pip install 'sklearn-rnn[onnx]'"
             ) from exc
+        self.n_threads = n_threads or os.cpu_count() or 1
+        if sess_options is None:
+            sess_options = onnxruntime.SessionOptions()
+            sess_options.intra_op_num_threads = 1
+            sess_options.inter_op_num_threads = 1
         self.session = onnxruntime.InferenceSession(
             str(path), sess_options, providers=providers or ["CPUExecutionProvider"]
         )
@@ -103,6 +122,7 @@ class OnnxModel:
         self._tokenize = (
             None if tokenizer is None else re.compile(tokenizer["pattern"]).findall
         )
+        self._spelled = "spellings" in {i.name for i in self.session.get_inputs()}
         outputs = self.metadata["outputs"]
         self.task = outputs["task"]
         self.classes_ = np.asarray(outputs["classes"]) if "classes" in outputs else None
@@ -210,14 +230,46 @@ class OnnxModel:
 
     def _runs(self, stacked):
         """``(index, lengths, outputs)`` of each run of the graph: sequences of
-        similar lengths together, ``index`` where they are in the input."""
+        similar lengths together, ``index`` where they are in the input; up to
+        ``n_threads`` runs at once."""
         order = np.argsort(-stacked.lengths, kind="stable")
-        for start in range(0, len(order), self.batch_size):
-            index = order[start : start + self.batch_size]
+        batches = [
+            order[start : start + self.batch_size]
+            for start in range(0, len(order), self.batch_size)
+        ]
+
+        def run(index):
             lengths = stacked.lengths[index]
-            inputs = stacked.padded(index)
-            (outputs,) = self.session.run(None, {"inputs": inputs, "lengths": lengths})
-            yield index, lengths, outputs
+            feeds = self._feeds(stacked.padded(index), lengths)
+            return index, lengths, self.session.run(None, feeds)[0]
+
+        if self.n_threads == 1 or len(batches) == 1:
+            yield from map(run, batches)
+            return
+        with ThreadPoolExecutor(self.n_threads) as pool:
+            yield from pool.map(run, batches)
+
+    def _feeds(self, inputs, lengths):
+        """The graph's inputs for a padded batch: a tagger that reads characters
+        takes each distinct spelling once (see ``TaggerGraph``), cut to the batch's
+        longest token."""
+        feeds = {"inputs": inputs, "lengths": lengths}
+        if not self._spelled:
+            return feeds
+        head = 1 + len(self.reader.feature_vocabularies)
+        n, length, width = inputs.shape
+        chars = np.ascontiguousarray(inputs[..., head:]).reshape(n * length, -1)
+        # each row as one opaque value of its bytes, so that unique compares rows
+        keys = chars.view(np.dtype((np.void, chars.itemsize * chars.shape[1])))
+        _, first, inverse = np.unique(
+            keys.ravel(), return_index=True, return_inverse=True
+        )
+        spellings = chars[first]
+        used = max(1, int((spellings != 0).sum(axis=1).max()))
+        feeds["inputs"] = np.ascontiguousarray(inputs[..., :head])
+        feeds["spellings"] = np.ascontiguousarray(spellings[:, :used])
+        feeds["spelling_index"] = inverse.reshape(n, length)
+        return feeds
 
     def _per_sequence(self, X):
         stacked = self._read(X)

@@ -254,3 +254,21 @@ def test_importing_the_package_imports_no_estimator_until_asked():
         check=True,
     )
     assert result.stdout.strip() == "False"
+
+
+def test_a_quantized_file_is_smaller_and_predicts_nearly_alike(tmp_path):
+    clf = RNNClassifier(
+        hidden_size=32, embedding_dim=32, cell="lstm", max_iter=15, random_state=0
+    ).fit(TEXTS, SENTIMENT)
+    full = export_onnx(clf, tmp_path / "full.onnx")
+    small = export_onnx(clf, tmp_path / "small.onnx", quantize=True)
+    import onnx
+
+    ops = {node.op_type for node in onnx.load(small).graph.node}
+    assert "DynamicQuantizeLSTM" in ops and "LSTM" not in ops
+    assert "LSTM" in {node.op_type for node in onnx.load(full).graph.node}
+    served = OnnxModel(small)
+    assert served.metadata["outputs"]["classes"] == ["neg", "pos"]
+    np.testing.assert_allclose(
+        served.predict_proba(TEXTS), clf.predict_proba(TEXTS), atol=0.05
+    )

@@ -129,26 +129,43 @@ class ManyToOneGraph(nn.Module):
 
 class TaggerGraph(nn.Module):
     """:class:`~sklearn_rnn.nn.SequenceTaggerNet` for export: the emissions
-    ``(N, L, K)`` its CRF decodes (``net.emissions`` of its scores)."""
+    ``(N, L, K)`` its CRF decodes (``net.emissions`` of its scores).
+
+    A network that reads characters takes the word (and feature) columns as
+    ``inputs`` ``(N, L, 1 + F)`` and the characters apart, once per distinct
+    spelling: ``spellings`` ``(S, W)`` character indices and ``spelling_index``
+    ``(N, L)``, the row of each token's spelling (a batch repeats its common words
+    and its padding many times).
+    """
 
     def __init__(self, net):
         super().__init__()
         self.net = net
         self.encoder = MaskedEncoder(net.encoder)
 
-    def forward(self, inputs, lengths):
-        features = inputs if self.net.features is None else self.net.features(inputs)
-        outputs, _ = self.encoder(features, lengths)
+    def forward(self, inputs, lengths, spellings=None, spelling_index=None):
+        features = self.net.features
+        if features is not None:
+            chars = None
+            if spellings is not None:
+                rows = features.chars.features_of_rows(spellings)
+                chars = rows.index_select(0, spelling_index.reshape(-1))
+                chars = chars.view(spelling_index.shape[0], spelling_index.shape[1], -1)
+            inputs = features.join(inputs, chars)
+        outputs, _ = self.encoder(inputs, lengths)
         return self.net.emissions(self.net.output(outputs))
 
 
 class TaggerEnsembleGraph(nn.Module):
     """:class:`~sklearn_rnn.nn.TaggerEnsembleNet` for export: the members' mean
-    emissions ``(N, L, K)``, which the ensemble's CRF decodes."""
+    emissions ``(N, L, K)``, which the ensemble's CRF decodes (inputs as
+    :class:`TaggerGraph`'s)."""
 
     def __init__(self, net):
         super().__init__()
         self.members = nn.ModuleList(TaggerGraph(member) for member in net.members)
 
-    def forward(self, inputs, lengths):
-        return torch.stack([m(inputs, lengths) for m in self.members]).mean(dim=0)
+    def forward(self, inputs, lengths, *chars):
+        return torch.stack([m(inputs, lengths, *chars) for m in self.members]).mean(
+            dim=0
+        )
