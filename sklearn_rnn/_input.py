@@ -238,6 +238,8 @@ def read_tokens(X, lowercase):
             )
         if not strings:
             for t in seq:
+                if type(t) is tuple:  # (word, feature, ...): the ABCs below are slow
+                    continue
                 if _is_number(t) or not isinstance(t, Hashable):
                     raise TypeError(
                         f"Sample {i} of X holds the token {t!r}: symbols must be "

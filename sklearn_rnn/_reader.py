@@ -344,6 +344,8 @@ def _check_fields(sequences):
         return 1  # read_tokens made every token a string, like the first
     n_fields = len(first) if isinstance(first, tuple) else 1
     for i, seq in enumerate(sequences):
+        if n_fields > 1 and _plain_tuples(seq, n_fields):
+            continue  # the usual case, checked at C speed; the loop names what fails
         for token in seq:
             if n_fields == 1 and not isinstance(token, tuple):
                 continue
@@ -364,6 +366,13 @@ def _check_fields(sequences):
             "and at least one feature, (word, feature, ...)"
         )
     return n_fields
+
+
+def _plain_tuples(seq, n_fields):
+    """Whether every token of ``seq`` is a tuple of ``n_fields`` strings."""
+    return all(type(t) is tuple and len(t) == n_fields for t in seq) and all(
+        type(field) is str for t in seq for field in t
+    )
 
 
 def _describe_fields(n_fields):
