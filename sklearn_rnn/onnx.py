@@ -25,8 +25,6 @@ _PREFIX = "sklearn_rnn."
 _FORMAT = 1
 # Sequences per batch, as the estimators predict (sklearn_rnn._inference)
 BATCH_SIZE = 256
-# Batches read at a time: the next ones are read while these run
-CHUNK_BATCHES = 4
 
 
 class OnnxModel:
@@ -206,9 +204,9 @@ class OnnxModel:
         ndarray of shape (n_samples, n_outputs), or list of ndarray
         """
         if self.task == "tagging":
-            X, kind = self._samples(X)
-            result = [None] * len(X)
-            for index, lengths, scores in self._runs(X, kind):
+            stacked = self._read(X)
+            result = [None] * len(stacked.lengths)
+            for index, lengths, scores in self._runs(stacked):
                 for row, (i, n) in enumerate(zip(index, lengths, strict=True)):
                     result[i] = scores[row, :n]
             return result
@@ -216,8 +214,8 @@ class OnnxModel:
 
     # ------------------------------------------------------------------ the steps
 
-    def _samples(self, X):
-        """``X`` as samples, and their kind (as the estimators sniff it)."""
+    def _read(self, X):
+        """``X`` encoded as the estimator encodes it (a Stacked)."""
         X = _input.as_samples(X)
         kind = _input.sniff_kind(X)
         if kind == "table":
@@ -228,59 +226,28 @@ class OnnxModel:
                     f"shape {X.shape} and dtype {X.dtype}"
                 )
             X, kind = X[:, :, None], "array3d"
-        return X, kind
+        return self.reader.read(X, kind, tokenizer=self._tokenize)
 
-    def _runs(self, X, kind):
-        """``(index, lengths, outputs)`` of each run of the graph over ``X``:
-        sequences of similar lengths together, ``index`` where they are in ``X``.
+    def _runs(self, stacked):
+        """``(index, lengths, outputs)`` of each run of the graph: sequences of
+        similar lengths together, ``index`` where they are in the input; up to
+        ``n_threads`` runs at once."""
+        order = np.argsort(-stacked.lengths, kind="stable")
+        batches = [
+            order[start : start + self.batch_size]
+            for start in range(0, len(order), self.batch_size)
+        ]
 
-        ``X`` is read a chunk of ``CHUNK_BATCHES`` batches at a time; up to
-        ``n_threads`` batches run at once while the next chunk is read and the
-        caller decodes the outputs of the last one (onnxruntime releases Python's
-        lock).
-        """
-        size = self.batch_size * CHUNK_BATCHES
-        threads = self.n_threads if len(X) > self.batch_size else 1
-        pool = ThreadPoolExecutor(threads) if threads > 1 else None
-        try:
-            waiting = []
-            for start in range(0, len(X), size):
-                stacked = self._read_chunk(X, kind, start, size)
-                order = np.argsort(-stacked.lengths, kind="stable")
-                jobs = [
-                    (stacked, order[first : first + self.batch_size], start)
-                    for first in range(0, len(order), self.batch_size)
-                ]
-                if pool is not None:
-                    jobs = [pool.submit(self._run, *job) for job in jobs]
-                for job in waiting:
-                    yield job.result() if pool is not None else self._run(*job)
-                waiting = jobs
-            for job in waiting:
-                yield job.result() if pool is not None else self._run(*job)
-        finally:
-            if pool is not None:
-                pool.shutdown(cancel_futures=True)
+        def run(index):
+            lengths = stacked.lengths[index]
+            feeds = self._feeds(stacked.padded(index), lengths)
+            return index, lengths, self.session.run(None, feeds)[0]
 
-    def _read_chunk(self, X, kind, start, size):
-        """Samples ``start`` to ``start + size`` of ``X``, encoded. An error names
-        the sample of ``X`` that caused it, as reading all of ``X`` would."""
-        if start == 0 and len(X) <= size:
-            return self.reader.read(X, kind, tokenizer=self._tokenize)
-        try:
-            return self.reader.read(
-                X[start : start + size], kind, tokenizer=self._tokenize
-            )
-        except (ValueError, TypeError):
-            self.reader.read(X, kind, tokenizer=self._tokenize)  # says where
-            raise
-
-    def _run(self, stacked, index, offset):
-        """The graph's outputs on the sequences ``index`` of ``stacked``, which
-        begins at sample ``offset`` of the input."""
-        lengths = stacked.lengths[index]
-        feeds = self._feeds(stacked.padded(index), lengths)
-        return index + offset, lengths, self.session.run(None, feeds)[0]
+        if self.n_threads == 1 or len(batches) == 1:
+            yield from map(run, batches)
+            return
+        with ThreadPoolExecutor(self.n_threads) as pool:
+            yield from pool.map(run, batches)
 
     def _feeds(self, inputs, lengths):
         """The graph's inputs for a padded batch: a tagger that reads characters
@@ -305,19 +272,21 @@ class OnnxModel:
         return feeds
 
     def _per_sequence(self, X):
-        X, kind = self._samples(X)
+        stacked = self._read(X)
         result = None
-        for index, _, outputs in self._runs(X, kind):
+        for index, _, outputs in self._runs(stacked):
             if result is None:
-                result = np.empty((len(X),) + outputs.shape[1:], outputs.dtype)
+                result = np.empty(
+                    (len(stacked.lengths),) + outputs.shape[1:], outputs.dtype
+                )
             result[index] = outputs
         return result
 
     def _predict_tags(self, X):
-        X, kind = self._samples(X)
+        stacked = self._read(X)
         classes = self.classes_
-        result = [None] * len(X)
-        for index, lengths, scores in self._runs(X, kind):
+        result = [None] * len(stacked.lengths)
+        for index, lengths, scores in self._runs(stacked):
             paths = viterbi(scores, lengths, *self._potentials)
             for row, (i, n) in enumerate(zip(index, lengths, strict=True)):
                 path = paths[row, :n]

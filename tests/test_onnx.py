@@ -272,13 +272,3 @@ def test_a_quantized_file_is_smaller_and_predicts_nearly_alike(tmp_path):
     np.testing.assert_allclose(
         served.predict_proba(TEXTS), clf.predict_proba(TEXTS), atol=0.05
     )
-
-
-def test_input_read_in_chunks_predicts_and_names_a_bad_sample(tmp_path):
-    clf = RNNClassifier(**QUICK).fit(TEXTS, SENTIMENT)
-    served = _served(clf, tmp_path, batch_size=2, n_threads=2)  # chunks of 8
-    np.testing.assert_array_equal(served.predict(TEXTS), clf.predict(TEXTS))
-    with pytest.raises(ValueError, match="Sample 20 of X is an empty string"):
-        served.predict(TEXTS[:20] + [""] + TEXTS[:3])
-    with pytest.raises(TypeError, match="Sample 13 of X is a int"):
-        served.predict(TEXTS[:13] + [5])
