@@ -161,12 +161,14 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
             del self.n_features_in_
         tokenizer = self._tokenizer(fit=fit)
         if not fit:
-            return self.reader_.read(X, kind, tokenizer=tokenizer)
-        self.reader_ = self._make_reader()
-        pretrained = getattr(self, "pretrained_embeddings", None)
-        return self.reader_.fit_read(
-            X, kind, tokenizer=tokenizer, pretrained=pretrained
-        )
+            stacked = self.reader_.read(X, kind, tokenizer=tokenizer)
+        else:
+            self.reader_ = self._make_reader()
+            pretrained = getattr(self, "pretrained_embeddings", None)
+            stacked = self.reader_.fit_read(
+                X, kind, tokenizer=tokenizer, pretrained=pretrained
+            )
+        return _data.Ragged.from_stacked(stacked)
 
     def _tokenizer(self, *, fit):
         """The function that splits raw strings: ``tokenizer``, else the one
@@ -506,7 +508,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         self.module_ = self._new_module()
         rows = self.reader_.take_pretrained_rows()
         if rows is not None:
-            self.module_.word_embedding.set_rows(*rows)
+            self.module_.word_embedding.set_rows(*map(torch.from_numpy, rows))
         self.optimizer_ = self._make_optimizer(self.module_)
 
     def _make_optimizer(self, module):

@@ -1,19 +1,14 @@
-"""From what users pass to tensors and back.
+"""From encoded input to tensors and batches, and back.
 
-Ragged input is read into one of three kinds -- raw ``"text"``, ``"tokens"`` (lists of
-symbols) or ``"numeric"`` (arrays ``(T_i, C)``) -- then encoded into a :class:`Ragged`:
-all steps of all sequences stacked in one flat tensor, with offsets and lengths. A batch
-is cut from it by index arithmetic (no per-sample Python loop), padded only to the
-longest sequence of that batch, and sorted by decreasing length so the encoder can pack
-it. Batches are drawn from pools of similar lengths, so padding costs little.
+Input is read and encoded by :mod:`sklearn_rnn._input` (numpy, no torch) into one
+stack of all steps of all sequences; here it becomes a :class:`Ragged` tensor from
+which a batch is cut by index arithmetic (no per-sample Python loop), padded only to
+the longest sequence of that batch, and sorted by decreasing length so the encoder can
+pack it. Batches are drawn from pools of similar lengths, so padding costs little.
 """
 
-import numbers
 import os
-import re
-import warnings
-from collections import Counter, deque
-from collections.abc import Hashable, Iterable, Iterator, Mapping
+from collections import deque
 from typing import NamedTuple
 
 import numpy as np
@@ -21,494 +16,33 @@ import torch
 
 from ._device import to_device
 
-PAD, UNK = 0, 1
-N_SPECIAL = 2
-# Words and single punctuation marks. Unlike CountVectorizer's default ``\b\w\w+\b`` it
-# keeps one-letter words and punctuation, which carry meaning in order ("a", "I", "?").
-TOKEN_PATTERN = re.compile(r"(?u)\w+|[^\w\s]")
-
-
-def default_tokenizer(text):
-    """Split ``text`` into words and punctuation marks."""
-    return TOKEN_PATTERN.findall(text)
-
-
-def pattern_tokenizer(pattern):
-    """The tokenizer of a ``token_pattern``: its matches, or with one capturing
-    group the group's text, as ``CountVectorizer`` reads the parameter."""
-    try:
-        compiled = re.compile(pattern)
-    except re.error as exc:
-        raise ValueError(
-            f"token_pattern {pattern!r} is not a regular expression: {exc}"
-        ) from None
-    if compiled.groups > 1:
-        raise ValueError(
-            f"token_pattern {pattern!r} has {compiled.groups} capturing groups: it "
-            "may have at most one (write the others as (?:...))"
-        )
-    return compiled.findall
-
-
-# ---------------------------------------------------------------------- reading input
-
-
-def as_samples(X):
-    """``X`` as something that can be read more than once.
-
-    A generator or another one-pass iterator is read into a list here, once, so that
-    no sample is lost to sniffing; a pandas Series (a text column, ``df["text"]``)
-    and a data frame of one column of texts or token lists become the list of their
-    values. Anything else is returned as it is.
-    """
-    if isinstance(X, str | bytes):
-        raise TypeError(
-            "X must hold many samples (a list of strings, of token lists or of "
-            f"arrays), got a single {type(X).__name__}"
-        )
-    if isinstance(X, Iterator):
-        return list(X)
-    if hasattr(X, "iloc"):  # pandas
-        return _pandas_samples(X)
-    return X
-
-
-def as_samples_or_none(y):
-    """Targets read once when they come from a one-pass iterator; else as given."""
-    return list(y) if isinstance(y, Iterator) else y
-
-
-def _pandas_samples(X):
-    """A Series or one-column frame of objects (texts, token lists, arrays) as a
-    list; numeric frames stay tables for scikit-learn's validation."""
-    index = getattr(X, "index", None)
-    if getattr(index, "nlevels", 1) > 1:
-        raise ValueError(
-            "X is a data frame with a multi-index (one row per time step, sktime's "
-            "'pd-multiindex'): pass a list of arrays instead, e.g. "
-            "[g.to_numpy() for _, g in X.groupby(level=0)]"
-        )
-    column = X
-    if getattr(X, "ndim", 1) == 2:
-        if X.shape[1] != 1 or _numeric(X.dtypes.iloc[0]):
-            if not all(map(_numeric, X.dtypes)) and _holds_series(X):
-                raise ValueError(
-                    "X is a nested data frame (each cell a series, sktime's "
-                    "'nested_univariate'): pass a list of arrays "
-                    "(n_timesteps_i, n_channels) instead, e.g. "
-                    "[np.stack([cell.to_numpy() for cell in row], axis=1) "
-                    "for row in X.itertuples(index=False)]"
-                )
-            return X
-        column = X.iloc[:, 0]
-    if _numeric(column.dtype):
-        return X  # numbers: a column of a table
-    values = column.tolist()
-    if values and _holds_series(column):
-        raise ValueError(
-            "X is a nested series (each cell a series, sktime's 'nested_univariate'): "
-            "pass a list of arrays instead, e.g. [cell.to_numpy() for cell in X]"
-        )
-    return values
-
-
-def _numeric(dtype):
-    """Whether a pandas column of ``dtype`` holds numbers (or times), not objects or
-    strings (pandas 3 gives text its own ``str`` dtype)."""
-    return getattr(dtype, "kind", "O") in "biufcmM"
-
-
-def _holds_series(frame):
-    first = frame.iloc[0] if getattr(frame, "ndim", 1) == 1 else frame.iloc[0, 0]
-    return hasattr(first, "iloc")
-
-
-def sniff_kind(X):
-    """Which kind of sequences ``X`` (as :func:`as_samples` returns it) holds.
-
-    Returns one of ``"table"`` (a 2-D numeric table, or anything scikit-learn's
-    validation should judge: sparse matrices, data frames, 1-D numeric input),
-    ``"array3d"``, ``"numeric"`` (a list of numeric arrays of different lengths),
-    ``"text"`` or ``"tokens"``.
-    """
-    if isinstance(X, str | bytes):
-        raise TypeError(
-            "X must hold many samples (a list of strings, of token lists or of "
-            f"arrays), got a single {type(X).__name__}"
-        )
-    if hasattr(X, "tocsr") or hasattr(X, "iloc") or hasattr(X, "__dataframe__"):
-        return "table"
-    if not isinstance(X, list | tuple):
-        if hasattr(X, "__array__") or isinstance(X, np.ndarray):
-            X = np.asarray(X)
-            if X.dtype.kind in "biufc":
-                if X.ndim == 3:
-                    return "array3d"
-                if X.ndim > 3:
-                    raise ValueError(
-                        "Expected X with 2 or 3 dimensions (samples, steps[, "
-                        f"channels]), got an array of shape {X.shape}"
-                    )
-                return "table"
-            if X.ndim != 1:
-                return "table"
-    first = _first_item(X)
-    if isinstance(first, str):
-        return "text"
-    if _is_number(first):
-        return "table"  # 1-D numeric: scikit-learn's validation explains the fix
-    if isinstance(first, np.ndarray) or (
-        isinstance(first, list | tuple) and first and _is_numeric_row(first[0])
-    ):
-        lengths = {len(x) if np.ndim(x) else -1 for x in X}
-        if np.ndim(first) == 1 and len(lengths) == 1:
-            return "table"  # equal-length rows of numbers
-        return "numeric"
-    return "tokens"
-
-
-def _first_item(X):
-    try:
-        return next(iter(X))
-    except StopIteration:
-        raise ValueError(
-            "X is empty: found 0 samples, while a minimum of 1 is required"
-        ) from None
-    except TypeError:
-        raise TypeError(
-            f"X must be a list of samples or an array, got {type(X).__name__}"
-        ) from None
-
-
-def _is_number(x):
-    return isinstance(x, numbers.Number | np.number | np.bool_)
-
-
-def _is_numeric_row(x):
-    return _is_number(x) or (
-        isinstance(x, list | tuple | np.ndarray) and len(x) > 0 and _is_number(x[0])
-    )
-
-
-def read_text(X, tokenizer, lowercase):
-    """Tokenise raw strings; one that yields no token becomes one unknown symbol."""
-    tokenize = tokenizer if tokenizer is not None else default_tokenizer
-    sequences = []
-    for i, text in enumerate(X):
-        if not isinstance(text, str):
-            raise TypeError(
-                f"Sample {i} of X is a {type(text).__name__}, but sample 0 is a "
-                "string: X must hold only raw strings, only token lists or only "
-                "numeric arrays"
-            )
-        if not text:
-            raise ValueError(f"Sample {i} of X is an empty string")
-        try:
-            tokens = tokenize(text.lower() if lowercase else text)
-        except Exception as exc:
-            if hasattr(exc, "add_note"):
-                exc.add_note(
-                    f"raised by the tokenizer on sample {i} of X: {text[:80]!r}"
-                )
-            raise
-        sequences.append(_checked_tokens(tokens, i, text) or [None])
-    return sequences
-
-
-def _checked_tokens(tokens, i, text):
-    """The tokenizer's output for sample ``i`` as a list of hashable tokens (``None``
-    is what an empty result becomes, never a token)."""
-    if isinstance(tokens, str | bytes) or not isinstance(tokens, Iterable):
-        raise TypeError(
-            f"The tokenizer returned a {type(tokens).__name__} for sample {i} of X "
-            f"({text[:80]!r}): it must return a list of tokens"
-        )
-    tokens = list(tokens)
-    for token in tokens:
-        if token is None or not isinstance(token, Hashable):
-            raise TypeError(
-                f"The tokenizer returned the token {token!r} for sample {i} of X "
-                f"({text[:80]!r}): tokens must be hashable and not None (strings, "
-                "usually)"
-            )
-    return tokens
-
-
-def read_tokens(X, lowercase):
-    """Check lists of symbols: non-empty, hashable, not numbers, all strings or none."""
-    sequences = []
-    strings = None
-    for i, seq in enumerate(X):
-        if isinstance(seq, str) or not isinstance(seq, list | tuple | np.ndarray):
-            raise TypeError(
-                f"Sample {i} of X is a {type(seq).__name__}, but the first sample is a "
-                "token list: X must hold only raw strings, only token lists or only "
-                "numeric arrays"
-            )
-        if len(seq) == 0:
-            raise ValueError(f"Sample {i} of X is an empty sequence")
-        seq = list(seq)
-        n_str = sum(isinstance(t, str) for t in seq)
-        if strings is None:
-            strings = n_str > 0
-        if n_str != (len(seq) if strings else 0):
-            raise TypeError(
-                f"Sample {i} of X mixes strings with other symbols: tokens must all be "
-                "strings or all be other hashable symbols"
-            )
-        if not strings:
-            for t in seq:
-                if _is_number(t) or not isinstance(t, Hashable):
-                    raise TypeError(
-                        f"Sample {i} of X holds the token {t!r}: symbols must be "
-                        "hashable and not numbers (numbers are read as numeric "
-                        "sequences; pass integer codes as strings)"
-                    )
-        if strings and lowercase:
-            seq = [t.lower() for t in seq]
-        sequences.append(seq)
-    return sequences
-
-
-LAYOUTS = ("NLC", "NCL")
-
-
-def read_numeric(X, kind, layout=None):
-    """Numeric sequences as a list of float arrays ``(T_i, C)``, checked for
-    emptiness, channel agreement and finiteness, each error naming its sample.
-
-    ``layout`` says where the channels are: ``"NLC"`` (samples, steps, channels: the
-    layout of ``batch_first`` PyTorch and tslearn), ``"NCL"`` (samples, channels,
-    steps: sktime and aeon; each array of a list is then ``(C, T_i)``), or ``None``
-    for ``"NLC"`` with a warning when a 3-D array has fewer steps than channels,
-    which is what a channels-first array usually looks like.
-    """
-    if kind == "array3d":
-        X = np.asarray(X)
-        if X.shape[0] == 0:
-            raise ValueError(
-                "X is empty: found 0 samples, while a minimum of 1 is required"
-            )
-        if layout == "NCL":
-            X = X.transpose(0, 2, 1)
-        elif layout is None and X.shape[1] < X.shape[2]:
-            warnings.warn(
-                f"X has shape {X.shape}: read as {X.shape[1]} time steps of "
-                f"{X.shape[2]} channels each (channels last). If its channels come "
-                "first, as in sktime and aeon, pass layout='NCL'; pass "
-                "layout='NLC' to say the channels are last and silence this warning.",
-                UserWarning,
-                stacklevel=5,
-            )
-        if X.shape[1] == 0:
-            raise ValueError("Sample 0 of X is an empty sequence (X has 0 time steps)")
-        if X.shape[2] == 0:
-            raise ValueError(
-                f"X has shape {X.shape}: 0 channels, so there is nothing to read"
-            )
-        arrays = list(_as_numeric(X, "X"))
-    else:
-        arrays = []
-        for i, x in enumerate(X):
-            if isinstance(x, str) or _is_number(x):
-                raise TypeError(
-                    f"Sample {i} of X is a {type(x).__name__}, but the first sample is "
-                    "a numeric array: X must hold only raw strings, only token lists "
-                    "or only numeric arrays"
-                )
-            x = _as_numeric(x, f"Sample {i} of X")
-            if x.ndim == 1:
-                x = x[:, None]
-            elif x.ndim == 2 and layout == "NCL":
-                x = x.T
-            if x.ndim != 2:
-                raise ValueError(
-                    f"Sample {i} of X has shape {x.shape}: expected (n_timesteps, "
-                    "n_channels) or (n_timesteps,)"
-                )
-            if x.shape[0] == 0:
-                raise ValueError(f"Sample {i} of X is an empty sequence")
-            if x.shape[1] == 0:
-                raise ValueError(
-                    f"Sample {i} of X has shape {x.shape}: 0 channels, so there is "
-                    "nothing to read"
-                )
-            if arrays and x.shape[1] != arrays[0].shape[1]:
-                hint = ""
-                if layout != "NCL" and len(x) == len(arrays[0]):
-                    hint = (
-                        "; their first dimensions agree: if the channels come "
-                        "first (sktime and aeon), pass layout='NCL'"
-                    )
-                raise ValueError(
-                    f"Sample {i} of X has {x.shape[1]} channels but sample 0 has "
-                    f"{arrays[0].shape[1]}: every sequence needs the same channels"
-                    + hint
-                )
-            arrays.append(x)
-    return arrays
-
-
-def _as_numeric(x, what):
-    try:
-        arr = np.asarray(x)
-    except ValueError as exc:  # ragged nested lists
-        raise ValueError(f"{what} is not a rectangular numeric array: {exc}") from None
-    if arr.dtype.kind == "c":
-        raise ValueError(f"Complex data not supported: {what} is complex")
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{what} must be numeric, got dtype {arr.dtype}")
-    # float64 stays so until the range is checked, then everything becomes float32
-    return arr if arr.dtype.kind == "f" else arr.astype(np.float32)
-
-
-def check_finite(values, offsets, arrays):
-    """Raise naming the first sample, step and channel that holds NaN or an infinity
-    in ``values`` (the float32 stack of ``arrays``), telling apart a finite value of
-    ``arrays`` that was too large for float32."""
-    flat = values.reshape(len(values), -1)
-    bad = ~np.isfinite(flat)
-    if not bad.any():
-        return
-    row, channel = np.argwhere(bad)[0]
-    sample = int(np.searchsorted(offsets, row, side="right") - 1)
-    step = int(row - offsets[sample])
-    original = np.asarray(arrays[sample]).reshape(len(arrays[sample]), -1)[
-        step, channel
-    ]
-    where = f"sample {sample} holds {{}} at time step {step}, channel {channel}"
-    if np.isfinite(original):
-        raise ValueError(
-            "Input X holds a value too large for float32, in which the network "
-            f"computes: {where.format(original)}; rescale it"
-        )
-    kind = "NaN" if np.isnan(original) else "infinity"
-    raise ValueError(f"Input X contains NaN or infinity: {where.format(kind)}")
-
-
-def _offsets(lengths):
-    """Where each sequence starts in the stack of all steps."""
-    offsets = np.zeros(len(lengths), dtype=np.int64)
-    np.cumsum(lengths[:-1], out=offsets[1:])
-    return offsets
-
-
-# ---------------------------------------------------------------------- encoding
-
-
-def build_vocabulary(sequences, *, min_frequency=1, max_size=None):
-    """Map each kept symbol to an index from 2 (0 is padding, 1 the unknown symbol).
-
-    Symbols seen fewer than ``min_frequency`` times are left out, then the ``max_size``
-    most frequent are kept; ties keep the order of first appearance, so the result is
-    determined by the data alone.
-    """
-    counts = Counter(t for seq in sequences for t in seq)
-    counts.pop(None, None)
-    kept = [t for t, c in counts.most_common() if c >= min_frequency]
-    if max_size is not None:
-        kept = kept[:max_size]
-    return {t: i for i, t in enumerate(kept, start=N_SPECIAL)}
-
-
-def check_vocabulary(vocabulary, sequences, min_frequency):
-    """Refuse an empty vocabulary: every token would read as the unknown symbol."""
-    if vocabulary:
-        return
-    counts = Counter(t for seq in sequences for t in seq)
-    counts.pop(None, None)
-    if not counts:
-        raise ValueError(
-            "X holds no token: the tokenizer found none in any sample, so there is "
-            "nothing to learn from"
-        )
-    most = counts.most_common(1)[0][1]
-    raise ValueError(
-        f"min_frequency={min_frequency} leaves no token in the vocabulary: the most "
-        f"frequent token of X appears {most} time{'s' * (most != 1)}. Lower "
-        "min_frequency."
-    )
-
-
-def add_pretrained_words(given, vocabulary, *, lowercase):
-    """Check pretrained word vectors ``given`` (a mapping token -> vector, or tokens
-    and a matrix), add their tokens to ``vocabulary`` (in place, lowercased when
-    ``lowercase``; the first of several spellings wins); return the embedding rows
-    they fill and their vectors ``(n_rows, dim)`` float32."""
-    if isinstance(given, Mapping):
-        words = list(given)
-        vectors = [np.asarray(given[word], dtype=np.float32) for word in words]
-        if vectors and (len({v.shape for v in vectors}) > 1 or vectors[0].ndim != 1):
-            raise ValueError(
-                "pretrained_embeddings must map every token to a 1-D vector of "
-                "the same length"
-            )
-        matrix = np.stack(vectors) if vectors else np.zeros((0, 1), np.float32)
-    else:
-        if len(given) != 2:
-            raise ValueError(
-                "pretrained_embeddings must be a mapping token -> vector or a "
-                f"pair (tokens, matrix), got a tuple of {len(given)}"
-            )
-        words, matrix = list(given[0]), np.asarray(given[1], dtype=np.float32)
-        if matrix.ndim != 2 or matrix.shape[0] != len(words):
-            raise ValueError(
-                f"pretrained_embeddings holds {len(words)} tokens but a matrix of "
-                f"shape {matrix.shape}; expected ({len(words)}, dim)"
-            )
-    if not len(words):
-        raise ValueError("pretrained_embeddings holds no vectors")
-    if not np.isfinite(matrix).all():
-        raise ValueError("pretrained_embeddings holds NaN or infinite values")
-    rows, kept, seen = [], [], set()
-    for i, word in enumerate(words):
-        if isinstance(word, str) and lowercase:
-            word = word.lower()
-        if word in seen:
-            continue
-        seen.add(word)
-        if word not in vocabulary:
-            vocabulary[word] = len(vocabulary) + N_SPECIAL
-        rows.append(vocabulary[word])
-        kept.append(i)
-    return np.asarray(rows, dtype=np.int64), matrix[kept]
-
-
-# Characters of a token that character features read: a longer token keeps its first
-# and its last MAX_WORD_CHARS // 2 (URLs and hashtags in social media run to 200).
-MAX_WORD_CHARS = 24
-
-
-def build_char_vocabulary(sequences):
-    """Map each character of the string tokens to an index from 2 (0 is padding, 1 an
-    unknown character), most frequent first, ties in order of first appearance."""
-    counts = Counter(c for seq in sequences for token in seq for c in token)
-    return {c: i for i, (c, _) in enumerate(counts.most_common(), start=N_SPECIAL)}
-
-
-def encode_chars(sequences, vocabulary, max_chars=MAX_WORD_CHARS):
-    """Character indices of every token, ``(total tokens, C)`` int64, zero-padded to
-    the longest token (at most ``max_chars``). Each distinct token is spelled once."""
-    half = max_chars // 2
-    rows = {}
-    spelled = []
-    for seq in sequences:
-        for token in seq:
-            if token not in rows:
-                rows[token] = len(spelled)
-                if len(token) > max_chars:
-                    token = token[:half] + token[len(token) - half :]
-                spelled.append([vocabulary.get(c, UNK) for c in token])
-    width = max(1, max(len(chars) for chars in spelled))
-    table = np.zeros((len(spelled), width), dtype=np.int64)
-    for i, chars in enumerate(spelled):
-        table[i, : len(chars)] = chars
-    index = np.fromiter(
-        (rows[token] for seq in sequences for token in seq),
-        dtype=np.int64,
-        count=sum(len(seq) for seq in sequences),
-    )
-    return torch.from_numpy(table[index])
+# Reading and encoding input lives in _input (torch-free); its names stay reachable
+# here, where the rest of the package and older code look for them.
+from ._input import (  # noqa: F401
+    LAYOUTS,
+    MAX_WORD_CHARS,
+    N_SPECIAL,
+    PAD,
+    TOKEN_PATTERN,
+    UNK,
+    add_pretrained_words,
+    as_samples,
+    as_samples_or_none,
+    build_char_vocabulary,
+    build_vocabulary,
+    check_finite,
+    check_vocabulary,
+    default_tokenizer,
+    encode_chars,
+    encode_symbols,
+    offsets_of,
+    padded_positions,
+    pattern_tokenizer,
+    read_numeric,
+    read_text,
+    read_tokens,
+    sniff_kind,
+)
 
 
 class Ragged:
@@ -521,39 +55,16 @@ class Ragged:
     def __init__(self, values, lengths, *, padded=False):
         """``values`` holds the steps, or with ``padded`` a zero row and then them."""
         self.lengths = np.asarray(lengths, dtype=np.int64)
-        self.offsets = _offsets(self.lengths)
+        self.offsets = offsets_of(self.lengths)
         if not padded:
             pad = torch.zeros((1,) + tuple(values.shape[1:]), dtype=values.dtype)
             values = torch.cat([pad, values])
         self._values = values
 
     @classmethod
-    def from_symbols(cls, sequences, vocabulary):
-        lengths = [len(s) for s in sequences]
-        get = vocabulary.get
-        ids = np.fromiter(
-            (get(t, UNK) for seq in sequences for t in seq),
-            dtype=np.int64,
-            count=sum(lengths),
-        )
-        return cls(torch.from_numpy(ids), lengths)
-
-    @classmethod
-    def from_arrays(cls, arrays):
-        """Stack numeric arrays into one float32 buffer, the only copy made."""
-        lengths = np.array([len(a) for a in arrays], dtype=np.int64)
-        buffer = np.empty((lengths.sum() + 1,) + arrays[0].shape[1:], np.float32)
-        buffer[0] = 0.0
-        with np.errstate(over="ignore"):  # too large for float32: inf, reported next
-            np.concatenate(arrays, out=buffer[1:], casting="same_kind")
-        check_finite(buffer[1:], _offsets(lengths), arrays)
-        return cls(torch.from_numpy(buffer), lengths, padded=True)
-
-    def standardize_(self, mean, scale):
-        """Scale the stored steps in place, channel by channel."""
-        values = self.values
-        values -= torch.from_numpy(mean)
-        values /= torch.from_numpy(scale)
+    def from_stacked(cls, stacked):
+        """A :class:`~sklearn_rnn._input.Stacked` as tensors (sharing its memory)."""
+        return cls(torch.from_numpy(stacked.values), stacked.lengths, padded=True)
 
     def __len__(self):
         return len(self.lengths)
@@ -564,10 +75,7 @@ class Ragged:
 
     def padded(self, index):
         """``(len(index), longest, ...)`` with zeros past each length."""
-        lengths = self.lengths[index]
-        steps = np.arange(lengths.max())
-        positions = self.offsets[index][:, None] + steps[None, :] + 1
-        positions[steps[None, :] >= lengths[:, None]] = 0
+        positions = padded_positions(self.offsets, self.lengths, index)
         return self._values[torch.from_numpy(positions)]
 
 

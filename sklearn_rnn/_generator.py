@@ -18,12 +18,11 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.validation import check_is_fitted
 
-from . import _data, _inference, _progress
+from . import _data, _inference, _persistence, _progress
 from ._base import BaseRNN
 from ._device import module_device, to_device
 from ._docs import fill_doc
 from ._parameters import TRAINING, constraints
-from ._reader import CharacterReader
 
 # Characters a recurrent layer reads at a time when following long sequences: bounds
 # the memory of reading (scoring, prompts) whatever their length.
@@ -745,3 +744,39 @@ def _final_state(module, batch):
 def _next_character_logits(module, batch):
     """Logits of the characters of ``classes_`` after each string."""
     return module.output(_final_state(module, batch))[:, _data.N_STREAM_SPECIAL :]
+
+
+@_persistence.register
+class CharacterReader:
+    """Text as the language model reads it: one symbol per character of
+    ``classes`` (the characters ``fit`` saw, sorted), one for every other character,
+    and a boundary mark before, between and after documents."""
+
+    family = "symbols"
+
+    def __init__(self):
+        self.classes = None
+
+    def fit(self, documents):
+        seen = set().union(*map(set, documents))
+        # object, not a numpy str dtype, which would drop a trailing "\x00"
+        self.classes = np.array(sorted(seen), dtype=object)
+        return self
+
+    def network_kwargs(self):
+        return {"n_symbols": len(self.classes) + _data.N_STREAM_SPECIAL}
+
+    def take_pretrained_rows(self):
+        return None
+
+    def stream(self, documents):
+        return _data.TextStream.from_documents(documents, self.classes)
+
+    def documents(self, documents, *, end):
+        return _data.encode_documents(documents, self.classes, end=end)
+
+    def encode(self, text):
+        return _data.encode_characters(text, self.classes)
+
+    def decode(self, symbols):
+        return _data.decode_characters(symbols, self.classes)

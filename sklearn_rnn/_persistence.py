@@ -65,6 +65,9 @@ import sklearn
 import torch
 from torch.nn.modules import module as _torch_module
 
+# the registry lives in _registry (torch-free); register stays reachable here, where
+# the package's classes and users' code find it
+from ._registry import _REGISTRY, register  # noqa: F401
 from ._training import TrainingState
 from ._version import __version__
 from .exceptions import InconsistentVersionWarning
@@ -97,38 +100,12 @@ _NOT_JSON = ("module_", "optimizer_", "estimators_")
 
 # ---------------------------------------------------------------------- registry
 
-_REGISTRY = {}
-
-
-def register(cls):
-    """Let model files hold instances of ``cls``; usable as a class decorator.
-
-    A file names its class by ``__name__``. A later class of a name already taken is
-    not registered (unless it is the same class defined again, as a module reload
-    does), so that a user's subclass named like one of sklearn-rnn's estimators never
-    stands in for it; saving an instance of it raises :class:`TypeError`.
-
-    Parameters
-    ----------
-    cls : type
-
-    Returns
-    -------
-    cls
-    """
-    known = _REGISTRY.get(cls.__name__)
-    if known is None or _same_definition(known, cls):
-        _REGISTRY[cls.__name__] = cls
-    return cls
-
-
-def _same_definition(a, b):
-    return (a.__module__, a.__qualname__) == (b.__module__, b.__qualname__)
-
 
 def _registered_class(name):
     """The registered concrete class called ``name``, or ``None``."""
-    importlib.import_module(__package__)  # sklearn-rnn's estimators register on import
+    # sklearn-rnn's estimators register when their modules are imported, which the
+    # package does lazily: load them all
+    importlib.import_module(__package__)._load_all()
     cls = _REGISTRY.get(name) if isinstance(name, str) else None
     if cls is None or inspect.isabstract(cls):
         return None

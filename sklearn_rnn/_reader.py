@@ -6,24 +6,27 @@ A reader learns the input family (symbols, or numeric channels), the vocabulary
 tagger, the vocabularies of characters and token features. It holds plain data only
 (the tokenizer, a function, is handed to each read), so a model file stores it as
 JSON, and it is all that export and serving need to replay the preprocessing without
-the estimator. Each estimator owns one as ``reader_``.
+the estimator. Each estimator owns one as ``reader_``. Readers need numpy only (no
+torch): they encode into a :class:`~sklearn_rnn._input.Stacked`, which
+:mod:`sklearn_rnn._data` turns into tensors for the network, and the torch-free
+server (:mod:`sklearn_rnn.onnx`) feeds to onnxruntime as it is.
 """
 
 import re
 from collections import Counter
 
 import numpy as np
-import torch
 
-from . import _data, _persistence
+from . import _input
+from ._registry import register
 
 _WHITE = re.compile(r"\s")
 
 
-@_persistence.register
+@register
 class SequenceReader:
     """Raw strings, token lists or numeric sequences, encoded as a
-    :class:`~sklearn_rnn._data.Ragged` of symbols or of standardised channels.
+    :class:`~sklearn_rnn._input.Stacked` of symbols or of standardised channels.
 
     Parameters
     ----------
@@ -107,10 +110,10 @@ class SequenceReader:
                 self.analyzer = "word" if spaced else "char"
             if self.analyzer == "char":
                 tokenizer = list
-            return family, _data.read_text(X, tokenizer, lowercase)
+            return family, _input.read_text(X, tokenizer, lowercase)
         if kind == "tokens":
-            return family, _data.read_tokens(X, lowercase)
-        arrays = _data.read_numeric(X, kind, self.layout)
+            return family, _input.read_tokens(X, lowercase)
+        arrays = _input.read_numeric(X, kind, self.layout)
         n_channels = arrays[0].shape[1]
         if not fit and n_channels != self.n_channels:
             raise ValueError(
@@ -124,32 +127,35 @@ class SequenceReader:
             if fit:
                 self.vocabulary = self._fit_vocabulary(sequences)
                 self._add_pretrained(pretrained)
-            return _data.Ragged.from_symbols(sequences, self.vocabulary)
+            ids = _input.encode_symbols(sequences, self.vocabulary)
+            return _input.Stacked.of_steps(ids, [len(seq) for seq in sequences])
         if fit:
             self.n_channels = sequences[0].shape[1]
-        ragged = _data.Ragged.from_arrays(sequences)  # checks every value
+        stacked = _input.Stacked.of_arrays(sequences)  # checks every value
         if self.series_normalize:
-            ragged = _data.Ragged.from_arrays(
+            stacked = _input.Stacked.of_arrays(
                 [_with_series_shape(x) for x in sequences]
             )
+        steps = stacked.values[1:]
         if fit:
             self.mean = self.scale = None
             if self.standardize:
-                values = ragged.values.double()
-                std = values.std(dim=0, correction=0)
-                self.mean = values.mean(dim=0).float().numpy()
-                self.scale = torch.where(std > 0, std, 1.0).float().numpy()
+                values = steps.astype(np.float64)
+                std = values.std(axis=0)
+                self.mean = values.mean(axis=0).astype(np.float32)
+                self.scale = np.where(std > 0, std, 1.0).astype(np.float32)
         if self.mean is not None:
-            ragged.standardize_(self.mean, self.scale)
-        return ragged
+            steps -= self.mean
+            steps /= self.scale
+        return stacked
 
     def _fit_vocabulary(self, sequences):
-        vocabulary = _data.build_vocabulary(
+        vocabulary = _input.build_vocabulary(
             sequences,
             min_frequency=self.min_frequency,
             max_size=self.max_vocabulary_size,
         )
-        _data.check_vocabulary(vocabulary, sequences, self.min_frequency)
+        _input.check_vocabulary(vocabulary, sequences, self.min_frequency)
         return vocabulary
 
     def _add_pretrained(self, given):
@@ -160,7 +166,7 @@ class SequenceReader:
         if given is None:
             return
         n_fitted = len(self.vocabulary)
-        index, vectors = _data.add_pretrained_words(
+        index, vectors = _input.add_pretrained_words(
             given, self.vocabulary, lowercase=self.lowercase
         )
         self.pretrained_rows = (index, vectors, len(self.vocabulary) - n_fitted)
@@ -172,7 +178,7 @@ class SequenceReader:
         if self.family == "numeric":
             copies = 2 if self.series_normalize else 1
             return {"n_channels": copies * self.n_channels}
-        kwargs = {"n_symbols": len(self.vocabulary) + _data.N_SPECIAL}
+        kwargs = {"n_symbols": len(self.vocabulary) + _input.N_SPECIAL}
         if self.pretrained_rows is not None:
             index, vectors, n_fixed = self.pretrained_rows
             # rows no training sentence reaches are kept out of the optimizer
@@ -180,19 +186,20 @@ class SequenceReader:
         return kwargs
 
     def take_pretrained_rows(self):
-        """The pretrained rows ``(index, vectors)`` as tensors, or ``None``; the
-        reader forgets them (the network holds them from here on)."""
+        """The pretrained rows ``(index, vectors)`` (arrays ``(n,)`` int64 and
+        ``(n, E)`` float32), or ``None``; the reader forgets them (the network holds
+        them from here on)."""
         rows, self.pretrained_rows = self.pretrained_rows, None
         if rows is None:
             return None
-        return torch.from_numpy(rows[0]), torch.from_numpy(rows[1])
+        return rows[0], rows[1]
 
     def reads_like(self, other):
         """Whether ``other`` turns the same ``X`` into the same tensors."""
         return type(self) is type(other) and _plain(self) == _plain(other)
 
 
-@_persistence.register
+@register
 class TokenReader(SequenceReader):
     """The tagger's reader: token lists (not raw text) or numeric sequences.
 
@@ -246,12 +253,12 @@ class TokenReader(SequenceReader):
             self._add_pretrained(pretrained)
             self.word_counts = Counter(token for seq in words for token in seq)
             self.char_vocabulary = (
-                _data.build_char_vocabulary(sequences)
+                _input.build_char_vocabulary(sequences)
                 if self.char_features and strings
                 else None
             )
             self.feature_vocabularies = [
-                _data.build_vocabulary([seq_fields[j] for seq_fields in fields])
+                _input.build_vocabulary([seq_fields[j] for seq_fields in fields])
                 for j in range(1, len(fields[0]) if fields else 1)
             ]
         elif self.char_vocabulary is not None and not strings:
@@ -259,27 +266,23 @@ class TokenReader(SequenceReader):
                 f"{self.owner} was fitted on string tokens, but X holds "
                 f"{type(sequences[0][0]).__name__} symbols"
             )
-        ragged = _data.Ragged.from_symbols(words, self.vocabulary)
-        columns = [ragged.values.unsqueeze(1)]
+        columns = [_input.encode_symbols(words, self.vocabulary)[:, None]]
         for j, vocabulary in enumerate(self.feature_vocabularies, start=1):
             values = [seq_fields[j] for seq_fields in fields]
-            columns.append(
-                _data.Ragged.from_symbols(values, vocabulary).values[:, None]
-            )
+            columns.append(_input.encode_symbols(values, vocabulary)[:, None])
         if self.char_vocabulary is not None:
-            columns.append(_data.encode_chars(sequences, self.char_vocabulary))
-        if len(columns) == 1:
-            return ragged
-        return _data.Ragged(torch.cat(columns, dim=1), ragged.lengths)
+            columns.append(_input.encode_chars(sequences, self.char_vocabulary))
+        steps = columns[0][:, 0] if len(columns) == 1 else np.concatenate(columns, 1)
+        return _input.Stacked.of_steps(steps, [len(seq) for seq in sequences])
 
     def network_kwargs(self):
         kwargs = super().network_kwargs()
         if self.family == "symbols":
             chars = self.char_vocabulary
             kwargs.update(
-                n_chars=None if chars is None else len(chars) + _data.N_SPECIAL,
+                n_chars=None if chars is None else len(chars) + _input.N_SPECIAL,
                 feature_sizes=[
-                    len(vocabulary) + _data.N_SPECIAL
+                    len(vocabulary) + _input.N_SPECIAL
                     for vocabulary in self.feature_vocabularies
                 ],
             )
@@ -288,55 +291,49 @@ class TokenReader(SequenceReader):
     def take_word_dropout_rates(self, word_dropout):
         """Per-word probabilities of the unknown-word replacement while training,
         ``word_dropout / (word_dropout + count)`` for a word seen ``count`` times in
-        ``fit`` (Kiperwasser and Goldberg 2016), as a tensor ``(V,)``, or ``None`` once
+        ``fit`` (Kiperwasser and Goldberg 2016), as an array ``(V,)``, or ``None`` once
         taken (the counts are forgotten: the network holds the rates)."""
         counts, self.word_counts = self.word_counts, None
         if counts is None or self.family != "symbols":
             return None
-        rates = np.zeros(len(self.vocabulary) + _data.N_SPECIAL, dtype=np.float32)
+        rates = np.zeros(len(self.vocabulary) + _input.N_SPECIAL, dtype=np.float32)
         index = np.fromiter(self.vocabulary.values(), dtype=np.int64)
         seen = np.fromiter(
             (counts.get(word, 0) for word in self.vocabulary), dtype=np.float32
         )
         alpha = word_dropout
         rates[index] = alpha / np.maximum(alpha + seen, 1e-12) if alpha > 0 else 0.0
-        return torch.from_numpy(rates)
+        return rates
 
 
-@_persistence.register
-class CharacterReader:
-    """Text as the language model reads it: one symbol per character of
-    ``classes`` (the characters ``fit`` saw, sorted), one for every other character,
-    and a boundary mark before, between and after documents."""
+def reader_state(reader):
+    """A fitted reader as plain JSON data ``{"class": ..., "state": ...}`` (an
+    exported model file's metadata); :func:`reader_from_state` reads it back. Its
+    vocabularies must map strings (JSON's keys)."""
+    state = _plain(reader)
+    vocabularies = [state.get("vocabulary"), state.get("char_vocabulary")]
+    for vocabulary in vocabularies + list(state.get("feature_vocabularies") or []):
+        bad = next((t for t in vocabulary or () if not isinstance(t, str)), None)
+        if bad is not None:
+            raise ValueError(
+                f"{reader.owner} was fitted on tokens that are not strings (such as "
+                f"{bad!r}), which a model file's text metadata cannot hold: fit it "
+                "on string tokens"
+            )
+    return {"class": type(reader).__name__, "state": state}
 
-    family = "symbols"
 
-    def __init__(self):
-        self.classes = None
-
-    def fit(self, documents):
-        seen = set().union(*map(set, documents))
-        # object, not a numpy str dtype, which would drop a trailing "\x00"
-        self.classes = np.array(sorted(seen), dtype=object)
-        return self
-
-    def network_kwargs(self):
-        return {"n_symbols": len(self.classes) + _data.N_STREAM_SPECIAL}
-
-    def take_pretrained_rows(self):
-        return None
-
-    def stream(self, documents):
-        return _data.TextStream.from_documents(documents, self.classes)
-
-    def documents(self, documents, *, end):
-        return _data.encode_documents(documents, self.classes, end=end)
-
-    def encode(self, text):
-        return _data.encode_characters(text, self.classes)
-
-    def decode(self, symbols):
-        return _data.decode_characters(symbols, self.classes)
+def reader_from_state(data):
+    """The reader :func:`reader_state` described."""
+    readers = {cls.__name__: cls for cls in (SequenceReader, TokenReader)}
+    reader = object.__new__(readers[data["class"]])
+    vars(reader).update(data["state"], pretrained_rows=None)
+    if isinstance(reader, TokenReader):
+        reader.word_counts = None
+    for name in ("mean", "scale"):
+        if getattr(reader, name) is not None:
+            setattr(reader, name, np.asarray(getattr(reader, name), np.float32))
+    return reader
 
 
 def _with_series_shape(x):
@@ -368,6 +365,8 @@ def _check_fields(sequences):
         return 1  # read_tokens made every token a string, like the first
     n_fields = len(first) if isinstance(first, tuple) else 1
     for i, seq in enumerate(sequences):
+        if n_fields > 1 and _plain_tuples(seq, n_fields):
+            continue  # the usual case, checked at C speed; the loop names what fails
         for token in seq:
             if n_fields == 1 and not isinstance(token, tuple):
                 continue
@@ -388,6 +387,13 @@ def _check_fields(sequences):
             "and at least one feature, (word, feature, ...)"
         )
     return n_fields
+
+
+def _plain_tuples(seq, n_fields):
+    """Whether every token of ``seq`` is a tuple of ``n_fields`` strings."""
+    return all(type(t) is tuple and len(t) == n_fields for t in seq) and all(
+        type(field) is str for t in seq for field in t
+    )
 
 
 def _describe_fields(n_fields):

@@ -424,6 +424,16 @@ def iobes_to_scheme_table(iobes_tags, scheme, classes):
     return context, table
 
 
+def read_table(context, table, path):
+    """Class indices of an IOBES tag path (indices of ``iobes_tags``) through the
+    ``(context, table)`` of :func:`iobes_to_scheme_table`."""
+    if context is None:
+        return table[0, path]
+    before = np.concatenate([[-1], path[:-1]])
+    after = np.concatenate([path[1:], [-1]])
+    return table[(before if context == "prev" else after) + 1, path]
+
+
 def _from_iobes(scheme, prefix, type_, other):
     """The ``scheme`` tag of an IOBES tag, given its neighbour ``other`` (the previous
     tag for IOB1, the next for IOE1)."""

@@ -368,7 +368,8 @@ class LSTMSequenceTagger(ClassNamePrefixFeaturesOutMixin, BaseRNN):
             return [self.classes_[path].tolist() for path in paths]
         context, table = self._scheme_table()
         return [
-            self.classes_[_read_table(context, table, path)].tolist() for path in paths
+            self.classes_[_schemes.read_table(context, table, path)].tolist()
+            for path in paths
         ]
 
     def _score_labels(self, predicted, y):
@@ -513,7 +514,7 @@ class LSTMSequenceTagger(ClassNamePrefixFeaturesOutMixin, BaseRNN):
         rates = self.reader_.take_word_dropout_rates(self.word_dropout)
         if rates is not None:  # rare words are replaced more often than frequent ones
             with torch.no_grad():
-                self.module_.features.unknown_rate.copy_(rates)
+                self.module_.features.unknown_rate.copy_(torch.from_numpy(rates))
 
     def _constraints(self):
         """The CRF's masks: IOBES rules, and no path that would read back as a tag
@@ -604,15 +605,6 @@ def _iobes_tags(labels):
 def _internal_order(tag):
     prefix, type_ = _schemes.split_tag(tag)
     return (prefix != "O", type_, _PREFIX_ORDER[prefix])
-
-
-def _read_table(context, table, path):
-    """Class indices of an IOBES path (see :func:`_schemes.iobes_to_scheme_table`)."""
-    if context is None:
-        return table[0, path]
-    before = np.concatenate([[-1], path[:-1]])
-    after = np.concatenate([path[1:], [-1]])
-    return table[(before if context == "prev" else after) + 1, path]
 
 
 def _class_probabilities(unary, pair, lengths, mapping):

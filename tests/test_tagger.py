@@ -118,10 +118,10 @@ def test_char_cnn_reads_each_spelling_once_with_the_same_result(monkeypatch):
     )
     alone = torch.cat([cnn(row[None]) for row in chars])  # one token at a time
     rows_read = []
-    features = CharCNN._features
+    features = CharCNN.features_of_rows
     monkeypatch.setattr(
         CharCNN,
-        "_features",
+        "features_of_rows",
         lambda self, c: rows_read.append(len(c)) or features(self, c),
     )
     together = cnn(chars)
@@ -132,7 +132,7 @@ def test_char_cnn_reads_each_spelling_once_with_the_same_result(monkeypatch):
     together.square().sum().backward()
     shared = cnn.conv.weight.grad.clone()
     cnn.zero_grad()
-    monkeypatch.setattr(CharCNN, "_features", features)
+    monkeypatch.setattr(CharCNN, "features_of_rows", features)
     torch.cat([cnn(row[None]) for row in chars]).square().sum().backward()
     torch.testing.assert_close(shared, cnn.conv.weight.grad)
 

@@ -58,10 +58,11 @@ class CharCNN(nn.Module):
             spellings, inverse = _unique_rows(chars)
             # index_select, not [inverse]: the gradient of indexing a CPU tensor
             # accumulates in an order that changes with threads and runs
-            return self._features(spellings).index_select(0, inverse)
-        return self._features(chars)
+            return self.features_of_rows(spellings).index_select(0, inverse)
+        return self.features_of_rows(chars)
 
-    def _features(self, chars):
+    def features_of_rows(self, chars):
+        """The features of every row of ``chars`` ``(M, C)``."""
         mask = chars != 0
         lengths = mask.sum(dim=1)
         features = self.conv(self.embedding(chars).transpose(1, 2))
@@ -125,6 +126,20 @@ class TokenFeatures(nn.Module):
         )
 
     def forward(self, inputs):
+        char_features = None
+        if self.chars is not None:
+            n, length, width = inputs.shape
+            first = 1 + len(self.feature_embeddings)
+            chars = self.chars(inputs[..., first:].reshape(n * length, width - first))
+            char_features = chars.view(n, length, -1)
+        return self.join(inputs, char_features)
+
+    def join(self, inputs, char_features=None):
+        """The token vectors: embeddings of the word (and feature) indices that
+        ``inputs`` ``(N, L, ...)`` begins with, joined with the character features
+        ``(N, L, char_filters)`` that ``forward`` computes from the rest of
+        ``inputs``, and that a caller may compute otherwise (an exported graph: once
+        per distinct spelling, which its server finds)."""
         columns = self.chars is not None or len(self.feature_embeddings) > 0
         words = inputs[..., 0] if columns else inputs
         if self.training:
@@ -135,11 +150,8 @@ class TokenFeatures(nn.Module):
             embedding(inputs[..., 1 + j])
             for j, embedding in enumerate(self.feature_embeddings)
         ]
-        if self.chars is not None:
-            n, length, width = inputs.shape
-            first = 1 + len(self.feature_embeddings)
-            chars = self.chars(inputs[..., first:].reshape(n * length, width - first))
-            parts.append(chars.view(n, length, -1))
+        if char_features is not None:
+            parts.append(char_features)
         return torch.cat(parts, dim=2) if len(parts) > 1 else parts[0]
 
 

@@ -1,0 +1,263 @@
+"""Export a fitted estimator to one ONNX file: the network as a graph over padded
+ragged batches, and what reading the input and decoding the outputs need as the file's
+metadata. :class:`sklearn_rnn.onnx.OnnxModel` serves it without torch.
+"""
+
+import contextlib
+import copy
+import io
+import json
+import logging
+import os
+import warnings
+
+import numpy as np
+import torch
+from sklearn.utils.validation import check_is_fitted
+
+from ._classifier import RNNClassifier
+from ._ensemble import EnsembleTagger
+from ._input import TOKEN_PATTERN
+from ._reader import reader_state
+from ._regressor import RNNRegressor
+from ._tagger import LSTMSequenceTagger
+from ._version import __version__
+from .nn import TaggerEnsembleNet
+from .nn.export import ManyToOneGraph, TaggerEnsembleGraph, TaggerGraph
+
+# The ONNX operator set the graphs use (LSTM, GRU and RNN ops, GatherElements)
+OPSET = 17
+# Metadata keys of an exported file; FORMAT changes when their meaning does
+PREFIX = "sklearn_rnn."
+FORMAT = 1
+
+
+def export_onnx(estimator, path, *, quantize=False):
+    """Write a fitted estimator to ``path`` as one self-contained ONNX file.
+
+    The file holds the network as a graph with a dynamic batch size and sequence
+    length, correct on padded batches of sequences of any lengths in any order (no
+    packing: masks, and the backward direction reads each sequence reversed within its
+    length), and, as metadata, what reading the input and decoding the outputs need:
+    the vocabularies (words, characters, token features), the channel
+    standardisation, the tokenizer's pattern and the analyzer, the classes, the
+    regression targets' scaling, the tag scheme and the CRF's scores and rules.
+    :class:`sklearn_rnn.onnx.OnnxModel` predicts with it from the same inputs as the
+    estimator, with numpy and onnxruntime only.
+
+    The graph takes ``inputs`` (``(N, L)`` int64 symbols, ``(N, L, 1 + F + C)`` int64
+    for a tagger's word, feature and character columns, or ``(N, L, C)`` float32
+    standardised channels; zero past each length) and ``lengths`` ``(N,)`` int64, and
+    gives ``outputs``: ``(N, n_classes)`` logits, ``(N, n_outputs)`` scaled regression
+    targets, or a tagger's per-step tag scores ``(N, L, n_tags)`` that the CRF
+    decodes.
+
+    Parameters
+    ----------
+    estimator : RNNClassifier, RNNRegressor, LSTMSequenceTagger or EnsembleTagger
+        Fitted. A custom ``tokenizer`` (Python code) cannot be exported.
+    path : str or path-like
+        Where to write the ``.onnx`` file.
+    quantize : bool, default=False
+        Store the weights of the LSTM and linear layers as 8-bit integers
+        (onnxruntime's dynamic quantization, which leaves GRU and plain RNN layers
+        as they are; needs onnxruntime here): those weights take a quarter of the
+        room, and the file predicts faster on CPUs with 8-bit dot products
+        (``benchmarks/results.md``), with outputs that differ slightly from the
+        estimator's, so that a few predictions may change.
+
+    Returns
+    -------
+    str
+        ``path``.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from sklearn_rnn import RNNClassifier, export_onnx
+    >>> X = ["good film", "bad film", "great fun", "awful plot"] * 5
+    >>> y = ["pos", "neg", "pos", "neg"] * 5
+    >>> clf = RNNClassifier(hidden_size=8, max_iter=5, random_state=0).fit(X, y)
+    >>> path = export_onnx(clf, os.path.join(tempfile.mkdtemp(), "clf.onnx"))
+    >>> os.path.getsize(path) > 0
+    True
+    """
+    onnx = _import_onnx()
+    graph, reader, outputs = _describe(estimator)
+    tokenizer = None
+    if reader.family == "symbols" and reader.analyzer != "char":
+        tokenizer = {"pattern": TOKEN_PATTERN.pattern}
+    metadata = {
+        "format": FORMAT,
+        "estimator": type(estimator).__name__,
+        "version": __version__,
+        "reader": reader_state(reader),
+        "tokenizer": tokenizer,
+        "outputs": outputs,
+    }
+    buffer = io.BytesIO()
+    inputs = _example_inputs(reader)
+    names = ["inputs", "lengths", "spellings", "spelling_index"][: len(inputs)]
+    steps = {0: "batch", 1: "steps"}
+    axes = {"inputs": steps, "lengths": {0: "batch"}, "spelling_index": steps}
+    axes["spellings"] = {0: "spellings", 1: "width"}
+    per_step = outputs["task"] == "tagging"
+    axes["outputs"] = steps if per_step else {0: "batch"}
+    with torch.no_grad(), warnings.catch_warnings():
+        # the TorchScript exporter is deprecated in favour of torch.export, which
+        # specialises the length here (and takes 20 times as long); it warns about
+        # LSTM batch sizes, which the explicit initial states keep dynamic
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            graph,
+            inputs,
+            buffer,
+            input_names=names,
+            output_names=["outputs"],
+            dynamic_axes={name: axes[name] for name in names + ["outputs"]},
+            opset_version=OPSET,
+            dynamo=False,
+        )
+    model = onnx.load_from_string(buffer.getvalue())
+    model.producer_name = "sklearn-rnn"
+    model.producer_version = __version__
+    for key, value in metadata.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = PREFIX + key, json.dumps(value)
+    if not quantize:
+        onnx.save(model, os.fspath(path))
+        return path
+    try:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+    except ImportError as exc:
+        raise ImportError(
+            "export_onnx(quantize=True) needs onnxruntime: pip install "
+            "'sklearn-rnn[onnx]'"
+        ) from exc
+    with warnings.catch_warnings(), _quiet_logging():
+        warnings.simplefilter("ignore")
+        # the metadata goes along with the graph
+        quantize_dynamic(
+            model,
+            os.fspath(path),
+            op_types_to_quantize=["LSTM", "MatMul", "Gemm"],
+            weight_type=QuantType.QInt8,
+        )
+    return path
+
+
+@contextlib.contextmanager
+def _quiet_logging():
+    """onnxruntime's quantizer advises pre-processing through the root logger."""
+    logger = logging.getLogger()
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _import_onnx():
+    try:
+        import onnx
+    except ImportError as exc:
+        raise ImportError(
+            "export_onnx needs the onnx package: pip install 'sklearn-rnn[onnx]'"
+        ) from exc
+    return onnx
+
+
+def _describe(estimator):
+    """``(graph module, reader, outputs metadata)`` of a fitted estimator."""
+    name = type(estimator).__name__
+    if not isinstance(
+        estimator, RNNClassifier | RNNRegressor | LSTMSequenceTagger | EnsembleTagger
+    ):
+        raise TypeError(
+            f"export_onnx exports RNNClassifier, RNNRegressor, LSTMSequenceTagger and "
+            f"EnsembleTagger; a {name} cannot be exported yet (the translator's and "
+            "the generator's step-by-step decoding is not a graph of its own yet)"
+        )
+    if isinstance(estimator, EnsembleTagger):
+        check_is_fitted(estimator, "estimators_")
+        first = estimator.estimators_[0]
+        net = TaggerEnsembleNet([m.module_ for m in estimator.estimators_])
+        graph = TaggerEnsembleGraph(copy.deepcopy(net).cpu().eval())
+        return graph, first.reader_, _tagger_outputs(first, net.crf)
+    check_is_fitted(estimator, "module_")
+    reader = estimator.reader_
+    tokenizer = getattr(estimator, "tokenizer", None)
+    if (
+        tokenizer is not None
+        and reader.family == "symbols"
+        and reader.analyzer != "char"
+    ):
+        raise ValueError(
+            f"This {name} splits text with a custom tokenizer "
+            f"({getattr(tokenizer, '__name__', type(tokenizer).__name__)}), Python "
+            "code that an ONNX file cannot hold. Fit it on token lists instead "
+            "(tokenise before calling fit and predict) to export it, or keep the "
+            "default tokenizer."
+        )
+    module = copy.deepcopy(estimator.module_).cpu().eval()
+    if isinstance(estimator, LSTMSequenceTagger):
+        return TaggerGraph(module), reader, _tagger_outputs(estimator, module.crf)
+    if isinstance(estimator, RNNClassifier):
+        return (
+            ManyToOneGraph(module),
+            reader,
+            {"task": "classification", "classes": estimator.classes_.tolist()},
+        )
+    return (
+        ManyToOneGraph(module),
+        reader,
+        {
+            "task": "regression",
+            "target_mean": np.asarray(estimator.target_mean_).tolist(),
+            "target_scale": np.asarray(estimator.target_scale_).tolist(),
+            "one_dimensional": bool(estimator._y_1d),
+        },
+    )
+
+
+def _tagger_outputs(tagger, crf):
+    """What decoding a tagger's emissions needs: its labels, tags, scheme and CRF."""
+    classes = tagger.classes_.tolist()
+    if not all(isinstance(c, str) for c in classes) and not all(
+        isinstance(c, int) for c in classes
+    ):
+        raise ValueError("export_onnx needs tag labels that are all strings or ints")
+    potentials = {}
+    for name in ("start", "transitions", "end"):
+        potentials[name] = getattr(crf, name).detach().cpu().tolist()
+        potentials[f"allowed_{name}"] = getattr(crf, f"allowed_{name}").cpu().tolist()
+    return {
+        "task": "tagging",
+        "classes": classes,
+        "tags": list(tagger.tags_),
+        "tag_scheme": tagger.tag_scheme_,
+        "crf": potentials,
+    }
+
+
+def _example_inputs(reader):
+    """A padded batch of two sequences (lengths 3 and 2) to trace the graph with:
+    ``(inputs, lengths)``, and a tagger's ``(spellings, spelling_index)`` when it
+    reads characters (see :class:`~sklearn_rnn.nn.export.TaggerGraph`)."""
+    lengths = torch.tensor([3, 2])
+    if reader.family == "numeric":
+        # the channels the network reads (with series_normalize, twice the input's)
+        inputs = torch.randn(2, 3, reader.network_kwargs()["n_channels"])
+        inputs[1, 2] = 0.0
+        return inputs, lengths
+    n_columns = 1 + len(getattr(reader, "feature_vocabularies", None) or ())
+    chars = getattr(reader, "char_vocabulary", None) is not None
+    shape = (2, 3) if n_columns == 1 and not chars else (2, 3, n_columns)
+    inputs = torch.full(shape, 2, dtype=torch.int64)
+    inputs[1, 2] = 0
+    if not chars:
+        return inputs, lengths
+    spellings = torch.tensor([[0, 0, 0], [2, 0, 0], [2, 2, 0], [2, 2, 2]])
+    spelling_index = torch.tensor([[1, 2, 3], [3, 1, 0]])
+    return inputs, lengths, spellings, spelling_index

@@ -1,0 +1,294 @@
+"""ONNX export and torch-free serving: the served model predicts what the estimator
+predicts (labels exactly, probabilities to 1e-4) on ragged batches, with lengths from
+1 to hundreds, in a process where torch cannot be imported."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("onnxruntime", reason="serving exported models needs onnxruntime")
+pytest.importorskip("onnx", reason="export_onnx writes the file with onnx")
+
+from sklearn.exceptions import NotFittedError  # noqa: E402
+
+from sklearn_rnn import (  # noqa: E402
+    CharLMGenerator,
+    EnsembleTagger,
+    LSTMSequenceTagger,
+    RNNClassifier,
+    RNNRegressor,
+    export_onnx,
+)
+from sklearn_rnn.onnx import OnnxModel  # noqa: E402
+
+# a few epochs are enough to compare two ways of predicting
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+ROOT = Path(__file__).resolve().parents[1]
+QUICK = dict(hidden_size=8, max_iter=4, random_state=0)
+TEXTS = [
+    "a fine film",
+    "awful , awful plot !",
+    "great fun",
+    "the worst acting I have seen in years",
+    "ok",
+    "I liked it",
+] * 4
+SENTIMENT = ["pos", "neg", "pos", "neg", "pos", "pos"] * 4
+# ragged: one token, unknown words, and a sequence far longer than any in fit
+TEXTS_TEST = TEXTS[:6] + ["fun", "zebra quokka", " ".join(["great fun"] * 150)]
+
+
+def _series(n, seed, channels=3):
+    rng = np.random.default_rng(seed)
+    lengths = np.r_[1, 300, rng.integers(2, 25, size=n - 2)]
+    return [rng.normal(size=(length, channels)) for length in lengths]
+
+
+def _served(estimator, tmp_path, **kwargs):
+    return OnnxModel(export_onnx(estimator, tmp_path / "model.onnx"), **kwargs)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(),
+        dict(cell="gru", num_layers=2, bidirectional=True, pooling="mean"),
+        dict(cell="rnn", embedding_dim=None, pooling="max"),
+        dict(bidirectional=True, init_state="learned", lowercase=False),
+    ],
+    ids=["lstm-last", "bigru-2-layers-mean", "rnn-onehot-max", "bilstm-learned-cased"],
+)
+def test_a_text_classifier_serves_its_predictions(params, tmp_path):
+    clf = RNNClassifier(**QUICK, **params).fit(TEXTS, SENTIMENT)
+    served = _served(clf, tmp_path, batch_size=4)  # several runs of the graph
+    np.testing.assert_array_equal(served.predict(TEXTS_TEST), clf.predict(TEXTS_TEST))
+    np.testing.assert_allclose(
+        served.predict_proba(TEXTS_TEST), clf.predict_proba(TEXTS_TEST), atol=1e-4
+    )
+    tokens = [text.split() for text in TEXTS_TEST]
+    np.testing.assert_array_equal(served.predict(tokens), clf.predict(tokens))
+    assert list(served.classes_) == list(clf.classes_)
+
+
+def test_a_series_classifier_and_regressor_serve_their_predictions(tmp_path):
+    X = _series(30, seed=0)
+    labels = np.array([1, 2, 3] * 10)
+    clf = RNNClassifier(**QUICK, bidirectional=True).fit(X, labels)
+    served = _served(clf, tmp_path)
+    X_test = _series(12, seed=1)
+    np.testing.assert_array_equal(served.predict(X_test), clf.predict(X_test))
+    np.testing.assert_allclose(
+        served.predict_proba(X_test), clf.predict_proba(X_test), atol=1e-4
+    )
+    for y in (np.linspace(-5, 100, 30), np.c_[np.arange(30.0), -np.arange(30.0)]):
+        reg = RNNRegressor(**QUICK, num_layers=2, bidirectional=True).fit(X, y)
+        served = _served(reg, tmp_path)
+        assert served.predict(X_test).shape == reg.predict(X_test).shape
+        np.testing.assert_allclose(
+            served.predict(X_test), reg.predict(X_test), rtol=1e-4, atol=1e-4
+        )
+
+
+@pytest.mark.parametrize("pooling", ["last", "max", "mean"])
+def test_long_series_serve_through_the_convolutional_front_end(pooling, tmp_path):
+    # the defaults read long series through strided convolutions (downsample) and
+    # each channel's within-series copy (series_normalize): both travel to the file
+    rng = np.random.default_rng(0)
+    X = [rng.normal(size=(n, 2)) for n in rng.integers(80, 400, size=20)]
+    clf = RNNClassifier(**QUICK, pooling=pooling, bidirectional=True)
+    clf.fit(X, [0, 1] * 10)
+    assert clf.downsample_ > 1 and clf.series_normalize
+    served = _served(clf, tmp_path, batch_size=3)
+    # lengths below, at and just past multiples of the stride, and far longer
+    stride = clf.downsample_
+    lengths = (1, stride, stride + 1, 8 * stride, 401, 1000)
+    X_test = [rng.normal(size=(n, 2)) for n in lengths]
+    np.testing.assert_array_equal(served.predict(X_test), clf.predict(X_test))
+    np.testing.assert_allclose(
+        served.predict_proba(X_test), clf.predict_proba(X_test), atol=1e-4
+    )
+
+
+def test_a_table_serves_as_one_channel_series(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 7))
+    y = np.arange(20) % 2
+    clf = RNNClassifier(**QUICK).fit(X, y)
+    served = _served(clf, tmp_path)
+    np.testing.assert_array_equal(served.predict(X), clf.predict(X))
+
+
+def _tuple_tokens(X):
+    return [[(w, "CAP" if w[0].isupper() else "low") for w in s] for s in X]
+
+
+@pytest.mark.parametrize(
+    "case", ["iob2-chars", "iob1-features", "no-crf", "no-chars-one-hot"]
+)
+def test_a_tagger_serves_its_predictions(
+    case, tmp_path, ner_data, tagger_params, to_scheme
+):
+    X, y = ner_data(40)
+    X_test, _ = ner_data(12, seed=1)
+    X_test = X_test + [["Oslo"], ["Zorro", "visits", "Quito"], ["Anna", "met"] * 120]
+    params = {**tagger_params, "max_iter": 3}
+    if case == "iob1-features":  # IOB1 reads a B from the tag before it
+        y = to_scheme(y, "IOB1")
+        X, X_test = _tuple_tokens(X), _tuple_tokens(X_test)
+    elif case == "no-crf":
+        params["crf"] = False
+    elif case == "no-chars-one-hot":
+        params.update(char_features=False, embedding_dim=None, bidirectional=False)
+    tagger = LSTMSequenceTagger(**params).fit(X, y)
+    served = _served(tagger, tmp_path, batch_size=5)
+    assert served.predict(X_test) == tagger.predict(X_test)
+    for mine, theirs in zip(
+        served.decision_function(X_test), tagger.decision_function(X_test), strict=True
+    ):
+        np.testing.assert_allclose(mine, theirs, atol=1e-4)
+
+
+def test_a_tagger_of_series_and_an_ensemble_serve_their_predictions(
+    tmp_path, ner_data, tagger_params
+):
+    rng = np.random.default_rng(0)
+    X = [rng.normal(size=(n, 2)) for n in rng.integers(1, 20, size=30)]
+    y = [(x[:, 0] > 0).astype(int).tolist() for x in X]
+    tagger = LSTMSequenceTagger(**{**tagger_params, "max_iter": 3}).fit(X, y)
+    served = _served(tagger, tmp_path)
+    X_test = X[:5] + [rng.normal(size=(200, 2))]
+    assert served.predict(X_test) == tagger.predict(X_test)
+    X, y = ner_data(30)
+    ensemble = EnsembleTagger(
+        LSTMSequenceTagger(**{**tagger_params, "max_iter": 2}),
+        n_estimators=2,
+        random_state=0,
+    ).fit(X, y)
+    served = _served(ensemble, tmp_path)
+    X_test, _ = ner_data(10, seed=2)
+    assert served.predict(X_test) == ensemble.predict(X_test)
+
+
+SERVE_WITHOUT_TORCH = """
+import json, sys
+sys.modules["torch"] = None  # any import of torch now fails
+sys.modules["sklearn"] = None
+from sklearn_rnn.onnx import OnnxModel
+model = OnnxModel(sys.argv[1])
+X = json.loads(sys.argv[2])
+out = {"predict": [str(v) for v in model.predict(X)]}
+if model.task == "classification":
+    out["proba"] = model.predict_proba(X).tolist()
+loaded = [m for m, module in sys.modules.items() if module is not None]
+out["modules"] = [m for m in loaded if m.split(".")[0] in ("torch", "sklearn")]
+print(json.dumps(out))
+"""
+
+
+def _serve_in_fresh_process(path, X):
+    result = subprocess.run(
+        [sys.executable, "-c", SERVE_WITHOUT_TORCH, str(path), json.dumps(X)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT), "PATH": ""},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_serving_needs_neither_torch_nor_scikit_learn(
+    tmp_path, ner_data, tagger_params
+):
+    clf = RNNClassifier(**QUICK, bidirectional=True).fit(TEXTS, SENTIMENT)
+    out = _serve_in_fresh_process(export_onnx(clf, tmp_path / "c.onnx"), TEXTS_TEST)
+    assert out["modules"] == []
+    assert out["predict"] == [str(v) for v in clf.predict(TEXTS_TEST)]
+    np.testing.assert_allclose(out["proba"], clf.predict_proba(TEXTS_TEST), atol=1e-4)
+    X, y = ner_data(30)
+    tagger = LSTMSequenceTagger(**{**tagger_params, "max_iter": 2}).fit(X, y)
+    out = _serve_in_fresh_process(export_onnx(tagger, tmp_path / "t.onnx"), X[:8])
+    assert out["predict"] == [str(v) for v in tagger.predict(X[:8])]
+
+
+def test_the_file_holds_what_preprocessing_needs(tmp_path):
+    clf = RNNClassifier(**QUICK).fit(TEXTS, SENTIMENT)
+    served = _served(clf, tmp_path)
+    meta = served.metadata
+    assert meta["estimator"] == "RNNClassifier"
+    assert meta["reader"]["state"]["vocabulary"] == clf.vocabulary_
+    assert meta["tokenizer"]["pattern"]
+    assert meta["outputs"] == {"task": "classification", "classes": ["neg", "pos"]}
+    served = _served(RNNClassifier(**QUICK).fit(_series(10, 0), [0, 1] * 5), tmp_path)
+    state = served.metadata["reader"]["state"]
+    assert state["mean"] is not None and state["scale"] is not None
+
+
+def test_what_cannot_be_exported_says_why(tmp_path):
+    custom = RNNClassifier(**QUICK, tokenizer=str.split).fit(TEXTS, SENTIMENT)
+    with pytest.raises(ValueError, match="custom tokenizer"):
+        export_onnx(custom, tmp_path / "x.onnx")
+    generator = CharLMGenerator(hidden_size=8, max_iter=1, random_state=0)
+    with pytest.raises(TypeError, match="CharLMGenerator cannot be exported"):
+        export_onnx(generator.fit(["abc abd"] * 3), tmp_path / "x.onnx")
+    with pytest.raises(NotFittedError):
+        export_onnx(RNNClassifier(), tmp_path / "x.onnx")
+    codes = [[frozenset("ab"), frozenset("c")], [frozenset("d")]] * 2
+    symbols = RNNClassifier(**QUICK).fit(codes, [0, 1] * 2)
+    with pytest.raises(ValueError, match="not strings"):
+        export_onnx(symbols, tmp_path / "x.onnx")
+
+
+def test_a_file_from_elsewhere_is_refused(tmp_path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    node = helper.make_node("Identity", ["x"], ["y"])
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])],
+    )
+    onnx.save(helper.make_model(graph), tmp_path / "other.onnx")
+    with pytest.raises(ValueError, match="not written by sklearn_rnn.export_onnx"):
+        OnnxModel(tmp_path / "other.onnx")
+
+
+def test_importing_the_package_imports_no_estimator_until_asked():
+    code = (
+        "import sys, sklearn_rnn.onnx; "
+        "print(any(m.startswith('torch') for m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT), "PATH": ""},
+        check=True,
+    )
+    assert result.stdout.strip() == "False"
+
+
+def test_a_quantized_file_is_smaller_and_predicts_nearly_alike(tmp_path):
+    clf = RNNClassifier(
+        hidden_size=32, embedding_dim=32, cell="lstm", max_iter=15, random_state=0
+    ).fit(TEXTS, SENTIMENT)
+    full = export_onnx(clf, tmp_path / "full.onnx")
+    small = export_onnx(clf, tmp_path / "small.onnx", quantize=True)
+    import onnx
+
+    ops = {node.op_type for node in onnx.load(small).graph.node}
+    assert "DynamicQuantizeLSTM" in ops and "LSTM" not in ops
+    assert "LSTM" in {node.op_type for node in onnx.load(full).graph.node}
+    served = OnnxModel(small)
+    assert served.metadata["outputs"]["classes"] == ["neg", "pos"]
+    np.testing.assert_allclose(
+        served.predict_proba(TEXTS), clf.predict_proba(TEXTS), atol=0.05
+    )
