@@ -86,7 +86,11 @@ def export_onnx(estimator, path, *, quantize=False):
     graph, reader, outputs = _describe(estimator)
     tokenizer = None
     if reader.family == "symbols" and reader.analyzer != "char":
-        tokenizer = {"pattern": TOKEN_PATTERN.pattern}
+        # the estimator's own token_pattern, which replaces the default one
+        pattern = getattr(estimator, "token_pattern", None)
+        if isinstance(estimator, EnsembleTagger):
+            pattern = getattr(estimator.estimators_[0], "token_pattern", None)
+        tokenizer = {"pattern": pattern or TOKEN_PATTERN.pattern}
     metadata = {
         "format": FORMAT,
         "estimator": type(estimator).__name__,

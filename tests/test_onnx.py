@@ -114,6 +114,17 @@ def test_long_series_serve_through_the_convolutional_front_end(pooling, tmp_path
     )
 
 
+def test_a_token_pattern_travels_with_the_file(tmp_path):
+    # words of two letters or more, as CountVectorizer's default: "I" and "!" are
+    # not tokens, so a file with the default pattern would read these otherwise
+    clf = RNNClassifier(**QUICK, token_pattern=r"(?u)\b\w\w+\b").fit(TEXTS, SENTIMENT)
+    served = _served(clf, tmp_path)
+    texts = ["I !", "I liked it !", "! ! awful"]
+    np.testing.assert_allclose(
+        served.predict_proba(texts), clf.predict_proba(texts), atol=1e-4
+    )
+
+
 def test_a_table_serves_as_one_channel_series(tmp_path):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(20, 7))
