@@ -413,17 +413,33 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
         check_is_fitted(self, "module_")
         corpus = _corpus(X)
         if corpus is not None:
-            return self._corpus_log_likelihood(corpus)
-        documents = _read_documents(X, single_allowed=True)
-        sums = np.zeros(len(documents))
-        short = [i for i, doc in enumerate(documents) if len(doc) <= _SCORE_PIECE]
-        for i in sorted(set(range(len(documents))) - set(short)):
-            sums[i], _ = self._score_chunks([documents[i]])
-        if short:
-            sums[short] = self._short_documents_log_likelihoods(
-                [documents[i] for i in short]
-            )
-        return sums, int(sum(len(d) + 1 for d in documents))
+            bar = self._score_bar(None)
+            result = self._corpus_log_likelihood(corpus, bar)
+        else:
+            documents = _read_documents(X, single_allowed=True)
+            count = int(sum(len(d) + 1 for d in documents))
+            bar = self._score_bar(count)
+            sums = np.zeros(len(documents))
+            short = [i for i, d in enumerate(documents) if len(d) <= _SCORE_PIECE]
+            done = 0
+            for i in sorted(set(range(len(documents))) - set(short)):
+                sums[i], n = self._score_chunks([documents[i]], bar, done)
+                done += n
+            if short:
+                sums[short] = self._short_documents_log_likelihoods(
+                    [documents[i] for i in short]
+                )
+            result = sums, count
+        if bar is not None:
+            bar.update(result[1])
+            bar.close()
+        return result
+
+    def _score_bar(self, total):
+        """With ``verbose=2``, a progress bar of the characters scored."""
+        if self.verbose < 2:
+            return None
+        return _progress.Bar(total, desc="score", unit="char")
 
     def _short_documents_log_likelihoods(self, documents):
         """Each document's summed log-likelihood, read in batches."""
@@ -432,7 +448,7 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
             self.module_, data, _document_log_likelihood, self.batch_size
         )
 
-    def _corpus_log_likelihood(self, corpus):
+    def _corpus_log_likelihood(self, corpus, bar=None):
         """``(summed log-likelihood, characters)`` of a streamed corpus: short
         documents in batches of them, files and long ones piece by piece."""
         total, count, short = 0.0, 0, []
@@ -442,12 +458,16 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
                 if len(short) < 16 * self.batch_size:
                     continue
             else:
-                summed, n = self._score_chunks(_data.document_chunks(doc, i))
+                summed, n = self._score_chunks(
+                    _data.document_chunks(doc, i), bar, count
+                )
                 total, count = total + summed, count + n
             if short:
                 total += self._short_documents_log_likelihoods(short).sum()
                 count += sum(len(d) + 1 for d in short)
                 short = []
+                if bar is not None:
+                    bar.update(count)
         if short:
             total += self._short_documents_log_likelihoods(short).sum()
             count += sum(len(d) + 1 for d in short)
@@ -455,11 +475,11 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
             raise ValueError("X is empty: found 0 documents, while 1 is required")
         return np.array([total]), count
 
-    def _score_chunks(self, chunks):
+    def _score_chunks(self, chunks, bar=None, done=0):
         """``(summed log-likelihood, characters)`` of one document given as chunks
         of its text, its end included, read exactly, a piece of ``_SCORE_PIECE``
         characters at a time with the state carried: memory stays bounded however
-        long the document is."""
+        long the document is. ``bar`` counts the characters, from ``done``."""
         module = self.module_
         module.eval()
         device = module_device(module)
@@ -493,6 +513,8 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
                 )
                 total += float(log_likelihood.sum())
                 piece = following
+                if bar is not None:
+                    bar.update(done + count)
         return total, count
 
     def _next_logits(self, X):

@@ -95,7 +95,8 @@ class Bar:
 
     def update(self, done):
         """``done`` items are finished (a count, not an increment)."""
-        step, self.done = done - self.done, done
+        before = self.done
+        step, self.done = done - before, done
         if self.tqdm is not None:
             self.tqdm.update(step)
             return
@@ -106,7 +107,8 @@ class Bar:
                 return
             self.out.write("\r" + self._line(now) + ("\n" if finished else ""))
         else:
-            due = done in self._quarters or (
+            # a quarter passed since the last update (work may advance in leaps)
+            due = any(before < q <= done for q in self._quarters) or (
                 self.total is None and now - self.drawn >= _PLAIN_EVERY
             )
             if not due:

@@ -52,6 +52,32 @@ def test_generation_shows_its_progress(capsys):
     assert "generate [" in err and "64/64 chars" in err and "\r" not in err
 
 
+def test_work_done_in_leaps_still_gets_its_quarter_lines():
+    log = io.StringIO()
+    bar = Bar(1000, desc="score", unit="char", stream=log)
+    for done in (300, 700, 1000):  # past 250; past 500 and 750; the end
+        bar.update(done)
+    bar.close()
+    lines = log.getvalue().splitlines()
+    # one line per update that passed a quarter: 700 passed two, drawn once
+    assert [line.split("] ")[1].split()[0] for line in lines] == [
+        "300/1000",
+        "700/1000",
+        "1000/1000",
+    ]
+
+
+def test_scoring_a_long_text_shows_its_progress(capsys):
+    generator = CharLMGenerator(
+        hidden_size=8, embedding_dim=4, num_layers=1, max_iter=1, random_state=0
+    ).fit("abc " * 50)
+    generator.set_params(verbose=2)
+    generator.score("abcd " * 30_000)  # 150,000 characters: three pieces
+    err = capsys.readouterr().err
+    assert "score" in err and "char" in err and "\r" not in err
+    assert len(err.splitlines()) >= 2
+
+
 def test_ensemble_members_name_their_lines(capsys, ner_data, tagger_params):
     X, y = ner_data(16)
     member = LSTMSequenceTagger(**{**tagger_params, "max_iter": 1, "verbose": 1})
