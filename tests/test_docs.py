@@ -14,9 +14,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-pytest.importorskip("sphinx")
-pytest.importorskip("numpydoc")
-pytest.importorskip("sphinx_gallery")
+pytest.importorskip("sphinx", reason="the docs build needs the test extra")
+pytest.importorskip("numpydoc", reason="the docs build needs the test extra")
+pytest.importorskip("sphinx_gallery", reason="the docs build needs the test extra")
 
 
 def test_docs_build_without_warnings(tmp_path):
