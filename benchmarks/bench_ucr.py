@@ -54,38 +54,28 @@ def load(name):
         return parts
 
 
-def channels_first(X, pad):
-    """aeon's layout (n_channels, n_steps); MiniRocket needs one length: pad each
-    series at its end with its last value."""
-    if not pad:
-        return [np.ascontiguousarray(x.T, dtype=np.float64) for x in X]
-    n = max(len(x) for x in X)
-    return np.stack(
-        [np.pad(x, ((0, n - len(x)), (0, 0)), mode="edge").T for x in X]
-    ).astype(np.float64)
+def channels_first(X, length=None):
+    """aeon's layout: a list of ``(n_channels, n_steps)`` arrays, or with ``length``
+    one array of series padded at their end with their last value (MiniRocket reads
+    series of one length)."""
+    if length is not None:
+        X = [np.pad(x, ((0, length - len(x)), (0, 0)), mode="edge") for x in X]
+    series = [np.ascontiguousarray(x.T, dtype=np.float64) for x in X]
+    return np.stack(series) if len({s.shape for s in series}) == 1 else series
 
 
 def references(X, y, X_test, y_test):
     from aeon.classification.convolution_based import MiniRocketClassifier
     from aeon.classification.distance_based import KNeighborsTimeSeriesClassifier
 
-    n = max(len(x) for x in X + X_test)
-    pad = lambda Z: channels_first(  # noqa: E731
-        [np.pad(z, ((0, n - len(z)), (0, 0)), mode="edge") for z in Z], pad=False
-    )
+    longest = max(len(x) for x in X + X_test)
     rocket = MiniRocketClassifier(random_state=0, n_jobs=1)
-    rocket.fit(np.stack(pad(X)), y)
+    rocket.fit(channels_first(X, longest), y)
     dtw = KNeighborsTimeSeriesClassifier(distance="dtw", n_neighbors=1, n_jobs=1)
-    equal = len({len(x) for x in X + X_test}) == 1
-    if equal:
-        dtw.fit(np.stack(channels_first(X, False)), y)
-        dtw_pred = dtw.predict(np.stack(channels_first(X_test, False)))
-    else:
-        dtw.fit(channels_first(X, False), y)
-        dtw_pred = dtw.predict(channels_first(X_test, False))
+    dtw.fit(channels_first(X), y)
     return (
-        float(np.mean(rocket.predict(np.stack(pad(X_test))) == y_test)),
-        float(np.mean(dtw_pred == y_test)),
+        float(np.mean(rocket.predict(channels_first(X_test, longest)) == y_test)),
+        float(np.mean(dtw.predict(channels_first(X_test)) == y_test)),
     )
 
 
