@@ -133,9 +133,7 @@ class SequenceReader:
             self.n_channels = sequences[0].shape[1]
         stacked = _input.Stacked.of_arrays(sequences)  # checks every value
         if self.series_normalize:
-            stacked = _input.Stacked.of_arrays(
-                [_with_series_shape(x) for x in sequences]
-            )
+            stacked = _with_series_shape(stacked)
         steps = stacked.values[1:]
         if fit:
             self.mean = self.scale = None
@@ -336,14 +334,20 @@ def reader_from_state(data):
     return reader
 
 
-def _with_series_shape(x):
-    """``x`` ``(L, C)`` beside each channel z-normalised over its own steps: its
-    shape without its level and scale (a constant channel gives zeros)."""
-    x = np.asarray(x, dtype=np.float32)
-    mean = x.mean(axis=0, dtype=np.float64)
-    std = x.std(axis=0, dtype=np.float64)
-    shape = (x - mean) / np.where(std > 0, std, 1.0)
-    return np.concatenate([x, shape.astype(np.float32)], axis=1)
+def _with_series_shape(stacked):
+    """``stacked`` numeric steps ``(T, C)`` with, beside each channel, its copy
+    z-normalised over the steps of its own sequence: its shape without its level and
+    scale (a constant channel gives zeros). One pass over all steps, no loop over
+    sequences (each holds at least one step)."""
+    steps, lengths = stacked.values[1:], stacked.lengths
+    starts = _input.offsets_of(lengths)
+    wide = steps.astype(np.float64)
+    mean = np.add.reduceat(wide, starts, axis=0) / lengths[:, None]
+    centred = wide - np.repeat(mean, lengths, axis=0)
+    std = np.sqrt(np.add.reduceat(centred**2, starts, axis=0) / lengths[:, None])
+    shape = centred / np.repeat(np.where(std > 0, std, 1.0), lengths, axis=0)
+    both = np.concatenate([steps, shape.astype(np.float32)], axis=1)
+    return _input.Stacked.of_steps(both, lengths)
 
 
 def _plain(reader):
