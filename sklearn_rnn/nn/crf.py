@@ -17,6 +17,8 @@ import copy
 import torch
 from torch import nn
 
+from .encoder import step_mask
+
 # A forbidden transition costs this much in the likelihood and the marginals: exp(-1e4)
 # is zero in float32, while a finite value keeps gradients free of NaN (an -inf inside
 # a logsumexp whose every input is -inf has a NaN gradient). Decoding uses -inf.
@@ -24,11 +26,6 @@ FORBIDDEN = -1e4
 
 
 _POTENTIALS = ("start", "transitions", "end")
-
-
-def _mask(lengths, total_length, device):
-    steps = torch.arange(total_length, device=device)
-    return steps[None, :] < lengths.to(device)[:, None]
 
 
 class LinearChainCRF(nn.Module):
@@ -114,7 +111,7 @@ class LinearChainCRF(nn.Module):
     def log_partition(self, emissions, lengths):
         """``log Z`` of each sequence, ``(N,)``."""
         start, transitions, end = self._potentials(FORBIDDEN)
-        mask = _mask(lengths, emissions.shape[1], emissions.device)
+        mask = step_mask(lengths, emissions.shape[1], emissions.device)
         alpha = start + emissions[:, 0]
         for t in range(1, emissions.shape[1]):
             step = torch.logsumexp(alpha.unsqueeze(2) + transitions, dim=1)
@@ -124,7 +121,7 @@ class LinearChainCRF(nn.Module):
     def path_score(self, emissions, tags, lengths):
         """Score ``s(y)`` of the paths ``tags`` ``(N, L)``, ``(N,)``."""
         start, transitions, end = self._potentials(FORBIDDEN)
-        mask = _mask(lengths, emissions.shape[1], emissions.device)
+        mask = step_mask(lengths, emissions.shape[1], emissions.device)
         tags = tags.masked_fill(~mask, 0)
         score = emissions.gather(2, tags.unsqueeze(2)).squeeze(2)
         # index_select rather than indexing the potentials with tensors: the
@@ -149,7 +146,7 @@ class LinearChainCRF(nn.Module):
         """The most probable allowed path of each sequence (Viterbi), ``(N, L)``."""
         start, transitions, end = self._potentials(float("-inf"))
         n, total_length, k = emissions.shape
-        mask = _mask(lengths, total_length, emissions.device)
+        mask = step_mask(lengths, total_length, emissions.device)
         identity = torch.arange(k, device=emissions.device).expand(n, k)
         score = start + emissions[:, 0]
         pointers = []
@@ -177,7 +174,7 @@ class LinearChainCRF(nn.Module):
         """
         start, transitions, end = self._potentials(FORBIDDEN)
         n, total_length, k = emissions.shape
-        mask = _mask(lengths, total_length, emissions.device)
+        mask = step_mask(lengths, total_length, emissions.device)
         alphas = [start + emissions[:, 0]]
         for t in range(1, total_length):
             step = torch.logsumexp(alphas[-1].unsqueeze(2) + transitions, dim=1)

@@ -89,6 +89,12 @@ class WordEmbedding(nn.Embedding):
         return torch.where(learned.unsqueeze(-1), rows, fixed)
 
 
+def step_mask(lengths, total_length, device):
+    """``(N, L)`` booleans, true at the real (unpadded) steps of each sequence."""
+    steps = torch.arange(total_length, device=device)
+    return steps[None, :] < lengths.to(device)[:, None]
+
+
 class ConvFrontEnd(nn.Module):
     """Strided 1-D convolutions before the recurrent layer, for long numeric series.
 
@@ -147,8 +153,7 @@ class ConvFrontEnd(nn.Module):
     def _mask(x, lengths):
         if lengths is None:
             return x
-        steps = torch.arange(x.shape[-1], device=x.device)
-        return x * (steps[None, :] < lengths.to(x.device)[:, None]).unsqueeze(1)
+        return x * step_mask(lengths, x.shape[-1], x.device).unsqueeze(1)
 
 
 class RecurrentEncoder(nn.Module):

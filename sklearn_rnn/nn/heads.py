@@ -4,17 +4,15 @@ Shapes follow :mod:`sklearn_rnn.nn.encoder` (``N``, ``L``, ``D*H``); ``O`` is th
 of outputs (classes or regression targets).
 """
 
-import torch
 from torch import nn
 
 from ._protocol import LossOutput
-from .encoder import ConvFrontEnd, RecurrentEncoder
+from .encoder import ConvFrontEnd, RecurrentEncoder, step_mask
 
 
 def _valid_mask(lengths, total_length, device):
     """``(N, L, 1)`` booleans, true at the real (unpadded) steps."""
-    steps = torch.arange(total_length, device=device)
-    return (steps[None, :] < lengths.to(device)[:, None]).unsqueeze(-1)
+    return step_mask(lengths, total_length, device).unsqueeze(-1)
 
 
 def pool_last(encoder, outputs, state, lengths):

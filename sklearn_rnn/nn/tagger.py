@@ -12,8 +12,8 @@ import torch
 from torch import nn
 
 from ._protocol import LossOutput
-from .crf import LinearChainCRF, _mask
-from .encoder import OneHot, RecurrentEncoder, WordEmbedding
+from .crf import LinearChainCRF
+from .encoder import OneHot, RecurrentEncoder, WordEmbedding, step_mask
 
 UNK = 1  # the unknown-symbol index (0 is padding), as everywhere in this package
 # where torch.unique(..., dim=0) is known to run; elsewhere every row is computed (on
@@ -307,7 +307,7 @@ class SequenceTaggerNet(nn.Module):
         losses = nn.functional.cross_entropy(
             scores.transpose(1, 2), tags, reduction="none"
         )
-        mask = _mask(lengths, scores.shape[1], scores.device)
+        mask = step_mask(lengths, scores.shape[1], scores.device)
         return (losses * mask).sum(dim=1)
 
     def decode(self, scores, lengths):
