@@ -39,7 +39,14 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _data, _distributed, _inference, _persistence
-from ._device import home_device, module_device, place, resolve_device, seeded
+from ._device import (
+    home_device,
+    module_device,
+    place,
+    resolve_device,
+    seeded,
+    training_dtype,
+)
 from ._docs import fill_doc
 from ._parameters import TRAINING_PARAMS, make_init
 from ._reader import SequenceReader
@@ -333,6 +340,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                     ),
                     warn_unconverged=not incremental and (ranks is None or ranks.main),
                     ranks=ranks,
+                    precision=training_dtype(self.precision, device),
                 ).run()
         except BaseException:
             vars(self).clear()

@@ -178,6 +178,44 @@ def home_device(device):
     return resolved
 
 
+def training_dtype(precision, device):
+    """The ``precision`` parameter on ``device``: the dtype that autocast gives the
+    matrix products of training, or ``None`` for float32 throughout.
+
+    ``"auto"`` takes bfloat16 where the device computes it natively: a CUDA GPU that
+    supports it, or a CPU with AVX-512 BF16 or AMX instructions (on others bfloat16 is
+    emulated, slower than float32).
+    """
+    if precision == "float32":
+        return None
+    if precision == "bfloat16":
+        return torch.bfloat16
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
+    if device.type == "cpu" and _native_bf16_cpu():
+        return torch.bfloat16
+    return None
+
+
+def _native_bf16_cpu():
+    checks = [
+        getattr(torch.cpu, name, None)
+        for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    ]
+    try:
+        return any(check() for check in checks if check is not None)
+    except RuntimeError:  # a build without these probes
+        return False
+
+
+def autocast(device, dtype):
+    """Mixed precision on ``device`` when ``dtype`` (from :func:`training_dtype`)
+    says so: matrix products in ``dtype``, weights and their updates in float32."""
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=dtype)
+
+
 def module_device(module):
     """The device ``module``'s parameters are on."""
     return next(module.parameters()).device

@@ -156,6 +156,8 @@ class CharLMGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN
 
     {{ema_decay}}
 
+    {{precision}}
+
     {{optimizer}}
 
     {{weight_decay}}

@@ -30,6 +30,7 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 
 from . import _progress
+from ._device import autocast
 from .exceptions import DivergenceWarning, InterruptedFitWarning
 
 # A new optimizer is one entry: (parameters, lr=..., weight_decay=...) -> Optimizer.
@@ -112,6 +113,9 @@ class Loop:
         ``torchrun``): each trains on its share of every epoch's batches with
         gradients averaged, the training loss is summed over all, the evaluation
         runs on rank 0 only, and the ranks agree on every reason to stop.
+    precision : torch.dtype or None
+        Mixed precision for the forward pass of training (see
+        :func:`sklearn_rnn._device.training_dtype`); ``None`` is float32.
 
     Attributes
     ----------
@@ -142,6 +146,7 @@ class Loop:
         callbacks=(),
         warn_unconverged=True,
         ranks=None,
+        precision=None,
     ):
         self.module = module
         self.optimizer = optimizer
@@ -154,6 +159,7 @@ class Loop:
         self.callbacks = list(callbacks)
         self.warn_unconverged = warn_unconverged
         self.ranks = ranks
+        self.precision = precision
         self.epoch = 0
         self.n_batches = 0
         self.batches_per_epoch = None
@@ -261,13 +267,14 @@ class Loop:
             self.n_batches += 1
             batch = batch.to(self.device)
             optimizer.zero_grad(set_to_none=True)
-            out = self._loss(
-                batch.inputs,
-                batch.lengths,
-                batch.targets,
-                batch.weights,
-                state=carried if batch.continues else None,
-            )
+            with autocast(self.device, self.precision):
+                out = self._loss(
+                    batch.inputs,
+                    batch.lengths,
+                    batch.targets,
+                    batch.weights,
+                    state=carried if batch.continues else None,
+                )
             out.loss.backward()
             if self.clip_grad_norm is not None:
                 clip_gradients(module, self.clip_grad_norm, self.device)

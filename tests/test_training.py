@@ -353,6 +353,49 @@ def test_ema_decay_must_lie_strictly_between_0_and_1(ema_decay):
         RNNClassifier(ema_decay=ema_decay).fit(X, y)
 
 
+def test_bfloat16_precision_trains_mixed_and_predicts_in_float32():
+    X, y = sign_task()
+    clf = RNNClassifier(
+        hidden_size=16,
+        max_iter=15,
+        learning_rate_init=1e-2,
+        precision="bfloat16",
+        early_stopping=False,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    assert clf.score(X, y) > 0.8
+    seen = []
+    linear = next(m for m in clf.module_.modules() if isinstance(m, torch.nn.Linear))
+    linear.register_forward_hook(lambda module, args, out: seen.append(out.dtype))
+    clf.partial_fit(X, y)  # trains under autocast: products in bfloat16
+    assert set(seen) == {torch.bfloat16}
+    assert {p.dtype for p in clf.module_.parameters()} == {torch.float32}
+    seen.clear()
+    proba = clf.predict_proba(X[:5])
+    assert set(seen) == {torch.float32}
+    assert proba.dtype == np.float64 and np.allclose(proba.sum(axis=1), 1)
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_precision_auto_takes_bfloat16_only_where_the_cpu_computes_it(
+    monkeypatch, native
+):
+    from sklearn_rnn import _device
+
+    monkeypatch.setattr(_device, "_native_bf16_cpu", lambda: native)
+    cpu = torch.device("cpu")
+    expected = torch.bfloat16 if native else None
+    assert _device.training_dtype("auto", cpu) is expected
+    assert _device.training_dtype("float32", cpu) is None
+    assert _device.training_dtype("bfloat16", cpu) is torch.bfloat16
+    X, y = sign_task(20)
+    with pytest.raises(ValueError, match="precision"):
+        RNNClassifier(precision="float16").fit(X, y)
+
+
 def test_max_time_bounds_a_fit_and_warns():
     X, y = sign_task()
     clf = RNNClassifier(
