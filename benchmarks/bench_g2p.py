@@ -83,13 +83,16 @@ def quality(args, stress):
 def _sizes(model):
     """The settings that move the figures most, for the rows (defaults change)."""
     return (
-        f"hidden {model.hidden_size}, batch {model.batch_size}, dropout {model.dropout}"
+        f"hidden {model.hidden_size}, batch {model.batch_size}, dropout "
+        f"{model.dropout}, label smoothing {model.label_smoothing}, precision "
+        f"{model.precision}"
     )
 
 
 def speed(args):
-    """Seconds for epochs over the same pairs: the library against the plain loop
-    with the library's default sizes, dropout and batch size, interleaved."""
+    """Seconds for epochs over the same pairs: the library (its defaults, and in
+    float32 throughout) against the plain loop with the library's default sizes,
+    dropout and batch size, interleaved."""
     X, y = load_cmudict(subset="train", return_X_y=True)
     X, y = X[: args.speed_pairs], y[: args.speed_pairs]
     defaults = RNNTranslator()
@@ -103,18 +106,22 @@ def speed(args):
         batch_size=defaults.batch_size,
         lr=defaults.learning_rate_init,
     )
-    ours, plain = [], []
+    precisions = [defaults.precision] + ["float32"] * (defaults.precision != "float32")
+    ours = {precision: [] for precision in precisions}
+    plain = []
     for repeat in range(args.repeat):
-        model = RNNTranslator(
-            max_iter=args.speed_epochs,
-            early_stopping=False,
-            random_state=repeat,
-            n_iter_no_change=10**6,
-        )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            model.fit(X, y)
-        ours.append(sum(record["duration"] for record in model.history_))
+        for precision in precisions:
+            model = RNNTranslator(
+                max_iter=args.speed_epochs,
+                early_stopping=False,
+                random_state=repeat,
+                n_iter_no_change=10**6,
+                precision=precision,
+            )
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                model.fit(X, y)
+            ours[precision].append(sum(record["duration"] for record in model.history_))
         plain.append(
             train_plain_seq2seq(
                 [list(word) for word in X],
@@ -124,20 +131,26 @@ def speed(args):
                 **sizes,
             )
         )
-    ours_s, plain_s = statistics.median(ours), statistics.median(plain)
-    what = (
-        f"training seconds, {args.speed_epochs} epoch(s) of {len(X):,} pairs, "
-        f"defaults ({_sizes(defaults)}), median of {args.repeat}"
-    )
-    return [
-        (
-            "CMUdict G2P",
-            what,
-            f"{ours_s:.1f}",
-            f"{plain_s:.1f} (plain loop)",
-            f"{plain_s / ours_s:.2f}x",
+    plain_s = statistics.median(plain)
+    rows = []
+    for precision, seconds in ours.items():
+        ours_s = statistics.median(seconds)
+        setting = "defaults" if precision == defaults.precision else "float32"
+        what = (
+            f"training seconds, {args.speed_epochs} epoch(s) of {len(X):,} pairs, "
+            f"{setting} (precision={precision!r}, {_sizes(defaults)}), plain loop "
+            f"in float32, median of {args.repeat}"
         )
-    ]
+        rows.append(
+            (
+                "CMUdict G2P",
+                what,
+                f"{ours_s:.1f}",
+                f"{plain_s:.1f} (plain loop)",
+                f"{plain_s / ours_s:.2f}x",
+            )
+        )
+    return rows
 
 
 def main():

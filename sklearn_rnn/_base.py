@@ -322,6 +322,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                     for group in self.optimizer_.param_groups:
                         group["lr"] = self.learning_rate_init
                 place(self.module_, self.optimizer_, device)
+                self._prepare_training()
                 Loop(
                     self.module_,
                     self.optimizer_,
@@ -480,6 +481,10 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
             stratify=stratify,
         )
         return data.subset(np.sort(train_index)), data.subset(np.sort(valid_index))
+
+    def _prepare_training(self):
+        """Set on ``module_`` the training settings it holds that a warm start may
+        change (a loss option, say), from the parameters as they are now."""
 
     def _epoch_batches(self, data):
         """The batches of one training epoch (shuffled, length-bucketed)."""

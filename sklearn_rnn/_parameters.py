@@ -113,6 +113,7 @@ TRAINING = dict(
 TRAINING_PARAMS = frozenset(TRAINING) | {
     "class_weight",
     "seq_len",
+    "label_smoothing",
     "beam_size",
     "length_penalty",
     "max_output_length",

@@ -274,6 +274,32 @@ def test_log_likelihood_is_the_sum_of_the_loss_terms(trained):
     )
 
 
+def test_label_smoothing_mixes_in_the_mean_over_the_writable_symbols(unsure):
+    X, Y = reverse_and_double(30, 8)
+    inputs, lengths, targets, _ = encode(X, Y)
+    plain = unsure.loss(inputs, lengths, targets)
+    unsure.label_smoothing = 0.2
+    try:
+        # evaluation is never smoothed
+        torch.testing.assert_close(unsure.loss(inputs, lengths, targets).loss, plain.loss)
+        unsure.train()
+        torch.manual_seed(0)  # the same dropout masks in both passes
+        smoothed = unsure.loss(inputs, lengths, targets)
+        torch.manual_seed(0)
+        logits = unsure._teacher_forced_logits(inputs, lengths, targets)
+    finally:
+        unsure.label_smoothing = 0.0
+        unsure.eval()
+    log_probs = torch.log_softmax(logits, dim=-1)
+    real = targets != PAD
+    nll = -log_probs.gather(2, targets[..., None])[..., 0][real]
+    writable = [v for v in range(N_TARGET) if v not in (PAD, BOS)]
+    spread = -log_probs[..., writable].mean(dim=-1)[real]
+    expected = (0.8 * nll + 0.2 * spread).sum() / real.sum()
+    torch.testing.assert_close(smoothed.loss, expected, rtol=1e-5, atol=1e-6)
+    assert smoothed.n_items == int(real.sum())
+
+
 @pytest.mark.parametrize("input_feeding", [True, False])
 def test_decoders_log_likelihood_is_the_teacher_forced_one(unsure, input_feeding):
     """The step-by-step decoder and the teacher-forced pass compute the same

@@ -121,6 +121,10 @@ class Seq2SeqNet(nn.Module):
     dropout : float
         On the source and target embeddings, between stacked layers and on what the
         output layer reads.
+    label_smoothing : float
+        In training, :meth:`loss` mixes the cross-entropy of each target symbol
+        with this share of the mean cross-entropy over every symbol the decoder may
+        write (all but ``PAD`` and ``BOS``).
     init_state : {"zeros", "learned"}
         The encoder's initial state.
     freeze_embedding : bool
@@ -174,6 +178,7 @@ class Seq2SeqNet(nn.Module):
         attention="general",
         input_feeding=False,
         dropout=0.0,
+        label_smoothing=0.0,
         init_state="zeros",
         freeze_embedding=False,
         n_fixed_symbols=0,
@@ -213,6 +218,7 @@ class Seq2SeqNet(nn.Module):
         self.hidden_size = decoder_hidden_size
         self.attention = attention
         self.input_feeding = input_feeding and attention is not None
+        self.label_smoothing = label_smoothing
         self.dropout = nn.Dropout(dropout)
 
         if target_embedding_dim is None:
@@ -411,6 +417,18 @@ class Seq2SeqNet(nn.Module):
             The log-probability of ``targets[i, t]`` after the source and
             ``targets[i, :t]``; zero at padding.
         """
+        logits = self._teacher_forced_logits(inputs, lengths, targets)
+        return self._scored(logits, targets)
+
+    @staticmethod
+    def _scored(logits, targets):
+        return -nn.functional.cross_entropy(
+            logits.transpose(1, 2), targets, ignore_index=PAD, reduction="none"
+        )
+
+    def _teacher_forced_logits(self, inputs, lengths, targets):
+        """The logits ``(N, T, V)`` of each target position, the decoder reading the
+        true previous symbols."""
         memory, state = self.encode(inputs, lengths)
         n = targets.shape[0]
         bos = targets.new_full((n, 1), BOS)
@@ -433,9 +451,7 @@ class Seq2SeqNet(nn.Module):
             if self.attention is not None:
                 outputs, _ = self._attend(outputs, memory)
             logits = self.output(self.dropout(outputs)) + self.banned
-        return -nn.functional.cross_entropy(
-            logits.transpose(1, 2), targets, ignore_index=PAD, reduction="none"
-        )
+        return logits
 
     def loss(self, inputs, lengths, targets, weights=None, state=None):
         """Teacher-forced cross-entropy per target symbol (its ``EOS`` included).
@@ -454,14 +470,26 @@ class Seq2SeqNet(nn.Module):
         Returns
         -------
         LossOutput
-            ``loss``: the (weighted) summed negative log-likelihood divided by
-            ``n_items``, the number of target symbols; ``outputs``: each target's
-            log-likelihood ``(N,)``, detached.
+            ``loss``: the (weighted) summed negative log-likelihood, smoothed in
+            training mode by ``label_smoothing``, divided by ``n_items``, the number
+            of target symbols; ``outputs``: each target's log-likelihood ``(N,)``,
+            detached (never smoothed).
         """
-        log_probs = self.target_log_probs(inputs, lengths, targets)
-        per_sequence = log_probs.sum(dim=1)
+        logits = self._teacher_forced_logits(inputs, lengths, targets)
+        per_sequence = self._scored(logits, targets).sum(dim=1)
         n_items = int((targets != PAD).sum())
-        losses = -per_sequence if weights is None else -per_sequence * weights
+        losses = -per_sequence
+        smoothing = self.label_smoothing if self.training else 0.0
+        if smoothing:
+            # (1 - eps) * NLL + eps * the mean NLL over the symbols it may write
+            log_probs = torch.log_softmax(logits, dim=-1).masked_fill(
+                torch.isinf(self.banned), 0.0
+            )
+            uniform = -log_probs.sum(dim=-1) / (self.n_target_symbols - 2)
+            uniform = uniform.masked_fill(targets == PAD, 0.0).sum(dim=1)
+            losses = (1 - smoothing) * losses + smoothing * uniform
+        if weights is not None:
+            losses = losses * weights
         return LossOutput(
             losses.sum() / max(n_items, 1), n_items, per_sequence.detach()
         )
