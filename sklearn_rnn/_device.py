@@ -191,10 +191,17 @@ def training_dtype(precision, device):
     if precision == "bfloat16":
         return torch.bfloat16
     if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
+        return torch.bfloat16 if _native_bf16_cuda() else None
     if device.type == "cpu" and _native_bf16_cpu():
         return torch.bfloat16
     return None
+
+
+def _native_bf16_cuda():
+    try:  # emulated bfloat16 (before Ampere) is slower than float32
+        return torch.cuda.is_bf16_supported(including_emulation=False)
+    except TypeError:  # torch < 2.4 counts no emulation
+        return torch.cuda.is_bf16_supported()
 
 
 def _native_bf16_cpu():
