@@ -50,6 +50,13 @@ class RNNTranslator(BaseRNN):
     ----------
     {{encoder_parameters}}
 
+    decoder_hidden_size : int or None, default=None
+        The decoder's hidden size; ``None`` takes the encoder's output size
+        (``hidden_size``, doubled when bidirectional), whose final states then start
+        the decoder as they are. Any other size starts it through a learned linear
+        bridge. The decoder's recurrent layer costs most of the time of training: a
+        smaller one trains more epochs in a budget.
+
     target_embedding_dim : int or None, default=64
         Size of the learned embedding of the target symbols the decoder reads back;
         ``None`` feeds it one-hot vectors.
@@ -160,6 +167,7 @@ class RNNTranslator(BaseRNN):
         "hidden_size": 256,
         "dropout": 0.3,
         "embedding_dim": 64,
+        "decoder_hidden_size": None,
         "target_embedding_dim": 64,
         "attention": "general",
         "input_feeding": False,
@@ -185,6 +193,7 @@ class RNNTranslator(BaseRNN):
     }
     _parameter_constraints: dict = constraints(
         _defaults,
+        decoder_hidden_size=[Interval(numbers.Integral, 1, None, closed="left"), None],
         target_embedding_dim=[Interval(numbers.Integral, 1, None, closed="left"), None],
         attention=[StrOptions({a for a in ATTENTIONS if a}), None],
         input_feeding=["boolean"],
@@ -345,6 +354,7 @@ class RNNTranslator(BaseRNN):
     def _network_kwargs(self, data):
         return dict(
             n_target_symbols=len(self.target_reader_.vocabulary) + N_TARGET_SPECIAL,
+            decoder_hidden_size=self.decoder_hidden_size,
             target_embedding_dim=self.target_embedding_dim,
             attention=self.attention,
             input_feeding=self.input_feeding,

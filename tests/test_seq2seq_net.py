@@ -281,7 +281,9 @@ def test_label_smoothing_mixes_in_the_mean_over_the_writable_symbols(unsure):
     unsure.label_smoothing = 0.2
     try:
         # evaluation is never smoothed
-        torch.testing.assert_close(unsure.loss(inputs, lengths, targets).loss, plain.loss)
+        torch.testing.assert_close(
+            unsure.loss(inputs, lengths, targets).loss, plain.loss
+        )
         unsure.train()
         torch.manual_seed(0)  # the same dropout masks in both passes
         smoothed = unsure.loss(inputs, lengths, targets)

@@ -130,6 +130,18 @@ def test_every_attention_trains_and_decodes(attention):
     assert len(model.predict(X[:10])) == 10
 
 
+def test_a_decoder_of_its_own_size_learns_and_survives_a_round_trip(tmp_path):
+    X, y = reverse_and_double(600, seed=4)
+    model = RNNTranslator(decoder_hidden_size=24, max_iter=15, **SMALL).fit(X, y)
+    assert model.module_.decoder.hidden_size == 24
+    assert model.loss_curve_[-1] < model.loss_curve_[0] / 2
+    model.save(tmp_path / "model.skrnn")
+    again = load(tmp_path / "model.skrnn")
+    assert again.predict(X[:20]) == model.predict(X[:20])
+    with pytest.raises(ValueError, match="attention='dot' needs decoder_hidden_size"):
+        RNNTranslator(decoder_hidden_size=24, attention="dot", **SMALL).fit(X, y)
+
+
 def test_max_output_length_stops_an_untrained_model():
     X, y = ["ab", "ba"] * 10, ["xx", "yy"] * 10
     model = RNNTranslator(max_iter=1, max_output_length=4, **SMALL).fit(X, y)
