@@ -9,6 +9,8 @@ import io
 import json
 import logging
 import os
+import sys
+import tempfile
 import warnings
 
 import numpy as np
@@ -107,10 +109,12 @@ def export_onnx(estimator, path, *, quantize=False):
     axes["spellings"] = {0: "spellings", 1: "width"}
     per_step = outputs["task"] == "tagging"
     axes["outputs"] = steps if per_step else {0: "batch"}
-    with torch.no_grad(), warnings.catch_warnings():
+    with torch.no_grad(), warnings.catch_warnings(), _quiet_stderr():
         # the TorchScript exporter is deprecated in favour of torch.export, which
         # specialises the length here (and takes 20 times as long); it warns about
-        # LSTM batch sizes, which the explicit initial states keep dynamic
+        # LSTM batch sizes, which the explicit initial states keep dynamic, and (in
+        # C++, on the standard error) that packing has no shape inference, which the
+        # ONNX recurrent operators that replace it do not need
         warnings.simplefilter("ignore")
         torch.onnx.export(
             graph,
@@ -148,6 +152,26 @@ def export_onnx(estimator, path, *, quantize=False):
             weight_type=QuantType.QInt8,
         )
     return path
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """The process's standard error (file descriptor 2) silenced, where C++ code
+    writes its warnings; shown after all when the block fails."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)
+            sink.seek(0)
+            sys.stderr.write(sink.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 @contextlib.contextmanager

@@ -185,6 +185,45 @@ def test_a_tagger_of_series_and_an_ensemble_serve_their_predictions(
     assert served.predict(X_test) == ensemble.predict(X_test)
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(cell="gru", num_layers=2, bidirectional=True),
+        dict(bidirectional=True, init_state="learned", pooling="mean"),
+        dict(cell="rnn", bidirectional=True, pooling="max"),
+    ],
+    ids=["bigru-2-layers-last", "bilstm-learned-mean", "birnn-max"],
+)
+def test_the_graph_reads_a_batch_in_any_order_of_lengths(params, tmp_path):
+    # OnnxModel sorts its batches by length, but the graph must not need it: each
+    # recurrent operator takes the lengths as they come (sequence_lens)
+    clf = RNNClassifier(**QUICK, **params).fit(TEXTS, SENTIMENT)
+    served = _served(clf, tmp_path)
+    stacked = served._read(TEXTS_TEST)
+    index = np.arange(len(TEXTS_TEST))[::-1]  # lengths 300, 2, 1, 3, 2, 8, 2, 5, 3
+    assert not np.all(np.diff(stacked.lengths[index]) <= 0)
+    feeds = served._feeds(stacked.padded(index), stacked.lengths[index])
+    logits = served.session.run(None, feeds)[0]
+    proba = np.exp(logits - logits.max(axis=1, keepdims=True))
+    proba /= proba.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(proba, clf.predict_proba(TEXTS_TEST)[index], atol=1e-4)
+
+
+def test_a_tagger_graph_reads_a_batch_in_any_order_of_lengths(
+    tmp_path, ner_data, tagger_params
+):
+    X, y = ner_data(30)
+    tagger = LSTMSequenceTagger(**{**tagger_params, "max_iter": 2}).fit(X, y)
+    served = _served(tagger, tmp_path)
+    X_test = [["Anna", "met"] * 40, ["Oslo"]] + ner_data(6, seed=3)[0]
+    stacked = served._read(X_test)
+    lengths = stacked.lengths
+    feeds = served._feeds(stacked.padded(np.arange(len(X_test))), lengths)
+    scores = served.session.run(None, feeds)[0]
+    for row, theirs in enumerate(tagger.decision_function(X_test)):
+        np.testing.assert_allclose(scores[row, : lengths[row]], theirs, atol=1e-4)
+
+
 SERVE_WITHOUT_TORCH = """
 import json, sys
 sys.modules["torch"] = None  # any import of torch now fails
