@@ -85,10 +85,11 @@ class SequenceReader:
             )
         return self._encode(sequences, fit=True, pretrained=pretrained)
 
-    def read(self, X, kind, *, tokenizer=None):
-        """``X`` encoded as ``fit_read`` learned to."""
+    def read(self, X, kind, *, tokenizer=None, **options):
+        """``X`` encoded as ``fit_read`` learned to (``options`` go to the reader's
+        ``_encode``)."""
         _, sequences = self._sequences(X, kind, tokenizer, fit=False)
-        return self._encode(sequences, fit=False)
+        return self._encode(sequences, fit=False, **options)
 
     def _sequences(self, X, kind, tokenizer, *, fit, lowercase=None):
         """Token lists or numeric arrays of ``X``, of the family fit saw."""
@@ -237,7 +238,10 @@ class TokenReader(SequenceReader):
                 )
         return family, sequences
 
-    def _encode(self, sequences, *, fit, pretrained=None):
+    def _encode(self, sequences, *, fit, pretrained=None, spelled=False):
+        """With ``spelled``, ``(stacked, spellings)``: each token's characters are
+        not in ``stacked`` but its row in ``spellings`` ``(S, C)``, the distinct
+        spellings, plus one (0 is padding), in one last column."""
         if self.family != "symbols":
             return super()._encode(sequences, fit=fit)
         # every token of every sequence in one flat column per field (the word,
@@ -278,17 +282,23 @@ class TokenReader(SequenceReader):
         chars = None
         if self.char_vocabulary is not None:
             chars = _input.char_table(tokens, self.char_vocabulary)
-        width = len(vocabularies) + (0 if chars is None else chars[0].shape[1])
+        head = len(vocabularies)
+        width = head + (0 if chars is None else 1 if spelled else chars[0].shape[1])
         # one buffer, the padding row first (see Stacked)
         values = np.zeros((len(flat) + 1, width), dtype=np.int64)
         for j, (field, vocabulary) in enumerate(
             zip([words[0], *fields[1:]], vocabularies, strict=True)
         ):
             values[1:, j] = _input.encode_symbols([field], vocabulary)
-        if chars is not None:
-            table, index = chars
-            np.take(table, index, axis=0, out=values[1:, len(vocabularies) :])
-        return _input.Stacked(values, np.asarray(lengths, dtype=np.int64))
+        stacked = _input.Stacked(values, np.asarray(lengths, dtype=np.int64))
+        if chars is None:
+            return stacked
+        table, index = chars
+        if spelled:
+            values[1:, head] = index + 1
+            return stacked, table
+        np.take(table, index, axis=0, out=values[1:, head:])
+        return stacked
 
     def network_kwargs(self):
         kwargs = super().network_kwargs()

@@ -22,11 +22,13 @@ from ._reader import reader_from_state
 __all__ = ["OnnxModel", "viterbi"]
 
 _PREFIX = "sklearn_rnn."
-_FORMAT = 1
+_FORMAT = 2
 # Sequences per run of the graph: with 32 the recurrent layers' working set stays in
 # the CPU's caches (the tagger of benchmarks/bench_serving.py ran testb 1.3 times
 # as fast on one thread as with 256, the TREC-6 classifier 1.15 times as fast)
 BATCH_SIZE = 32
+# Distinct spellings per run of a tagger's character features
+SPELLINGS_RUN = 2048
 # Sequences decoded at once (the CRF's steps are numpy operations over all of them)
 DECODE_CHUNK = 1024
 # The score of a forbidden transition in the marginals, as LinearChainCRF's
@@ -116,10 +118,12 @@ class OnnxModel:
             for key, value in raw.items()
             if key.startswith(_PREFIX)
         }
-        if self.metadata["format"] > _FORMAT:
+        if self.metadata["format"] != _FORMAT:
+            newer = self.metadata["format"] > _FORMAT
             raise ValueError(
-                f"{path} was written by a newer sklearn-rnn "
-                f"({self.metadata['version']}) in a format this one cannot read"
+                f"{path} was written by {'a newer' if newer else 'an earlier'} "
+                f"sklearn-rnn ({self.metadata['version']}) in a format this one "
+                f"cannot read{'' if newer else ': export the estimator again'}"
             )
         self.batch_size = batch_size
         self.estimator = self.metadata["estimator"]
@@ -128,7 +132,20 @@ class OnnxModel:
         self._tokenize = (
             None if tokenizer is None else re.compile(tokenizer["pattern"]).findall
         )
-        self._spelled = "spellings" in {i.name for i in self.session.get_inputs()}
+        inputs = {i.name: i for i in self.session.get_inputs()}
+        self._placeholders = None
+        if "char_features" in inputs:  # a tagger that reads characters
+            head = 1 + len(self.reader.feature_vocabularies)
+            # what the part of the graph that is not asked for takes meanwhile
+            self._placeholders = {
+                "inputs": np.zeros((1, 1, head), dtype=np.int64),
+                "lengths": np.ones(1, dtype=np.int64),
+                "spelling_index": np.zeros((1, 1), dtype=np.int64),
+                "char_features": np.zeros(
+                    (1, inputs["char_features"].shape[1]), dtype=np.float32
+                ),
+                "spellings": np.zeros((1, 1), dtype=np.int64),
+            }
         outputs = self.metadata["outputs"]
         self.task = outputs["task"]
         self.classes_ = np.asarray(outputs["classes"]) if "classes" in outputs else None
@@ -231,9 +248,9 @@ class OnnxModel:
         ndarray of shape (n_samples, n_outputs), or list of ndarray
         """
         if self.task == "tagging":
-            stacked = self._read(X)
+            stacked, shared = self._read(X)
             result = [None] * len(stacked.lengths)
-            for index, lengths, scores in self._runs(stacked):
+            for index, lengths, scores in self._runs(stacked, shared):
                 for row, (i, n) in enumerate(zip(index, lengths, strict=True)):
                     result[i] = scores[row, :n]
             return result
@@ -242,7 +259,8 @@ class OnnxModel:
     # ------------------------------------------------------------------ the steps
 
     def _read(self, X):
-        """``X`` encoded as the estimator encodes it (a Stacked)."""
+        """``X`` encoded as the estimator encodes it (a Stacked), and the feeds that
+        every run of the graph shares (a tagger's character features)."""
         X = _input.as_samples(X)
         kind = _input.sniff_kind(X)
         if kind == "table":
@@ -253,9 +271,47 @@ class OnnxModel:
                     f"shape {X.shape} and dtype {X.dtype}"
                 )
             X, kind = X[:, :, None], "array3d"
-        return self.reader.read(X, kind, tokenizer=self._tokenize)
+        if self._placeholders is None or kind != "tokens":
+            return self.reader.read(X, kind, tokenizer=self._tokenize), {}
+        stacked, spellings = self.reader.read(X, kind, spelled=True)
+        shared = {
+            "char_features": self._char_features(spellings),
+            "spellings": self._placeholders["spellings"],
+        }
+        return stacked, shared
 
-    def _runs(self, stacked):
+    def _char_features(self, spellings):
+        """The character features of each distinct spelling ``(S, W)``, after a
+        zero row for padding: ``(1 + S, C)``, computed by the graph's ``spelled``
+        part in runs of spellings of similar lengths, each cut to its longest."""
+        lengths = (spellings != 0).sum(axis=1)
+        order = np.argsort(lengths, kind="stable")
+        runs = [
+            order[start : start + SPELLINGS_RUN]
+            for start in range(0, len(order), SPELLINGS_RUN)
+        ]
+
+        def run(rows):
+            width = max(1, int(lengths[rows[-1]]))
+            feeds = dict(self._placeholders)
+            feeds["spellings"] = np.ascontiguousarray(spellings[rows, :width])
+            return rows, self.session.run(["spelled"], feeds)[0]
+
+        width = self._placeholders["char_features"].shape[1]
+        features = np.zeros((1 + len(spellings), width), dtype=np.float32)
+        for rows, spelled in self._parallel(run, runs):
+            features[rows + 1] = spelled
+        return features
+
+    def _parallel(self, function, items):
+        """``map(function, items)``, up to ``n_threads`` at once."""
+        if self.n_threads == 1 or len(items) <= 1:
+            yield from map(function, items)
+            return
+        with ThreadPoolExecutor(self.n_threads) as pool:
+            yield from pool.map(function, items)
+
+    def _runs(self, stacked, shared):
         """``(index, lengths, outputs)`` of each run of the graph: sequences of
         similar lengths together, ``index`` where they are in the input; up to
         ``n_threads`` runs at once."""
@@ -266,42 +322,26 @@ class OnnxModel:
         ]
 
         def run(index):
-            lengths = stacked.lengths[index]
-            feeds = self._feeds(stacked.padded(index), lengths)
-            return index, lengths, self.session.run(None, feeds)[0]
+            feeds = self._feeds(stacked, index, shared)
+            return index, feeds["lengths"], self.session.run(["outputs"], feeds)[0]
 
-        if self.n_threads == 1 or len(batches) == 1:
-            yield from map(run, batches)
-            return
-        with ThreadPoolExecutor(self.n_threads) as pool:
-            yield from pool.map(run, batches)
+        yield from self._parallel(run, batches)
 
-    def _feeds(self, inputs, lengths):
-        """The graph's inputs for a padded batch: a tagger that reads characters
-        takes each distinct spelling once (see ``TaggerGraph``), cut to the batch's
-        longest token."""
-        feeds = {"inputs": inputs, "lengths": lengths}
-        if not self._spelled:
-            return feeds
-        head = 1 + len(self.reader.feature_vocabularies)
-        n, length, width = inputs.shape
-        chars = np.ascontiguousarray(inputs[..., head:]).reshape(n * length, -1)
-        # each row as one opaque value of its bytes, so that unique compares rows
-        keys = chars.view(np.dtype((np.void, chars.itemsize * chars.shape[1])))
-        _, first, inverse = np.unique(
-            keys.ravel(), return_index=True, return_inverse=True
-        )
-        spellings = chars[first]
-        used = max(1, int((spellings != 0).sum(axis=1).max()))
-        feeds["inputs"] = np.ascontiguousarray(inputs[..., :head])
-        feeds["spellings"] = np.ascontiguousarray(spellings[:, :used])
-        feeds["spelling_index"] = inverse.reshape(n, length)
+    @staticmethod
+    def _feeds(stacked, index, shared):
+        """The graph's inputs for the sequences at ``index``, padded."""
+        feeds = {"inputs": stacked.padded(index), "lengths": stacked.lengths[index]}
+        if shared:  # the last column is each token's row of char_features
+            inputs = feeds["inputs"]
+            feeds["inputs"] = np.ascontiguousarray(inputs[..., :-1])
+            feeds["spelling_index"] = np.ascontiguousarray(inputs[..., -1])
+            feeds.update(shared)
         return feeds
 
     def _per_sequence(self, X):
-        stacked = self._read(X)
+        stacked, shared = self._read(X)
         result = None
-        for index, _, outputs in self._runs(stacked):
+        for index, _, outputs in self._runs(stacked, shared):
             if result is None:
                 result = np.empty(
                     (len(stacked.lengths),) + outputs.shape[1:], outputs.dtype
@@ -309,7 +349,7 @@ class OnnxModel:
             result[index] = outputs
         return result
 
-    def _sorted_chunks(self, stacked):
+    def _sorted_chunks(self, stacked, shared):
         """``(index, lengths, emissions)`` of about ``DECODE_CHUNK`` sequences at a
         time, longest first: the graph's runs joined (each padded to the chunk's
         longest), so that decoding steps through many sequences at once; ``index``
@@ -330,7 +370,7 @@ class OnnxModel:
             pending.clear()
             return index, lengths, emissions
 
-        for run in self._runs(stacked):
+        for run in self._runs(stacked, shared):
             pending.append(run)
             if sum(len(i) for i, _, _ in pending) >= DECODE_CHUNK:
                 yield joined()
@@ -338,9 +378,9 @@ class OnnxModel:
             yield joined()
 
     def _predict_tags(self, X):
-        stacked = self._read(X)
+        stacked, shared = self._read(X)
         result = [None] * len(stacked.lengths)
-        for index, lengths, emissions in self._sorted_chunks(stacked):
+        for index, lengths, emissions in self._sorted_chunks(stacked, shared):
             paths = _viterbi_sorted(emissions, lengths, *self._potentials)
             flat = paths[np.arange(paths.shape[1]) < lengths[:, None]]
             if self._scheme is not None:
@@ -359,9 +399,9 @@ class OnnxModel:
                 "marginals are the mean of its members' marginals, and the file holds "
                 "only their mean scores"
             )
-        stacked = self._read(X)
+        stacked, shared = self._read(X)
         result = [None] * len(stacked.lengths)
-        for index, lengths, emissions in self._sorted_chunks(stacked):
+        for index, lengths, emissions in self._sorted_chunks(stacked, shared):
             probabilities = _marginals_sorted(
                 emissions, lengths, self._forbidding, self._onehot
             )

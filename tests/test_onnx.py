@@ -170,10 +170,12 @@ def test_a_tagger_serves_its_predictions(
         served.decision_function(X_test), tagger.decision_function(X_test), strict=True
     ):
         np.testing.assert_allclose(mine, theirs, atol=1e-4)
-    # the marginals, the runs decoded all at once and a few at a time
+    # the marginals; the runs decoded all at once and a few at a time, the
+    # characters read in one run and in several
     expected = tagger.predict_proba(X_test)
     for chunk in (1024, 7):
         monkeypatch.setattr(sklearn_rnn.onnx, "DECODE_CHUNK", chunk)
+        monkeypatch.setattr(sklearn_rnn.onnx, "SPELLINGS_RUN", chunk)
         assert served.predict(X_test) == tagger.predict(X_test)
         for mine, theirs in zip(served.predict_proba(X_test), expected, strict=True):
             assert mine.shape == theirs.shape
@@ -217,11 +219,10 @@ def test_the_graph_reads_a_batch_in_any_order_of_lengths(params, tmp_path):
     # recurrent operator takes the lengths as they come (sequence_lens)
     clf = RNNClassifier(**QUICK, **params).fit(TEXTS, SENTIMENT)
     served = _served(clf, tmp_path)
-    stacked = served._read(TEXTS_TEST)
+    stacked, shared = served._read(TEXTS_TEST)
     index = np.arange(len(TEXTS_TEST))[::-1]  # lengths 300, 2, 1, 3, 2, 8, 2, 5, 3
     assert not np.all(np.diff(stacked.lengths[index]) <= 0)
-    feeds = served._feeds(stacked.padded(index), stacked.lengths[index])
-    logits = served.session.run(None, feeds)[0]
+    logits = served.session.run(None, served._feeds(stacked, index, shared))[0]
     proba = np.exp(logits - logits.max(axis=1, keepdims=True))
     proba /= proba.sum(axis=1, keepdims=True)
     np.testing.assert_allclose(proba, clf.predict_proba(TEXTS_TEST)[index], atol=1e-4)
@@ -234,12 +235,12 @@ def test_a_tagger_graph_reads_a_batch_in_any_order_of_lengths(
     tagger = LSTMSequenceTagger(**{**tagger_params, "max_iter": 2}).fit(X, y)
     served = _served(tagger, tmp_path)
     X_test = [["Anna", "met"] * 40, ["Oslo"]] + ner_data(6, seed=3)[0]
-    stacked = served._read(X_test)
-    lengths = stacked.lengths
-    feeds = served._feeds(stacked.padded(np.arange(len(X_test))), lengths)
-    scores = served.session.run(None, feeds)[0]
+    stacked, shared = served._read(X_test)
+    feeds = served._feeds(stacked, np.arange(len(X_test)), shared)
+    scores = served.session.run(["outputs"], feeds)[0]
     for row, theirs in enumerate(tagger.decision_function(X_test)):
-        np.testing.assert_allclose(scores[row, : lengths[row]], theirs, atol=1e-4)
+        n = stacked.lengths[row]
+        np.testing.assert_allclose(scores[row, :n], theirs, atol=1e-4)
 
 
 def test_viterbi_finds_each_best_path_in_a_batch_in_any_order():

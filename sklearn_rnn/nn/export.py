@@ -86,11 +86,14 @@ class TaggerGraph(nn.Module):
     """:class:`~sklearn_rnn.nn.SequenceTaggerNet` for export: the emissions
     ``(N, L, K)`` its CRF decodes (``net.emissions`` of its scores).
 
-    A network that reads characters takes the word (and feature) columns as
-    ``inputs`` ``(N, L, 1 + F)`` and the characters apart, once per distinct
-    spelling: ``spellings`` ``(S, W)`` character indices and ``spelling_index``
-    ``(N, L)``, the row of each token's spelling (a batch repeats its common words
-    and its padding many times).
+    A network that reads characters computes their features apart, once per
+    distinct spelling of the whole input rather than per token (a text repeats its
+    common words many times), and ``forward`` does both in one graph of two
+    independent parts: ``(inputs, lengths, spelling_index, char_features)`` ->
+    emissions, where ``inputs`` ``(N, L, 1 + F)`` holds the word (and feature)
+    columns and ``spelling_index`` ``(N, L)`` each token's row of
+    ``char_features`` ``(S, C)``; and ``spellings`` ``(S', W)`` (character indices)
+    -> their features ``(S', C)``, a padding row of zeros the zero vector.
     """
 
     def __init__(self, net):
@@ -98,29 +101,43 @@ class TaggerGraph(nn.Module):
         self.net = net
         self.encoder = MaskedEncoder(net.encoder)
 
-    def forward(self, inputs, lengths, spellings=None, spelling_index=None):
+    def forward(
+        self, inputs, lengths, spelling_index=None, char_features=None, spellings=None
+    ):
         features = self.net.features
         if features is not None:
             chars = None
-            if spellings is not None:
-                rows = features.chars.features_of_rows(spellings)
-                chars = rows.index_select(0, spelling_index.reshape(-1))
+            if char_features is not None:
+                chars = char_features.index_select(0, spelling_index.reshape(-1))
                 chars = chars.view(spelling_index.shape[0], spelling_index.shape[1], -1)
             inputs = features.join(inputs, chars)
         outputs, _ = self.encoder(inputs, lengths)
-        return self.net.emissions(self.net.output(outputs))
+        emissions = self.net.emissions(self.net.output(outputs))
+        if spellings is None:
+            return emissions
+        return emissions, features.chars.features_of_rows(spellings)
 
 
 class TaggerEnsembleGraph(nn.Module):
     """:class:`~sklearn_rnn.nn.TaggerEnsembleNet` for export: the members' mean
     emissions ``(N, L, K)``, which the ensemble's CRF decodes (inputs as
-    :class:`TaggerGraph`'s)."""
+    :class:`TaggerGraph`'s; the members' character features side by side in
+    ``char_features``, and so in the features of ``spellings``)."""
 
     def __init__(self, net):
         super().__init__()
         self.members = nn.ModuleList(TaggerGraph(member) for member in net.members)
 
     def forward(self, inputs, lengths, *chars):
-        return torch.stack([m(inputs, lengths, *chars) for m in self.members]).mean(
-            dim=0
-        )
+        if not chars:
+            return torch.stack([m(inputs, lengths) for m in self.members]).mean(dim=0)
+        spelling_index, char_features, spellings = chars
+        emissions, spelled, start = [], [], 0
+        for member in self.members:
+            width = member.net.features.chars.output_size
+            mine = char_features[:, start : start + width]
+            scores, features = member(inputs, lengths, spelling_index, mine, spellings)
+            emissions.append(scores)
+            spelled.append(features)
+            start += width
+        return torch.stack(emissions).mean(dim=0), torch.cat(spelled, dim=1)
