@@ -24,10 +24,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import DATA, Timer, parse_args, record, require  # noqa: E402
+from _common import DATA, Timer, load_trec, parse_args, record, require  # noqa: E402
 from bench_conll import FEATURES, fit_crfsuite, sentence_features, view  # noqa: E402
 from bench_japanese_vowels import load as load_vowels  # noqa: E402
-from bench_trec import load as load_trec  # noqa: E402
 
 from sklearn_rnn import LSTMSequenceTagger, RNNClassifier, export_onnx  # noqa: E402
 from sklearn_rnn.datasets import load_conll  # noqa: E402

@@ -50,6 +50,13 @@ print(served.predict(sentences))
 assert served.predict(sentences) == tagger.predict(sentences)
 
 # %%
+# Each token's label probabilities: the CRF's marginals over the whole sentence, as
+# ``tagger.predict_proba`` gives them.
+proba = served.predict_proba(sentences[:1])[0]  # (4 tokens, labels)
+oslo = zip(served.classes_, proba[3], strict=True)
+print({label: round(float(p), 3) for label, p in oslo})
+
+# %%
 # One sentence at a time, as a service answers requests: the estimator (torch)
 # against the served file (onnxruntime).
 timings = {}

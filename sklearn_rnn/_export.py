@@ -9,6 +9,8 @@ import io
 import json
 import logging
 import os
+import sys
+import tempfile
 import warnings
 
 import numpy as np
@@ -25,11 +27,12 @@ from ._version import __version__
 from .nn import TaggerEnsembleNet
 from .nn.export import ManyToOneGraph, TaggerEnsembleGraph, TaggerGraph
 
-# The ONNX operator set the graphs use (LSTM, GRU and RNN ops, GatherElements)
+# The ONNX operator set the graphs use (LSTM, GRU and RNN with sequence_lens)
 OPSET = 17
-# Metadata keys of an exported file; FORMAT changes when their meaning does
+# Metadata keys of an exported file; FORMAT changes when their meaning or the
+# graph's inputs do (2: a tagger's characters are read apart, once per spelling)
 PREFIX = "sklearn_rnn."
-FORMAT = 1
+FORMAT = 2
 
 
 def export_onnx(estimator, path, *, quantize=False):
@@ -45,12 +48,16 @@ def export_onnx(estimator, path, *, quantize=False):
     :class:`sklearn_rnn.onnx.OnnxModel` predicts with it from the same inputs as the
     estimator, with numpy and onnxruntime only.
 
-    The graph takes ``inputs`` (``(N, L)`` int64 symbols, ``(N, L, 1 + F + C)`` int64
-    for a tagger's word, feature and character columns, or ``(N, L, C)`` float32
-    standardised channels; zero past each length) and ``lengths`` ``(N,)`` int64, and
-    gives ``outputs``: ``(N, n_classes)`` logits, ``(N, n_outputs)`` scaled regression
+    The graph takes ``inputs`` (``(N, L)`` int64 symbols, ``(N, L, 1 + F)`` int64
+    for a tagger's word and feature columns, or ``(N, L, C)`` float32 standardised
+    channels; zero past each length) and ``lengths`` ``(N,)`` int64, and gives
+    ``outputs``: ``(N, n_classes)`` logits, ``(N, n_outputs)`` scaled regression
     targets, or a tagger's per-step tag scores ``(N, L, n_tags)`` that the CRF
-    decodes.
+    decodes. A tagger that reads characters reads them apart, once per distinct
+    spelling of its input: the graph also takes ``spelling_index`` ``(N, L)``, each
+    token's row of ``char_features`` ``(S, C)``, and gives ``spelled``, the features
+    ``(S', C)`` of the character indices ``spellings`` ``(S', W)`` (zero-padded),
+    which a server computes first.
 
     Parameters
     ----------
@@ -100,25 +107,31 @@ def export_onnx(estimator, path, *, quantize=False):
         "outputs": outputs,
     }
     buffer = io.BytesIO()
-    inputs = _example_inputs(reader)
-    names = ["inputs", "lengths", "spellings", "spelling_index"][: len(inputs)]
+    inputs = _example_inputs(reader, graph)
+    names = ["inputs", "lengths", "spelling_index", "char_features", "spellings"]
+    names = names[: len(inputs)]
+    output_names = ["outputs", "spelled"] if len(inputs) > 2 else ["outputs"]
     steps = {0: "batch", 1: "steps"}
     axes = {"inputs": steps, "lengths": {0: "batch"}, "spelling_index": steps}
+    axes["char_features"] = {0: "rows"}
     axes["spellings"] = {0: "spellings", 1: "width"}
+    axes["spelled"] = {0: "spellings"}
     per_step = outputs["task"] == "tagging"
     axes["outputs"] = steps if per_step else {0: "batch"}
-    with torch.no_grad(), warnings.catch_warnings():
+    with torch.no_grad(), warnings.catch_warnings(), _quiet_stderr():
         # the TorchScript exporter is deprecated in favour of torch.export, which
         # specialises the length here (and takes 20 times as long); it warns about
-        # LSTM batch sizes, which the explicit initial states keep dynamic
+        # LSTM batch sizes, which the explicit initial states keep dynamic, and (in
+        # C++, on the standard error) that packing has no shape inference, which the
+        # ONNX recurrent operators that replace it do not need
         warnings.simplefilter("ignore")
         torch.onnx.export(
             graph,
             inputs,
             buffer,
             input_names=names,
-            output_names=["outputs"],
-            dynamic_axes={name: axes[name] for name in names + ["outputs"]},
+            output_names=output_names,
+            dynamic_axes={name: axes[name] for name in names + output_names},
             opset_version=OPSET,
             dynamo=False,
         )
@@ -148,6 +161,26 @@ def export_onnx(estimator, path, *, quantize=False):
             weight_type=QuantType.QInt8,
         )
     return path
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """The process's standard error (file descriptor 2) silenced, where C++ code
+    writes its warnings; shown after all when the block fails."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)
+            sink.seek(0)
+            sys.stderr.write(sink.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 @contextlib.contextmanager
@@ -245,10 +278,11 @@ def _tagger_outputs(tagger, crf):
     }
 
 
-def _example_inputs(reader):
+def _example_inputs(reader, graph):
     """A padded batch of two sequences (lengths 3 and 2) to trace the graph with:
-    ``(inputs, lengths)``, and a tagger's ``(spellings, spelling_index)`` when it
-    reads characters (see :class:`~sklearn_rnn.nn.export.TaggerGraph`)."""
+    ``(inputs, lengths)``, and a tagger's ``(spelling_index, char_features,
+    spellings)`` when it reads characters (see
+    :class:`~sklearn_rnn.nn.export.TaggerGraph`)."""
     lengths = torch.tensor([3, 2])
     if reader.family == "numeric":
         # the channels the network reads (with series_normalize, twice the input's)
@@ -262,6 +296,10 @@ def _example_inputs(reader):
     inputs[1, 2] = 0
     if not chars:
         return inputs, lengths
-    spellings = torch.tensor([[0, 0, 0], [2, 0, 0], [2, 2, 0], [2, 2, 2]])
+    members = getattr(graph, "members", [graph])
+    width = sum(member.net.features.chars.output_size for member in members)
     spelling_index = torch.tensor([[1, 2, 3], [3, 1, 0]])
-    return inputs, lengths, spellings, spelling_index
+    char_features = torch.randn(4, width)
+    char_features[0] = 0.0
+    spellings = torch.tensor([[0, 0, 0], [2, 0, 0], [2, 2, 0], [2, 2, 2]])
+    return inputs, lengths, spelling_index, char_features, spellings

@@ -9,6 +9,7 @@ input with this module alone; :mod:`sklearn_rnn._data` turns a :class:`Stacked` 
 tensors and batches.
 """
 
+import itertools
 import numbers
 import re
 import warnings
@@ -488,36 +489,56 @@ def build_char_vocabulary(sequences):
 def encode_chars(sequences, vocabulary, max_chars=MAX_WORD_CHARS):
     """Character indices of every token, ``(total tokens, C)`` int64, zero-padded to
     the longest token (at most ``max_chars``). Each distinct token is spelled once."""
-    half = max_chars // 2
-    rows = {}
-    spelled = []
-    for seq in sequences:
-        for token in seq:
-            if token not in rows:
-                rows[token] = len(spelled)
-                if len(token) > max_chars:
-                    token = token[:half] + token[len(token) - half :]
-                spelled.append([vocabulary.get(c, UNK) for c in token])
-    width = max(1, max(len(chars) for chars in spelled))
-    table = np.zeros((len(spelled), width), dtype=np.int64)
-    for i, chars in enumerate(spelled):
-        table[i, : len(chars)] = chars
-    index = np.fromiter(
-        (rows[token] for seq in sequences for token in seq),
-        dtype=np.int64,
-        count=sum(len(seq) for seq in sequences),
-    )
+    table, index = char_table(sequences, vocabulary, max_chars)
     return table[index]
+
+
+def char_table(sequences, vocabulary, max_chars=MAX_WORD_CHARS):
+    """:func:`encode_chars` as ``(table, index)``: ``table`` ``(S, C)`` spells each
+    distinct token once (a token longer than ``max_chars`` keeps its first and its
+    last ``max_chars // 2``), and ``index`` ``(total tokens,)`` is the row of each
+    token. The characters are looked up all at once, as code points."""
+    tokens = itertools.chain.from_iterable(sequences)
+    distinct = list(dict.fromkeys(tokens))  # in order of first appearance
+    rows = dict(zip(distinct, range(len(distinct)), strict=True))
+    index = np.fromiter(
+        map(rows.__getitem__, itertools.chain.from_iterable(sequences)),
+        dtype=np.int64,
+        count=sum(map(len, sequences)),
+    )
+    half = max_chars // 2
+    spelled = [
+        t if len(t) <= max_chars else t[:half] + t[len(t) - half :] for t in distinct
+    ]
+    lengths = np.fromiter(map(len, spelled), dtype=np.int64, count=len(spelled))
+    codes = np.frombuffer("".join(spelled).encode("utf-32-le"), dtype=np.uint32)
+    chars = np.full(len(codes), UNK, dtype=np.int64)
+    if vocabulary:
+        known = np.fromiter(map(ord, vocabulary), dtype=np.int64, count=len(vocabulary))
+        values = np.fromiter(vocabulary.values(), dtype=np.int64, count=len(known))
+        order = np.argsort(known)
+        known, values = known[order], values[order]
+        found = np.searchsorted(known, codes).clip(max=len(known) - 1)
+        hit = known[found] == codes
+        chars[hit] = values[found[hit]]
+    table = np.zeros((len(spelled), max(1, int(lengths.max()))), dtype=np.int64)
+    row = np.repeat(np.arange(len(spelled)), lengths)
+    column = np.arange(len(codes)) - np.repeat(offsets_of(lengths), lengths)
+    table[row, column] = chars
+    return table, index
 
 
 def encode_symbols(sequences, vocabulary):
     """The index of every token of ``sequences`` in ``vocabulary`` (:data:`UNK` for
     one it lacks), all sequences one after another: ``(total tokens,)`` int64."""
-    get = vocabulary.get
     return np.fromiter(
-        (get(t, UNK) for seq in sequences for t in seq),
+        map(
+            vocabulary.get,
+            itertools.chain.from_iterable(sequences),
+            itertools.repeat(UNK),
+        ),
         dtype=np.int64,
-        count=sum(len(seq) for seq in sequences),
+        count=sum(map(len, sequences)),
     )
 
 

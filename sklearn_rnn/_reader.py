@@ -12,6 +12,8 @@ torch): they encode into a :class:`~sklearn_rnn._input.Stacked`, which
 server (:mod:`sklearn_rnn.onnx`) feeds to onnxruntime as it is.
 """
 
+import itertools
+import operator
 import re
 from collections import Counter
 
@@ -83,10 +85,11 @@ class SequenceReader:
             )
         return self._encode(sequences, fit=True, pretrained=pretrained)
 
-    def read(self, X, kind, *, tokenizer=None):
-        """``X`` encoded as ``fit_read`` learned to."""
+    def read(self, X, kind, *, tokenizer=None, **options):
+        """``X`` encoded as ``fit_read`` learned to (``options`` go to the reader's
+        ``_encode``)."""
         _, sequences = self._sequences(X, kind, tokenizer, fit=False)
-        return self._encode(sequences, fit=False)
+        return self._encode(sequences, fit=False, **options)
 
     def _sequences(self, X, kind, tokenizer, *, fit, lowercase=None):
         """Token lists or numeric arrays of ``X``, of the family fit saw."""
@@ -235,43 +238,67 @@ class TokenReader(SequenceReader):
                 )
         return family, sequences
 
-    def _encode(self, sequences, *, fit, pretrained=None):
+    def _encode(self, sequences, *, fit, pretrained=None, spelled=False):
+        """With ``spelled``, ``(stacked, spellings)``: each token's characters are
+        not in ``stacked`` but its row in ``spellings`` ``(S, C)``, the distinct
+        spellings, plus one (0 is padding), in one last column."""
         if self.family != "symbols":
             return super()._encode(sequences, fit=fit)
-        fields = None
-        if isinstance(sequences[0][0], tuple):
-            fields = [list(zip(*seq, strict=True)) for seq in sequences]
-            sequences = [list(seq_fields[0]) for seq_fields in fields]
-        strings = isinstance(sequences[0][0], str)
-        words = sequences
+        # every token of every sequence in one flat column per field (the word,
+        # then the features), each wrapped as one sequence for the encoders: no
+        # list per sequence to build, nor for the garbage collector to visit
+        lengths = [len(seq) for seq in sequences]
+        flat = list(itertools.chain.from_iterable(sequences))
+        n_fields = len(flat[0]) if isinstance(flat[0], tuple) else 1
+        fields = [flat]
+        if n_fields > 1:  # not zip(*flat), which holds an iterator per token
+            fields = [list(map(operator.itemgetter(j), flat)) for j in range(n_fields)]
+        tokens = [fields[0]]
+        strings = isinstance(flat[0][0] if n_fields > 1 else flat[0], str)
+        words = tokens
         if strings and self.lowercase:
-            words = [[token.lower() for token in seq] for seq in sequences]
+            words = [list(map(str.lower, fields[0]))]
         if fit:
             self.vocabulary = self._fit_vocabulary(words)
             self._add_pretrained(pretrained)
-            self.word_counts = Counter(token for seq in words for token in seq)
+            self.word_counts = Counter(words[0])
             self.char_vocabulary = (
-                _input.build_char_vocabulary(sequences)
+                _input.build_char_vocabulary(tokens)
                 if self.char_features and strings
                 else None
             )
             self.feature_vocabularies = [
-                _input.build_vocabulary([seq_fields[j] for seq_fields in fields])
-                for j in range(1, len(fields[0]) if fields else 1)
+                _input.build_vocabulary([field]) for field in fields[1:]
             ]
         elif self.char_vocabulary is not None and not strings:
             raise TypeError(
                 f"{self.owner} was fitted on string tokens, but X holds "
-                f"{type(sequences[0][0]).__name__} symbols"
+                f"{type(fields[0][0]).__name__} symbols"
             )
-        columns = [_input.encode_symbols(words, self.vocabulary)[:, None]]
-        for j, vocabulary in enumerate(self.feature_vocabularies, start=1):
-            values = [seq_fields[j] for seq_fields in fields]
-            columns.append(_input.encode_symbols(values, vocabulary)[:, None])
+        if n_fields == 1 and self.char_vocabulary is None:
+            steps = _input.encode_symbols(words, self.vocabulary)
+            return _input.Stacked.of_steps(steps, lengths)
+        vocabularies = [self.vocabulary, *self.feature_vocabularies]
+        chars = None
         if self.char_vocabulary is not None:
-            columns.append(_input.encode_chars(sequences, self.char_vocabulary))
-        steps = columns[0][:, 0] if len(columns) == 1 else np.concatenate(columns, 1)
-        return _input.Stacked.of_steps(steps, [len(seq) for seq in sequences])
+            chars = _input.char_table(tokens, self.char_vocabulary)
+        head = len(vocabularies)
+        width = head + (0 if chars is None else 1 if spelled else chars[0].shape[1])
+        # one buffer, the padding row first (see Stacked)
+        values = np.zeros((len(flat) + 1, width), dtype=np.int64)
+        for j, (field, vocabulary) in enumerate(
+            zip([words[0], *fields[1:]], vocabularies, strict=True)
+        ):
+            values[1:, j] = _input.encode_symbols([field], vocabulary)
+        stacked = _input.Stacked(values, np.asarray(lengths, dtype=np.int64))
+        if chars is None:
+            return stacked
+        table, index = chars
+        if spelled:
+            values[1:, head] = index + 1
+            return stacked, table
+        np.take(table, index, axis=0, out=values[1:, head:])
+        return stacked
 
     def network_kwargs(self):
         kwargs = super().network_kwargs()

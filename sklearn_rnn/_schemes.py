@@ -424,14 +424,33 @@ def iobes_to_scheme_table(iobes_tags, scheme, classes):
     return context, table
 
 
-def read_table(context, table, path):
+def table_onehot(table, n_classes):
+    """The ``table`` of :func:`iobes_to_scheme_table` as one-hot rows ``(K + 1, K,
+    n_classes)``: ``[c + 1, k]`` picks the class that tag ``k`` reads as beside the
+    context tag ``c`` (all zeros where it is not a class), for reading tag
+    probabilities as class probabilities."""
+    onehot = np.zeros(table.shape + (n_classes,))
+    rows, cols = np.nonzero(table >= 0)
+    onehot[rows, cols, table[rows, cols]] = 1.0
+    return onehot
+
+
+def read_table(context, table, path, lengths=None):
     """Class indices of an IOBES tag path (indices of ``iobes_tags``) through the
-    ``(context, table)`` of :func:`iobes_to_scheme_table`."""
+    ``(context, table)`` of :func:`iobes_to_scheme_table`; ``path`` may hold several
+    sequences one after another, of ``lengths``, each read apart."""
     if context is None:
         return table[0, path]
-    before = np.concatenate([[-1], path[:-1]])
-    after = np.concatenate([path[1:], [-1]])
-    return table[(before if context == "prev" else after) + 1, path]
+    ends = np.cumsum(lengths) if lengths is not None else np.array([len(path)])
+    neighbour = np.empty_like(path)
+    if context == "prev":
+        neighbour[1:] = path[:-1]
+        neighbour[ends[:-1]] = -1
+        neighbour[0] = -1
+    else:
+        neighbour[:-1] = path[1:]
+        neighbour[ends - 1] = -1
+    return table[neighbour + 1, path]
 
 
 def _from_iobes(scheme, prefix, type_, other):

@@ -273,9 +273,7 @@ class LSTMSequenceTagger(ClassNamePrefixFeaturesOutMixin, BaseRNN):
         mapping = None
         if self.tag_scheme_ is not None:
             context, table = self._scheme_table()
-            onehot = np.zeros(table.shape + (len(self.classes_),))
-            rows, cols = np.nonzero(table >= 0)
-            onehot[rows, cols, table[rows, cols]] = 1.0
+            onehot = _schemes.table_onehot(table, len(self.classes_))
             mapping = (context, torch.from_numpy(onehot))
 
         def probabilities(module, batch):

@@ -22,9 +22,17 @@ from ._reader import reader_from_state
 __all__ = ["OnnxModel", "viterbi"]
 
 _PREFIX = "sklearn_rnn."
-_FORMAT = 1
-# Sequences per batch, as the estimators predict (sklearn_rnn._inference)
-BATCH_SIZE = 256
+_FORMAT = 2
+# Sequences per run of the graph: with 32 the recurrent layers' working set stays in
+# the CPU's caches (the tagger of benchmarks/bench_serving.py ran testb 1.3 times
+# as fast on one thread as with 256, the TREC-6 classifier 1.15 times as fast)
+BATCH_SIZE = 32
+# Distinct spellings per run of a tagger's character features
+SPELLINGS_RUN = 2048
+# Sequences decoded at once (the CRF's steps are numpy operations over all of them)
+DECODE_CHUNK = 1024
+# The score of a forbidden transition in the marginals, as LinearChainCRF's
+FORBIDDEN = -1e4
 
 
 class OnnxModel:
@@ -34,9 +42,9 @@ class OnnxModel:
     ----------
     path : str or path-like
         The ``.onnx`` file.
-    batch_size : int, default=256
+    batch_size : int, default=32
         Sequences per run of the graph; they are grouped by length, so padding
-        costs little.
+        costs little, and small runs keep the recurrent layers in the CPU's caches.
     providers : list of str, default=None
         onnxruntime's execution providers; ``None`` runs on the CPU.
     n_threads : int, default=None
@@ -110,10 +118,12 @@ class OnnxModel:
             for key, value in raw.items()
             if key.startswith(_PREFIX)
         }
-        if self.metadata["format"] > _FORMAT:
+        if self.metadata["format"] != _FORMAT:
+            newer = self.metadata["format"] > _FORMAT
             raise ValueError(
-                f"{path} was written by a newer sklearn-rnn "
-                f"({self.metadata['version']}) in a format this one cannot read"
+                f"{path} was written by {'a newer' if newer else 'an earlier'} "
+                f"sklearn-rnn ({self.metadata['version']}) in a format this one "
+                f"cannot read{'' if newer else ': export the estimator again'}"
             )
         self.batch_size = batch_size
         self.estimator = self.metadata["estimator"]
@@ -122,7 +132,20 @@ class OnnxModel:
         self._tokenize = (
             None if tokenizer is None else re.compile(tokenizer["pattern"]).findall
         )
-        self._spelled = "spellings" in {i.name for i in self.session.get_inputs()}
+        inputs = {i.name: i for i in self.session.get_inputs()}
+        self._placeholders = None
+        if "char_features" in inputs:  # a tagger that reads characters
+            head = 1 + len(self.reader.feature_vocabularies)
+            # what the part of the graph that is not asked for takes meanwhile
+            self._placeholders = {
+                "inputs": np.zeros((1, 1, head), dtype=np.int64),
+                "lengths": np.ones(1, dtype=np.int64),
+                "spelling_index": np.zeros((1, 1), dtype=np.int64),
+                "char_features": np.zeros(
+                    (1, inputs["char_features"].shape[1]), dtype=np.float32
+                ),
+                "spellings": np.zeros((1, 1), dtype=np.int64),
+            }
         outputs = self.metadata["outputs"]
         self.task = outputs["task"]
         self.classes_ = np.asarray(outputs["classes"]) if "classes" in outputs else None
@@ -137,11 +160,24 @@ class OnnxModel:
                 )
                 for name in ("start", "transitions", "end")
             )
-            self._scheme = None
+            # the marginals as the estimator computes them: forbidden at a finite
+            # score, in float64
+            self._forbidding = tuple(
+                np.where(
+                    np.asarray(crf[f"allowed_{name}"], dtype=bool),
+                    np.asarray(crf[name], dtype=np.float64),
+                    FORBIDDEN,
+                )
+                for name in ("start", "transitions", "end")
+            )
+            self._scheme = self._onehot = None
             if self.tag_scheme_ is not None:
                 self._scheme = _schemes.iobes_to_scheme_table(
                     outputs["tags"], self.tag_scheme_, outputs["classes"]
                 )
+                context, table = self._scheme
+                onehot = _schemes.table_onehot(table, len(self.classes_))
+                self._onehot = (context, onehot)
 
     # ------------------------------------------------------------------ predicting
 
@@ -172,7 +208,11 @@ class OnnxModel:
 
     def predict_proba(self, X):
         """Class probabilities of a classifier, columns in the order of
-        ``classes_``.
+        ``classes_``; a tagger's per-token label marginals.
+
+        A tagger's marginals are its CRF's (forward-backward over the whole
+        sentence, in float64), counting only tag sequences that follow its tag
+        scheme, as ``LSTMSequenceTagger.predict_proba`` computes them.
 
         Parameters
         ----------
@@ -180,11 +220,15 @@ class OnnxModel:
 
         Returns
         -------
-        ndarray of shape (n_samples, n_classes)
+        ndarray of shape (n_samples, n_classes), or (tagging) list of ndarray of
+        shape (n_tokens_i, n_classes)
         """
+        if self.task == "tagging":
+            return self._tag_probabilities(X)
         if self.task != "classification":
             raise AttributeError(
-                f"predict_proba is for classifiers; this file holds a {self.estimator}"
+                f"predict_proba is for classifiers and taggers; this file holds a "
+                f"{self.estimator}"
             )
         logits = self._per_sequence(X).astype(np.float64)
         logits -= logits.max(axis=1, keepdims=True)
@@ -204,9 +248,9 @@ class OnnxModel:
         ndarray of shape (n_samples, n_outputs), or list of ndarray
         """
         if self.task == "tagging":
-            stacked = self._read(X)
+            stacked, shared = self._read(X)
             result = [None] * len(stacked.lengths)
-            for index, lengths, scores in self._runs(stacked):
+            for index, lengths, scores in self._runs(stacked, shared):
                 for row, (i, n) in enumerate(zip(index, lengths, strict=True)):
                     result[i] = scores[row, :n]
             return result
@@ -215,7 +259,8 @@ class OnnxModel:
     # ------------------------------------------------------------------ the steps
 
     def _read(self, X):
-        """``X`` encoded as the estimator encodes it (a Stacked)."""
+        """``X`` encoded as the estimator encodes it (a Stacked), and the feeds that
+        every run of the graph shares (a tagger's character features)."""
         X = _input.as_samples(X)
         kind = _input.sniff_kind(X)
         if kind == "table":
@@ -226,9 +271,47 @@ class OnnxModel:
                     f"shape {X.shape} and dtype {X.dtype}"
                 )
             X, kind = X[:, :, None], "array3d"
-        return self.reader.read(X, kind, tokenizer=self._tokenize)
+        if self._placeholders is None or kind != "tokens":
+            return self.reader.read(X, kind, tokenizer=self._tokenize), {}
+        stacked, spellings = self.reader.read(X, kind, spelled=True)
+        shared = {
+            "char_features": self._char_features(spellings),
+            "spellings": self._placeholders["spellings"],
+        }
+        return stacked, shared
 
-    def _runs(self, stacked):
+    def _char_features(self, spellings):
+        """The character features of each distinct spelling ``(S, W)``, after a
+        zero row for padding: ``(1 + S, C)``, computed by the graph's ``spelled``
+        part in runs of spellings of similar lengths, each cut to its longest."""
+        lengths = (spellings != 0).sum(axis=1)
+        order = np.argsort(lengths, kind="stable")
+        runs = [
+            order[start : start + SPELLINGS_RUN]
+            for start in range(0, len(order), SPELLINGS_RUN)
+        ]
+
+        def run(rows):
+            width = max(1, int(lengths[rows[-1]]))
+            feeds = dict(self._placeholders)
+            feeds["spellings"] = np.ascontiguousarray(spellings[rows, :width])
+            return rows, self.session.run(["spelled"], feeds)[0]
+
+        width = self._placeholders["char_features"].shape[1]
+        features = np.zeros((1 + len(spellings), width), dtype=np.float32)
+        for rows, spelled in self._parallel(run, runs):
+            features[rows + 1] = spelled
+        return features
+
+    def _parallel(self, function, items):
+        """``map(function, items)``, up to ``n_threads`` at once."""
+        if self.n_threads == 1 or len(items) <= 1:
+            yield from map(function, items)
+            return
+        with ThreadPoolExecutor(self.n_threads) as pool:
+            yield from pool.map(function, items)
+
+    def _runs(self, stacked, shared):
         """``(index, lengths, outputs)`` of each run of the graph: sequences of
         similar lengths together, ``index`` where they are in the input; up to
         ``n_threads`` runs at once."""
@@ -239,42 +322,26 @@ class OnnxModel:
         ]
 
         def run(index):
-            lengths = stacked.lengths[index]
-            feeds = self._feeds(stacked.padded(index), lengths)
-            return index, lengths, self.session.run(None, feeds)[0]
+            feeds = self._feeds(stacked, index, shared)
+            return index, feeds["lengths"], self.session.run(["outputs"], feeds)[0]
 
-        if self.n_threads == 1 or len(batches) == 1:
-            yield from map(run, batches)
-            return
-        with ThreadPoolExecutor(self.n_threads) as pool:
-            yield from pool.map(run, batches)
+        yield from self._parallel(run, batches)
 
-    def _feeds(self, inputs, lengths):
-        """The graph's inputs for a padded batch: a tagger that reads characters
-        takes each distinct spelling once (see ``TaggerGraph``), cut to the batch's
-        longest token."""
-        feeds = {"inputs": inputs, "lengths": lengths}
-        if not self._spelled:
-            return feeds
-        head = 1 + len(self.reader.feature_vocabularies)
-        n, length, width = inputs.shape
-        chars = np.ascontiguousarray(inputs[..., head:]).reshape(n * length, -1)
-        # each row as one opaque value of its bytes, so that unique compares rows
-        keys = chars.view(np.dtype((np.void, chars.itemsize * chars.shape[1])))
-        _, first, inverse = np.unique(
-            keys.ravel(), return_index=True, return_inverse=True
-        )
-        spellings = chars[first]
-        used = max(1, int((spellings != 0).sum(axis=1).max()))
-        feeds["inputs"] = np.ascontiguousarray(inputs[..., :head])
-        feeds["spellings"] = np.ascontiguousarray(spellings[:, :used])
-        feeds["spelling_index"] = inverse.reshape(n, length)
+    @staticmethod
+    def _feeds(stacked, index, shared):
+        """The graph's inputs for the sequences at ``index``, padded."""
+        feeds = {"inputs": stacked.padded(index), "lengths": stacked.lengths[index]}
+        if shared:  # the last column is each token's row of char_features
+            inputs = feeds["inputs"]
+            feeds["inputs"] = np.ascontiguousarray(inputs[..., :-1])
+            feeds["spelling_index"] = np.ascontiguousarray(inputs[..., -1])
+            feeds.update(shared)
         return feeds
 
     def _per_sequence(self, X):
-        stacked = self._read(X)
+        stacked, shared = self._read(X)
         result = None
-        for index, _, outputs in self._runs(stacked):
+        for index, _, outputs in self._runs(stacked, shared):
             if result is None:
                 result = np.empty(
                     (len(stacked.lengths),) + outputs.shape[1:], outputs.dtype
@@ -282,18 +349,71 @@ class OnnxModel:
             result[index] = outputs
         return result
 
+    def _sorted_chunks(self, stacked, shared):
+        """``(index, lengths, emissions)`` of about ``DECODE_CHUNK`` sequences at a
+        time, longest first: the graph's runs joined (each padded to the chunk's
+        longest), so that decoding steps through many sequences at once; ``index``
+        says where they are in the input."""
+        pending = []
+
+        def joined():
+            index = np.concatenate([i for i, _, _ in pending])
+            lengths = stacked.lengths[index]
+            first = pending[0][2]
+            emissions = np.zeros(
+                (len(index), first.shape[1], first.shape[2]), first.dtype
+            )
+            row = 0
+            for i, _, scores in pending:
+                emissions[row : row + len(i), : scores.shape[1]] = scores
+                row += len(i)
+            pending.clear()
+            return index, lengths, emissions
+
+        for run in self._runs(stacked, shared):
+            pending.append(run)
+            if sum(len(i) for i, _, _ in pending) >= DECODE_CHUNK:
+                yield joined()
+        if pending:
+            yield joined()
+
     def _predict_tags(self, X):
-        stacked = self._read(X)
-        classes = self.classes_
+        stacked, shared = self._read(X)
         result = [None] * len(stacked.lengths)
-        for index, lengths, scores in self._runs(stacked):
-            paths = viterbi(scores, lengths, *self._potentials)
-            for row, (i, n) in enumerate(zip(index, lengths, strict=True)):
-                path = paths[row, :n]
-                if self._scheme is not None:
-                    path = _schemes.read_table(*self._scheme, path)
-                result[i] = classes[path].tolist()
+        for index, lengths, emissions in self._sorted_chunks(stacked, shared):
+            paths = _viterbi_sorted(emissions, lengths, *self._potentials)
+            flat = paths[np.arange(paths.shape[1]) < lengths[:, None]]
+            if self._scheme is not None:
+                flat = _schemes.read_table(*self._scheme, flat, lengths)
+            labels = self.classes_[flat].tolist()
+            start = 0
+            for i, n in zip(index.tolist(), lengths.tolist(), strict=True):
+                result[i] = labels[start : start + n]
+                start += n
         return result
+
+    def _tag_probabilities(self, X):
+        if self.estimator == "EnsembleTagger":
+            raise AttributeError(
+                "predict_proba of an exported EnsembleTagger is not available: its "
+                "marginals are the mean of its members' marginals, and the file holds "
+                "only their mean scores"
+            )
+        stacked, shared = self._read(X)
+        result = [None] * len(stacked.lengths)
+        for index, lengths, emissions in self._sorted_chunks(stacked, shared):
+            probabilities = _marginals_sorted(
+                emissions, lengths, self._forbidding, self._onehot
+            )
+            for row, (i, n) in enumerate(zip(index, lengths, strict=True)):
+                result[i] = probabilities[row, :n]
+        return result
+
+
+def _alive(lengths, total_length):
+    """How many of the sequences (lengths in decreasing order) are longer than
+    each step ``t``: those that step ``t`` reads are the first ``alive[t]``."""
+    return np.searchsorted(-lengths, -np.arange(total_length), side="left")
 
 
 def viterbi(emissions, lengths, start, transitions, end):
@@ -304,6 +424,7 @@ def viterbi(emissions, lengths, start, transitions, end):
     emissions : ndarray of shape (N, L, K)
         Per-step tag scores, padded at the end.
     lengths : ndarray of shape (N,)
+        In any order, each at least 1.
     start, end : ndarray of shape (K,)
         Scores of the first and the last tag (``-inf`` where not allowed).
     transitions : ndarray of shape (K, K)
@@ -314,26 +435,102 @@ def viterbi(emissions, lengths, start, transitions, end):
     ndarray of shape (N, L), int64
         Tag indices, zero past each length.
     """
-    n, total_length, k = emissions.shape
-    rows = np.arange(n)
-    score = start + emissions[:, 0]
-    pointers = np.empty((max(total_length - 1, 0), n, k), dtype=np.int64)
-    identity = np.arange(k)
-    for t in range(1, total_length):
-        candidates = score[:, :, None] + transitions  # (N, from, to)
-        arg = candidates.argmax(axis=1)
-        best = np.take_along_axis(candidates, arg[:, None, :], axis=1)[:, 0]
-        live = (t < lengths)[:, None]
-        # past a length the score is carried and the pointer points to itself, so
-        # the last step reads each sequence's true last step (as LinearChainCRF)
-        score = np.where(live, best + emissions[:, t], score)
-        pointers[t - 1] = np.where(live, arg, identity)
-    path = np.zeros((n, total_length), dtype=np.int64)
-    last = (score + end).argmax(axis=1)
-    path[:, -1] = last
-    for t in range(total_length - 2, -1, -1):
-        last = pointers[t][rows, last]
-        path[:, t] = last
-    steps = np.arange(total_length)
-    path[steps[None, :] >= np.asarray(lengths)[:, None]] = 0
+    lengths = np.asarray(lengths, dtype=np.int64)
+    order = np.argsort(-lengths, kind="stable")
+    path = np.empty(emissions.shape[:2], dtype=np.int64)
+    path[order] = _viterbi_sorted(
+        emissions[order], lengths[order], start, transitions, end
+    )
     return path
+
+
+def _viterbi_sorted(emissions, lengths, start, transitions, end):
+    """:func:`viterbi` of sequences in decreasing order of length: step ``t`` reads
+    the first ``alive[t]`` of them only, so one pass of numpy operations per step
+    serves any number of sequences with no padding (what a sequence scored at its
+    last step stays in ``score`` for the end)."""
+    n, total_length, k = emissions.shape
+    alive = _alive(lengths, total_length)
+    score = start + emissions[:, 0]
+    pointers = [None]
+    for t in range(1, total_length):
+        m = alive[t]
+        candidates = score[:m, :, None] + transitions  # (m, from, to)
+        arg = candidates.argmax(axis=1)
+        pointers.append(arg)
+        best = np.take_along_axis(candidates, arg[:, None, :], axis=1)[:, 0]
+        score[:m] = best + emissions[:m, t]
+    path = np.zeros((n, total_length), dtype=np.int64)
+    tag = (score + end).argmax(axis=1)
+    for t in range(total_length - 1, -1, -1):
+        m = alive[t]  # the sequences that end at t start from their best last tag
+        path[:m, t] = tag[:m]
+        if t > 0:
+            tag[:m] = pointers[t][np.arange(m), tag[:m]]
+    return path
+
+
+def _logsumexp(values, axis):
+    top = values.max(axis=axis, keepdims=True)
+    return np.log(np.exp(values - top).sum(axis=axis)) + np.squeeze(top, axis)
+
+
+def _marginals_sorted(emissions, lengths, potentials, onehot):
+    """Per-step label probabilities ``(N, L, C)`` (zero past each length) of
+    sequences in decreasing order of length, by forward-backward in float64 as
+    ``LinearChainCRF.marginals`` computes them, then read through the tag scheme as
+    ``LSTMSequenceTagger.predict_proba`` reads them.
+
+    ``potentials`` are the CRF's ``(start, transitions, end)`` with its forbidden
+    entries at its finite ``FORBIDDEN`` score; ``onehot`` is ``None`` (the labels
+    are the tags) or ``(context, table)`` with ``table[c + 1, i, label]`` one where
+    tag ``i`` reads as ``label`` beside the context tag ``c`` (``-1`` a boundary).
+    """
+    start, transitions, end = potentials
+    emissions = emissions.astype(np.float64)
+    n, total_length, k = emissions.shape
+    alive = _alive(lengths, total_length)
+    alpha = np.zeros((n, total_length, k))
+    alpha[:, 0] = start + emissions[:, 0]
+    for t in range(1, total_length):
+        m = alive[t]
+        step = _logsumexp(alpha[:m, t - 1, :, None] + transitions, axis=1)
+        alpha[:m, t] = step + emissions[:m, t]
+    rows = np.arange(n)
+    log_z = _logsumexp(alpha[rows, lengths - 1] + end, axis=1)
+    beta = np.zeros((n, total_length, k))
+    beta[rows, lengths - 1] = end
+    context, table = onehot if onehot is not None else (None, None)
+    labels = k if table is None else table.shape[2]
+    probabilities = np.zeros((n, total_length, labels))
+    for t in range(total_length - 2, -1, -1):
+        m = alive[t + 1]  # the sequences that go on after t
+        after = emissions[:m, t + 1] + beta[:m, t + 1]  # (m, K)
+        beta[:m, t] = _logsumexp(transitions + after[:, None, :], axis=2)
+        if context is None:
+            continue
+        pair = np.exp(
+            alpha[:m, t, :, None]
+            + transitions
+            + after[:, None, :]
+            - log_z[:m, None, None]
+        )  # p(y_t = i, y_t+1 = j)
+        if context == "prev":  # the label at t + 1 reads the tag before it
+            probabilities[:m, t + 1] = np.einsum("nij,ijc->nc", pair, table[1:])
+        else:  # the label at t reads the tag after it
+            probabilities[:m, t] = np.einsum("nij,jic->nc", pair, table[1:])
+    unary = np.exp(alpha + beta - log_z[:, None, None])
+    unary[np.arange(total_length) >= lengths[:, None]] = 0.0
+    if table is None:
+        return unary
+    alone = unary @ table[0]  # each tag read without context (or at a boundary)
+    if context is None:
+        return alone
+    # the first step (IOB1) or each sequence's last step (IOE1) read alone
+    inside = np.zeros(alone.shape[:2], dtype=bool)
+    if context == "prev":
+        inside[:, 1:] = True
+    else:
+        inside[:, :-1] = True
+        inside[rows, lengths - 1] = False
+    return np.where(inside[:, :, None], probabilities, alone)

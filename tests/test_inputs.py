@@ -486,3 +486,17 @@ def test_a_tokenizer_that_returns_no_token_list_is_named(tokenizer, message):
 def test_a_min_frequency_that_empties_the_vocabulary_is_refused():
     with pytest.raises(ValueError, match="min_frequency=100 leaves no token.*6 times"):
         RNNClassifier(min_frequency=100, **QUICK).fit(TEXTS, LABELS)
+
+
+def test_characters_are_read_per_code_point_and_long_tokens_keep_both_ends():
+    from sklearn_rnn._input import UNK, encode_chars
+
+    vocabulary = {"a": 2, "b": 3, "ÿ": 4, "😀": 5}
+    X = [["a" * 20 + "b" * 20, "ÿ😀x", "aa"], ["😀"], ["a" * 20 + "b" * 20]]
+    chars = encode_chars(X, vocabulary, max_chars=24)
+    assert chars.shape == (5, 24)
+    assert chars[0].tolist() == [2] * 12 + [3] * 12  # the first 12 and the last 12
+    assert chars[1, :4].tolist() == [4, 5, UNK, 0]  # astral emoji; x unknown
+    assert chars[2, :3].tolist() == [2, 2, 0]
+    assert chars[3, :2].tolist() == [5, 0]
+    assert chars[4].tolist() == chars[0].tolist()

@@ -2,6 +2,7 @@
 predicts (labels exactly, probabilities to 1e-4) on ragged batches, with lengths from
 1 to hundreds, in a process where torch cannot be imported."""
 
+import itertools
 import json
 import subprocess
 import sys
@@ -15,6 +16,7 @@ pytest.importorskip("onnx", reason="export_onnx writes the file with onnx")
 
 from sklearn.exceptions import NotFittedError  # noqa: E402
 
+import sklearn_rnn.onnx  # noqa: E402
 from sklearn_rnn import (  # noqa: E402
     CharLMGenerator,
     EnsembleTagger,
@@ -139,10 +141,11 @@ def _tuple_tokens(X):
 
 
 @pytest.mark.parametrize(
-    "case", ["iob2-chars", "iob1-features", "no-crf", "no-chars-one-hot"]
+    "case",
+    ["iob2-chars", "iob1-features", "ioe1", "no-scheme", "no-crf", "no-chars-one-hot"],
 )
 def test_a_tagger_serves_its_predictions(
-    case, tmp_path, ner_data, tagger_params, to_scheme
+    case, tmp_path, ner_data, tagger_params, to_scheme, monkeypatch
 ):
     X, y = ner_data(40)
     X_test, _ = ner_data(12, seed=1)
@@ -151,6 +154,11 @@ def test_a_tagger_serves_its_predictions(
     if case == "iob1-features":  # IOB1 reads a B from the tag before it
         y = to_scheme(y, "IOB1")
         X, X_test = _tuple_tokens(X), _tuple_tokens(X_test)
+    elif case == "ioe1":  # IOE1 reads an E from the tag after it
+        y = to_scheme(y, "IOE1")
+    elif case == "no-scheme":  # labels that are not chunks: the CRF's tags
+        y = [[label.split("-")[-1] for label in labels] for labels in y]
+        params["tag_scheme"] = None
     elif case == "no-crf":
         params["crf"] = False
     elif case == "no-chars-one-hot":
@@ -162,6 +170,16 @@ def test_a_tagger_serves_its_predictions(
         served.decision_function(X_test), tagger.decision_function(X_test), strict=True
     ):
         np.testing.assert_allclose(mine, theirs, atol=1e-4)
+    # the marginals; the runs decoded all at once and a few at a time, the
+    # characters read in one run and in several
+    expected = tagger.predict_proba(X_test)
+    for chunk in (1024, 7):
+        monkeypatch.setattr(sklearn_rnn.onnx, "DECODE_CHUNK", chunk)
+        monkeypatch.setattr(sklearn_rnn.onnx, "SPELLINGS_RUN", chunk)
+        assert served.predict(X_test) == tagger.predict(X_test)
+        for mine, theirs in zip(served.predict_proba(X_test), expected, strict=True):
+            assert mine.shape == theirs.shape
+            np.testing.assert_allclose(mine, theirs, atol=1e-4)
 
 
 def test_a_tagger_of_series_and_an_ensemble_serve_their_predictions(
@@ -183,6 +201,68 @@ def test_a_tagger_of_series_and_an_ensemble_serve_their_predictions(
     served = _served(ensemble, tmp_path)
     X_test, _ = ner_data(10, seed=2)
     assert served.predict(X_test) == ensemble.predict(X_test)
+    with pytest.raises(AttributeError, match="mean of its members' marginals"):
+        served.predict_proba(X_test)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(cell="gru", num_layers=2, bidirectional=True),
+        dict(bidirectional=True, init_state="learned", pooling="mean"),
+        dict(cell="rnn", bidirectional=True, pooling="max"),
+    ],
+    ids=["bigru-2-layers-last", "bilstm-learned-mean", "birnn-max"],
+)
+def test_the_graph_reads_a_batch_in_any_order_of_lengths(params, tmp_path):
+    # OnnxModel sorts its batches by length, but the graph must not need it: each
+    # recurrent operator takes the lengths as they come (sequence_lens)
+    clf = RNNClassifier(**QUICK, **params).fit(TEXTS, SENTIMENT)
+    served = _served(clf, tmp_path)
+    stacked, shared = served._read(TEXTS_TEST)
+    index = np.arange(len(TEXTS_TEST))[::-1]  # lengths 300, 2, 1, 3, 2, 8, 2, 5, 3
+    assert not np.all(np.diff(stacked.lengths[index]) <= 0)
+    logits = served.session.run(None, served._feeds(stacked, index, shared))[0]
+    proba = np.exp(logits - logits.max(axis=1, keepdims=True))
+    proba /= proba.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(proba, clf.predict_proba(TEXTS_TEST)[index], atol=1e-4)
+
+
+def test_a_tagger_graph_reads_a_batch_in_any_order_of_lengths(
+    tmp_path, ner_data, tagger_params
+):
+    X, y = ner_data(30)
+    tagger = LSTMSequenceTagger(**{**tagger_params, "max_iter": 2}).fit(X, y)
+    served = _served(tagger, tmp_path)
+    X_test = [["Anna", "met"] * 40, ["Oslo"]] + ner_data(6, seed=3)[0]
+    stacked, shared = served._read(X_test)
+    feeds = served._feeds(stacked, np.arange(len(X_test)), shared)
+    scores = served.session.run(["outputs"], feeds)[0]
+    for row, theirs in enumerate(tagger.decision_function(X_test)):
+        n = stacked.lengths[row]
+        np.testing.assert_allclose(scores[row, :n], theirs, atol=1e-4)
+
+
+def test_viterbi_finds_each_best_path_in_a_batch_in_any_order():
+    rng = np.random.default_rng(0)
+    k, lengths = 3, np.array([2, 4, 1, 3, 4])
+    emissions = rng.normal(size=(5, 4, k)).astype(np.float32)
+    start, transitions, end = rng.normal(size=k), rng.normal(size=(k, k)), -np.ones(k)
+    transitions[0, 1] = end[2] = -np.inf  # not allowed
+
+    def score(row, path):
+        return (
+            start[path[0]]
+            + sum(emissions[row, t, tag] for t, tag in enumerate(path))
+            + sum(transitions[a, b] for a, b in itertools.pairwise(path))
+            + end[path[-1]]
+        )
+
+    paths = sklearn_rnn.onnx.viterbi(emissions, lengths, start, transitions, end)
+    for row, n in enumerate(lengths):
+        every = itertools.product(range(k), repeat=n)
+        assert paths[row, :n].tolist() == list(max(every, key=lambda p: score(row, p)))
+        assert not paths[row, n:].any()
 
 
 SERVE_WITHOUT_TORCH = """
