@@ -8,6 +8,7 @@ import copy
 import io
 import json
 import logging
+import numbers
 import os
 import sys
 import tempfile
@@ -23,9 +24,15 @@ from ._input import TOKEN_PATTERN
 from ._reader import reader_state
 from ._regressor import RNNRegressor
 from ._tagger import LSTMSequenceTagger
+from ._translator import RNNTranslator
 from ._version import __version__
-from .nn import TaggerEnsembleNet
-from .nn.export import ManyToOneGraph, TaggerEnsembleGraph, TaggerGraph
+from .nn import BOS, EOS, N_TARGET_SPECIAL, TaggerEnsembleNet
+from .nn.export import (
+    ManyToOneGraph,
+    TaggerEnsembleGraph,
+    TaggerGraph,
+    TranslatorGraph,
+)
 
 # The ONNX operator set the graphs use (LSTM, GRU and RNN with sequence_lens)
 OPSET = 17
@@ -107,17 +114,7 @@ def export_onnx(estimator, path, *, quantize=False):
         "outputs": outputs,
     }
     buffer = io.BytesIO()
-    inputs = _example_inputs(reader, graph)
-    names = ["inputs", "lengths", "spelling_index", "char_features", "spellings"]
-    names = names[: len(inputs)]
-    output_names = ["outputs", "spelled"] if len(inputs) > 2 else ["outputs"]
-    steps = {0: "batch", 1: "steps"}
-    axes = {"inputs": steps, "lengths": {0: "batch"}, "spelling_index": steps}
-    axes["char_features"] = {0: "rows"}
-    axes["spellings"] = {0: "spellings", 1: "width"}
-    axes["spelled"] = {0: "spellings"}
-    per_step = outputs["task"] == "tagging"
-    axes["outputs"] = steps if per_step else {0: "batch"}
+    inputs, names, output_names, axes = _signature(reader, graph, outputs["task"])
     with torch.no_grad(), warnings.catch_warnings(), _quiet_stderr():
         # the TorchScript exporter is deprecated in favour of torch.export, which
         # specialises the length here (and takes 20 times as long); it warns about
@@ -209,12 +206,17 @@ def _describe(estimator):
     """``(graph module, reader, outputs metadata)`` of a fitted estimator."""
     name = type(estimator).__name__
     if not isinstance(
-        estimator, RNNClassifier | RNNRegressor | LSTMSequenceTagger | EnsembleTagger
+        estimator,
+        RNNClassifier
+        | RNNRegressor
+        | LSTMSequenceTagger
+        | EnsembleTagger
+        | RNNTranslator,
     ):
         raise TypeError(
-            f"export_onnx exports RNNClassifier, RNNRegressor, LSTMSequenceTagger and "
-            f"EnsembleTagger; a {name} cannot be exported yet (the translator's and "
-            "the generator's step-by-step decoding is not a graph of its own yet)"
+            f"export_onnx exports RNNClassifier, RNNRegressor, LSTMSequenceTagger, "
+            f"EnsembleTagger and RNNTranslator; a {name} cannot be exported yet (the "
+            "generator's step-by-step sampling is not a graph of its own yet)"
         )
     if isinstance(estimator, EnsembleTagger):
         check_is_fitted(estimator, "estimators_")
@@ -240,6 +242,8 @@ def _describe(estimator):
     module = copy.deepcopy(estimator.module_).cpu().eval()
     if isinstance(estimator, LSTMSequenceTagger):
         return TaggerGraph(module), reader, _tagger_outputs(estimator, module.crf)
+    if isinstance(estimator, RNNTranslator):
+        return TranslatorGraph(module), reader, _translator_outputs(estimator)
     if isinstance(estimator, RNNClassifier):
         return (
             ManyToOneGraph(module),
@@ -256,6 +260,41 @@ def _describe(estimator):
             "one_dimensional": bool(estimator._y_1d),
         },
     )
+
+
+def _translator_outputs(translator):
+    """What decoding a translator needs: its target symbols (in the order of their
+    indices, from ``N_TARGET_SPECIAL``), how they join back, and its decoding
+    settings as they are now (a server may change them)."""
+    target = translator.target_reader_
+    symbols = sorted(target.vocabulary, key=target.vocabulary.get)
+    if all(isinstance(s, str) for s in symbols):
+        pass
+    elif all(
+        isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in symbols
+    ):
+        symbols = [int(s) for s in symbols]
+    else:
+        kinds = sorted({type(s).__name__ for s in symbols})
+        raise ValueError(
+            "export_onnx needs target symbols that are all strings or all ints; "
+            f"this RNNTranslator was fitted on symbols of the types {kinds}"
+        )
+    net = translator.module_
+    return {
+        "task": "translation",
+        "target_symbols": symbols,
+        "target_strings": bool(target.strings),
+        "target_analyzer": target.analyzer,
+        "beam_size": int(translator.beam_size),
+        "length_penalty": float(translator.length_penalty),
+        "max_output_length": int(
+            translator.max_output_length or translator.max_output_length_
+        ),
+        "special_symbols": {"bos": BOS, "eos": EOS, "first_real": N_TARGET_SPECIAL},
+        "attention": net.attention,
+        "input_feeding": bool(net.input_feeding),
+    }
 
 
 def _tagger_outputs(tagger, crf):
@@ -276,6 +315,73 @@ def _tagger_outputs(tagger, crf):
         "tag_scheme": tagger.tag_scheme_,
         "crf": potentials,
     }
+
+
+def _signature(reader, graph, task):
+    """What tracing the graph takes: ``(example inputs, input names, output
+    names, dynamic axes)``."""
+    inputs = _example_inputs(reader, graph)
+    steps = {0: "batch", 1: "steps"}
+    axes = {"inputs": steps, "lengths": {0: "batch"}}
+    if task == "translation":
+        inputs, names, output_names = _translator_signature(graph, inputs)
+        key_steps = 1 if graph.net.attention == "additive" else 2
+        rows = {0: "rows"}
+        axes.update(
+            symbols=rows,
+            state={1: "rows"},
+            feed=rows,
+            values={0: "rows", 1: "source_steps"},
+            keys={0: "rows", key_steps: "source_steps"},
+            mask={0: "rows", 2: "source_steps"},
+            memory_values=steps,
+            memory_keys={0: "batch", key_steps: "steps"},
+            memory_mask={0: "batch", 2: "steps"},
+            initial_state={1: "batch"},
+            log_probs=rows,
+            next_state={1: "rows"},
+            next_feed=rows,
+            attention={0: "rows", 1: "source_steps"},
+        )
+        return inputs, names, output_names, axes
+    names = ["inputs", "lengths", "spelling_index", "char_features", "spellings"]
+    names = names[: len(inputs)]
+    output_names = ["outputs", "spelled"] if len(inputs) > 2 else ["outputs"]
+    axes["spelling_index"] = steps
+    axes["char_features"] = {0: "rows"}
+    axes["spellings"] = {0: "spellings", 1: "width"}
+    axes["spelled"] = {0: "spellings"}
+    axes["outputs"] = steps if task == "tagging" else {0: "batch"}
+    return inputs, names, output_names, axes
+
+
+def _translator_signature(graph, inputs):
+    """A translator's example inputs and the names of its graph's inputs and
+    outputs (see :class:`~sklearn_rnn.nn.export.TranslatorGraph`): the encoder's
+    batch of two, and a step of three rows over a memory of four steps."""
+    net = graph.net
+    rows, source, size = 3, 4, net.hidden_size
+    n_states = (2 if net.cell == "lstm" else 1) * net.num_layers
+    inputs = (*inputs, torch.tensor([2, 4, 5]), torch.randn(n_states, rows, size))
+    names = ["inputs", "lengths", "symbols", "state"]
+    output_names = ["initial_state", "log_probs", "next_state"]
+    if net.input_feeding:
+        inputs += (torch.randn(rows, size),)
+        names.append("feed")
+        output_names.append("next_feed")
+    if net.attention is not None:
+        keys = (rows, source, size) if net.attention == "additive" else None
+        mask = torch.zeros(rows, 1, source)
+        mask[1, 0, 3] = -float("inf")
+        inputs += (
+            torch.randn(rows, source, net.encoder.output_size),
+            torch.randn(*(keys or (rows, size, source))),
+            mask,
+        )
+        names += ["values", "keys", "mask"]
+        output_names[:0] = ["memory_values", "memory_keys", "memory_mask"]
+        output_names.append("attention")
+    return inputs, names, output_names
 
 
 def _example_inputs(reader, graph):

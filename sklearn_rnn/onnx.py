@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from . import _input, _schemes
+from . import _decoding, _input, _schemes
 from ._reader import reader_from_state
 
 __all__ = ["OnnxModel", "viterbi"]
@@ -148,6 +148,8 @@ class OnnxModel:
             }
         outputs = self.metadata["outputs"]
         self.task = outputs["task"]
+        if self.task == "translation":
+            self._start_translating(outputs, inputs)
         self.classes_ = np.asarray(outputs["classes"]) if "classes" in outputs else None
         self.tag_scheme_ = outputs.get("tag_scheme")
         if self.task == "tagging":
@@ -179,6 +181,31 @@ class OnnxModel:
                 onehot = _schemes.table_onehot(table, len(self.classes_))
                 self._onehot = (context, onehot)
 
+    def _start_translating(self, outputs, inputs):
+        """A translator's decoding settings, the symbols it writes, and the
+        placeholders that each run of one part of its graph feeds the other
+        part (see :class:`sklearn_rnn.nn.export.TranslatorGraph`)."""
+        self.beam_size = outputs["beam_size"]
+        self.length_penalty = outputs["length_penalty"]
+        self.max_output_length = outputs["max_output_length"]
+        self._special = outputs["special_symbols"]
+        self._target = np.empty(
+            self._special["first_real"] + len(outputs["target_symbols"]), object
+        )
+        self._target[self._special["first_real"] :] = outputs["target_symbols"]
+        types = {"tensor(int64)": np.int64, "tensor(float)": np.float32}
+        self._placeholders = {
+            name: np.zeros(
+                [d if isinstance(d, int) else 1 for d in i.shape], types[i.type]
+            )
+            for name, i in inputs.items()
+        }
+        self._placeholders["lengths"][:] = 1
+        attention = ["memory_values", "memory_keys", "memory_mask"]
+        self._encoded = (attention if outputs["attention"] else []) + ["initial_state"]
+        self._stepped = ["log_probs", "next_state"]
+        self._stepped += ["next_feed"] if outputs["input_feeding"] else []
+
     # ------------------------------------------------------------------ predicting
 
     def predict(self, X):
@@ -196,6 +223,8 @@ class OnnxModel:
         """
         if self.task == "tagging":
             return self._predict_tags(X)
+        if self.task == "translation":
+            return self._translate(X)
         outputs = self._per_sequence(X)
         if self.task == "classification":
             return self.classes_[np.argmax(outputs, axis=1)]
@@ -247,6 +276,11 @@ class OnnxModel:
         -------
         ndarray of shape (n_samples, n_outputs), or list of ndarray
         """
+        if self.task == "translation":
+            raise AttributeError(
+                "decision_function is for classifiers, regressors and taggers; this "
+                "file holds an RNNTranslator"
+            )
         if self.task == "tagging":
             stacked, shared = self._read(X)
             result = [None] * len(stacked.lengths)
@@ -271,7 +305,7 @@ class OnnxModel:
                     f"shape {X.shape} and dtype {X.dtype}"
                 )
             X, kind = X[:, :, None], "array3d"
-        if self._placeholders is None or kind != "tokens":
+        if self.task == "translation" or self._placeholders is None or kind != "tokens":
             return self.reader.read(X, kind, tokenizer=self._tokenize), {}
         stacked, spellings = self.reader.read(X, kind, spelled=True)
         shared = {
@@ -311,21 +345,76 @@ class OnnxModel:
         with ThreadPoolExecutor(self.n_threads) as pool:
             yield from pool.map(function, items)
 
+    def _batches(self, stacked):
+        """The rows of each run of the graph: sequences of similar lengths
+        together, longest first."""
+        order = np.argsort(-stacked.lengths, kind="stable")
+        return [
+            order[start : start + self.batch_size]
+            for start in range(0, len(order), self.batch_size)
+        ]
+
     def _runs(self, stacked, shared):
         """``(index, lengths, outputs)`` of each run of the graph: sequences of
         similar lengths together, ``index`` where they are in the input; up to
         ``n_threads`` runs at once."""
-        order = np.argsort(-stacked.lengths, kind="stable")
-        batches = [
-            order[start : start + self.batch_size]
-            for start in range(0, len(order), self.batch_size)
-        ]
 
         def run(index):
             feeds = self._feeds(stacked, index, shared)
             return index, feeds["lengths"], self.session.run(["outputs"], feeds)[0]
 
-        yield from self._parallel(run, batches)
+        yield from self._parallel(run, self._batches(stacked))
+
+    def _translate(self, X):
+        """A translator's predictions: each run of sequences encoded, then decoded
+        greedily or by beam search, the decoder's steps run one by one."""
+        stacked, _ = self._read(X)
+        special = self._special
+        decode = _decoding.greedy if self.beam_size == 1 else _decoding.beam_search
+        settings = () if self.beam_size == 1 else (self.beam_size, self.length_penalty)
+        attention = len(self._encoded) > 1
+        feeding = len(self._stepped) > 2
+
+        def step(symbols, state, feed, memory):
+            feeds = dict(self._placeholders, symbols=symbols, state=state)
+            if feeding:
+                feeds["feed"] = feed
+            if attention:
+                feeds.update(zip(("values", "keys", "mask"), memory, strict=True))
+            out = self.session.run(self._stepped, feeds)
+            return out[0], out[1], out[2] if feeding else None, None
+
+        def run(index):
+            feeds = dict(self._placeholders)
+            feeds.update(inputs=stacked.padded(index), lengths=stacked.lengths[index])
+            *memory, state = self.session.run(self._encoded, feeds)
+            feed = None
+            if feeding:
+                feed = np.zeros((state.shape[1], state.shape[2]), np.float32)
+            symbols, lengths, _ = decode(
+                step,
+                state,
+                feed,
+                tuple(memory) if attention else None,
+                self.max_output_length,
+                *settings,
+                bos=special["bos"],
+                eos=special["eos"],
+            )
+            return index, symbols, lengths
+
+        result = [None] * len(stacked.lengths)
+        first = special["first_real"]
+        joiner = None
+        if self.metadata["outputs"]["target_strings"]:
+            char = self.metadata["outputs"]["target_analyzer"] == "char"
+            joiner = "" if char else " "
+        for index, symbols, lengths in self._parallel(run, self._batches(stacked)):
+            for i, row, n in zip(index, symbols, lengths, strict=True):
+                row = row[:n]
+                tokens = self._target[row[row >= first]].tolist()
+                result[i] = tokens if joiner is None else joiner.join(tokens)
+        return result
 
     @staticmethod
     def _feeds(stacked, index, shared):

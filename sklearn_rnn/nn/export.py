@@ -48,6 +48,12 @@ class MaskedEncoder(nn.Module):
         return (zeros, zeros) if encoder.cell == "lstm" else zeros
 
     def forward(self, inputs, lengths):
+        outputs, state = self.run(inputs, lengths)
+        return outputs, self.encoder.last_hidden(state)
+
+    def run(self, inputs, lengths):
+        """``(outputs, state)``: the final state whole, ``(K*D, N, H)`` (a pair
+        for the LSTM), as the encoder gives it."""
         features = self.encoder.embed(inputs)
         packed = pack_padded_sequence(
             features,
@@ -59,7 +65,7 @@ class MaskedEncoder(nn.Module):
         outputs, _ = pad_packed_sequence(
             outputs, batch_first=True, total_length=features.shape[1]
         )
-        return outputs, self.encoder.last_hidden(state)
+        return outputs, state
 
 
 class ManyToOneGraph(nn.Module):
@@ -141,3 +147,53 @@ class TaggerEnsembleGraph(nn.Module):
             spelled.append(features)
             start += width
         return torch.stack(emissions).mean(dim=0), torch.cat(spelled, dim=1)
+
+
+class TranslatorGraph(nn.Module):
+    """:class:`~sklearn_rnn.nn.Seq2SeqNet` for export: the encoder and one decoder
+    step, two independent parts of one graph, which a server runs apart (each run
+    asks for one part's outputs, and feeds the other part's inputs small
+    placeholders) and joins by a loop of its own: greedy decoding or beam search.
+
+    ``forward(inputs, lengths, symbols, state[, feed][, values, keys, mask])``:
+
+    - the encoder: ``(inputs, lengths)`` -> the decoder's ``initial_state``
+      ``(Z, N, H_d)`` (``Z`` its states: per layer the hidden state, then for the
+      LSTM the cell state) and, with attention, the memory that attention reads:
+      ``memory_values`` ``(N, S, D*H)``, ``memory_keys`` (``(N, H_d, S)``, or
+      ``(N, S, H_d)`` for additive attention) and ``memory_mask`` ``(N, 1, S)`` (0
+      at the real positions, minus infinity past each length);
+    - a step of ``n`` rows: the previous ``symbols`` ``(n,)`` int64, the ``state``
+      ``(Z, n, H_d)``, with input feeding the previous attentional vectors
+      ``feed`` ``(n, H_d)`` (zeros at first), and with attention the rows'
+      memory -> ``log_probs`` ``(n, V)`` of the next symbol (minus infinity for
+      the padding and start symbols), ``next_state``, ``next_feed`` and the
+      ``attention`` weights ``(n, S)``.
+    """
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+        self.encoder = MaskedEncoder(net.encoder)
+
+    def forward(self, inputs, lengths, symbols, state, *rest):
+        net = self.net
+        outputs, final = self.encoder.run(inputs, lengths)
+        encoded, initial = net.memory_and_state(outputs, final, lengths)
+        feed = rest[0] if net.input_feeding else None
+        memory = None
+        if net.attention is not None:
+            memory = type(encoded)(*rest[-3:])
+        layer_weights, out_bias = net._layer_weights()
+        logits, new_state, feed, weights = net._step(
+            symbols, list(state.unbind(0)), feed, memory, layer_weights, out_bias
+        )
+        results = [torch.stack(initial)]
+        if net.attention is not None:
+            results[:0] = [encoded.values, encoded.keys, encoded.mask]
+        results += [torch.log_softmax(logits, dim=1), torch.stack(new_state)]
+        if net.input_feeding:
+            results.append(feed)
+        if net.attention is not None:
+            results.append(weights)
+        return tuple(results)

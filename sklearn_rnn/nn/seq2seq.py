@@ -296,6 +296,12 @@ class Seq2SeqNet(nn.Module):
         if int(lengths.min()) < 1:
             raise ValueError("Expected every source sequence to hold at least one step")
         outputs, final = self.encoder(inputs, lengths)
+        return self.memory_and_state(outputs, final, lengths)
+
+    def memory_and_state(self, outputs, final, lengths):
+        """What :meth:`encode` returns, from the encoder's ``outputs`` ``(N, S,
+        D*H)`` and final state ``(K*D, N, H)`` (a pair for the LSTM): the step that
+        an exported graph shares (:mod:`sklearn_rnn.nn.export`)."""
         n, length = outputs.shape[:2]
         steps = torch.arange(length, device=outputs.device)
         padding = steps[None, :] >= lengths.to(outputs.device)[:, None]
