@@ -26,9 +26,12 @@ def _select(memory, rows):
     return None if memory is None else tuple(part[rows] for part in memory)
 
 
-def greedy(step, state, feed, memory, max_length, bos, eos):
+def greedy(step, state, feed, memory, max_length, bos, eos, attention=None):
     """Each sequence's most likely symbol at every step until it writes ``eos``
     or has written ``max_length`` symbols.
+
+    ``attention``: ``None``, or zeros ``(N, max_length, S)`` that take the
+    attention weights behind each written symbol (past each length, zeros).
 
     Returns
     -------
@@ -45,10 +48,12 @@ def greedy(step, state, feed, memory, max_length, bos, eos):
     active = np.arange(n)
     symbols = np.full(n, bos, dtype=np.int64)
     for t in range(max_length):
-        log_probs, state, feed, _ = step(symbols, state, feed, memory)
+        log_probs, state, feed, weights = step(symbols, state, feed, memory)
         symbols = log_probs.argmax(axis=1)
         log_likelihood[active] += log_probs[np.arange(len(symbols)), symbols]
         symbols_out[active, t] = symbols
+        if attention is not None and weights is not None:
+            attention[active, t] = weights
         ended = symbols == eos
         if not ended.any():
             continue
@@ -63,27 +68,39 @@ def greedy(step, state, feed, memory, max_length, bos, eos):
         feed = None if feed is None else feed[going]
     width = int(ended_at.max()) if n else 0
     symbols_out = symbols_out[:, :width]
-    symbols_out[np.arange(width)[None, :] >= ended_at[:, None]] = 0
+    after = np.arange(width)[None, :] >= ended_at[:, None]
+    symbols_out[after] = 0
+    if attention is not None:
+        attention[:, :width][after] = 0.0
     return symbols_out, ended_at, log_likelihood
 
 
-def beam_search(step, state, feed, memory, max_length, beam, alpha, bos, eos):
+def beam_search(
+    step, state, feed, memory, max_length, beam, alpha, bos, eos, attention=None
+):
     """The ``beam`` best partial outputs of each sequence extended together, as
     :meth:`sklearn_rnn.nn.Seq2SeqNet.beam_search` does (its docstring says how
     hypotheses end and rank); the greedy output competes.
 
-    Returns ``(symbols, lengths, log_likelihood)`` as :func:`greedy`.
+    Returns ``(symbols, lengths, log_likelihood)`` as :func:`greedy`, and fills
+    ``attention`` as it does.
     """
-    g_symbols, g_lengths, g_ll = greedy(step, state, feed, memory, max_length, bos, eos)
+    g_attention = None if attention is None else np.zeros_like(attention)
+    g_symbols, g_lengths, g_ll = greedy(
+        step, state, feed, memory, max_length, bos, eos, g_attention
+    )
     if beam == 1:
+        if attention is not None:
+            attention[:] = g_attention
         return g_symbols, g_lengths, g_ll
     n = state.shape[1]
+    source_length = 0 if attention is None else attention.shape[2]
     best_rank = np.full(n, -np.inf)
     best_ll = np.full(n, -np.inf)
     best_length = np.zeros(n, dtype=np.int64)
     best_symbols = np.zeros((n, max_length), dtype=np.int64)
 
-    def keep_best(active, rows, ranks, scores, length, prefix):
+    def keep_best(active, rows, ranks, scores, length, prefix, history):
         """Set aside the finished hypotheses ``rows`` (one per active sequence)
         where they rank above the best so far."""
         where = np.flatnonzero(ranks > best_rank[active])
@@ -94,6 +111,8 @@ def beam_search(step, state, feed, memory, max_length, beam, alpha, bos, eos):
         best_ll[ids] = scores[where]
         best_length[ids] = length
         best_symbols[ids, : prefix.shape[1]] = prefix[rows[where]]
+        if history is not None:
+            attention[ids, : prefix.shape[1]] = history[rows[where]]
 
     # every sequence's beams side by side: row i*B + b; the first step, the same
     # for all B, is computed once
@@ -103,16 +122,22 @@ def beam_search(step, state, feed, memory, max_length, beam, alpha, bos, eos):
     scores[:, 1:] = -np.inf  # at first all beams are the same: keep one
     symbols = np.full(n * beam, bos, dtype=np.int64)
     prefix = np.zeros((n * beam, 0), dtype=np.int64)
+    history = None
+    if attention is not None:
+        history = np.zeros((n * beam, 0, source_length), attention.dtype)
     active = np.arange(n)
     offsets = np.arange(beam)
     for t in range(max_length):
         m = len(active)
         if t == 0:
-            log_probs, state, feed, _ = step(symbols[::beam], state, feed, first_memory)
+            log_probs, state, feed, weights = step(
+                symbols[::beam], state, feed, first_memory
+            )
             log_probs, state = log_probs[beams], state[:, beams]
             feed = None if feed is None else feed[beams]
+            weights = None if weights is None else weights[beams]
         else:
-            log_probs, state, feed, _ = step(symbols, state, feed, memory)
+            log_probs, state, feed, weights = step(symbols, state, feed, memory)
         vocabulary = log_probs.shape[1]
         total = (scores.reshape(-1, 1) + log_probs.astype(np.float64)).reshape(m, -1)
         top = _topk(total, min(2 * beam, total.shape[1]))
@@ -131,6 +156,7 @@ def beam_search(step, state, feed, memory, max_length, beam, alpha, bos, eos):
             np.take_along_axis(top_scores, end_at, axis=1)[:, 0],
             t,
             prefix,
+            history,
         )
 
         going = np.argsort(ends.astype(np.int8), axis=1, kind="stable")[:, :beam]
@@ -138,6 +164,10 @@ def beam_search(step, state, feed, memory, max_length, beam, alpha, bos, eos):
         rows = np.take_along_axis(rows, going, axis=1).reshape(-1)
         symbols = np.take_along_axis(written, going, axis=1).reshape(-1)
         prefix = np.concatenate([prefix[rows], symbols[:, None]], axis=1)
+        if history is not None:
+            if weights is None:
+                weights = np.zeros((len(log_probs), source_length), history.dtype)
+            history = np.concatenate([history[rows], weights[rows, None]], axis=1)
         state = state[:, rows]
         feed = None if feed is None else feed[rows]
         # the memory stays: a sequence's beams all read the same source
@@ -150,6 +180,7 @@ def beam_search(step, state, feed, memory, max_length, beam, alpha, bos, eos):
                 scores[:, 0],
                 max_length,
                 prefix,
+                history,
             )
             break
         bound = scores[:, 0] / _length_penalty(t + 2, alpha)
@@ -162,6 +193,7 @@ def beam_search(step, state, feed, memory, max_length, beam, alpha, bos, eos):
         active, scores = active[left], scores[left]
         rows = (left[:, None] * beam + offsets).reshape(-1)
         symbols, prefix = symbols[rows], prefix[rows]
+        history = None if history is None else history[rows]
         state = state[:, rows]
         feed = None if feed is None else feed[rows]
         memory = _select(memory, rows)
@@ -176,7 +208,11 @@ def beam_search(step, state, feed, memory, max_length, beam, alpha, bos, eos):
     g_width = min(width, g_symbols.shape[1])
     out[use_greedy] = 0
     out[use_greedy, :g_width] = g_symbols[use_greedy, :g_width]
-    out[np.arange(width)[None, :] >= best_length[:, None]] = 0
+    after = np.arange(width)[None, :] >= best_length[:, None]
+    out[after] = 0
+    if attention is not None:
+        attention[use_greedy] = g_attention[use_greedy]
+        attention[:, :width][after] = 0.0
     return out, best_length, best_ll
 
 

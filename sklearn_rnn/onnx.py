@@ -365,15 +365,17 @@ class OnnxModel:
 
         yield from self._parallel(run, self._batches(stacked))
 
-    def _translate(self, X):
-        """A translator's predictions: each run of sequences encoded, then decoded
-        greedily or by beam search, the decoder's steps run one by one."""
+    def _translate(self, X, with_attention=False):
+        """A translator's predictions (and the attention behind each of their
+        symbols): each run of sequences encoded, then decoded greedily or by beam
+        search, the decoder's steps run one by one."""
         stacked, _ = self._read(X)
         special = self._special
         decode = _decoding.greedy if self.beam_size == 1 else _decoding.beam_search
         settings = () if self.beam_size == 1 else (self.beam_size, self.length_penalty)
         attention = len(self._encoded) > 1
-        feeding = len(self._stepped) > 2
+        feeding = "next_feed" in self._stepped
+        wanted = self._stepped + (["attention"] if attention and with_attention else [])
 
         def step(symbols, state, feed, memory):
             feeds = dict(self._placeholders, symbols=symbols, state=state)
@@ -381,16 +383,20 @@ class OnnxModel:
                 feeds["feed"] = feed
             if attention:
                 feeds.update(zip(("values", "keys", "mask"), memory, strict=True))
-            out = self.session.run(self._stepped, feeds)
-            return out[0], out[1], out[2] if feeding else None, None
+            out = self.session.run(wanted, feeds)
+            weights = out[-1] if len(wanted) > len(self._stepped) else None
+            return out[0], out[1], out[2] if feeding else None, weights
 
         def run(index):
             feeds = dict(self._placeholders)
             feeds.update(inputs=stacked.padded(index), lengths=stacked.lengths[index])
             *memory, state = self.session.run(self._encoded, feeds)
-            feed = None
-            if feeding:
-                feed = np.zeros((state.shape[1], state.shape[2]), np.float32)
+            n, size = state.shape[1:]
+            feed = np.zeros((n, size), np.float32) if feeding else None
+            weights = None
+            if with_attention:
+                source = stacked.lengths[index].max()
+                weights = np.zeros((n, self.max_output_length, source), np.float32)
             symbols, lengths, _ = decode(
                 step,
                 state,
@@ -400,21 +406,48 @@ class OnnxModel:
                 *settings,
                 bos=special["bos"],
                 eos=special["eos"],
+                attention=weights,
             )
-            return index, symbols, lengths
+            return index, symbols, lengths, weights
 
-        result = [None] * len(stacked.lengths)
+        predictions = [None] * len(stacked.lengths)
+        weights = [None] * len(stacked.lengths)
         first = special["first_real"]
         joiner = None
         if self.metadata["outputs"]["target_strings"]:
             char = self.metadata["outputs"]["target_analyzer"] == "char"
             joiner = "" if char else " "
-        for index, symbols, lengths in self._parallel(run, self._batches(stacked)):
-            for i, row, n in zip(index, symbols, lengths, strict=True):
-                row = row[:n]
-                tokens = self._target[row[row >= first]].tolist()
-                result[i] = tokens if joiner is None else joiner.join(tokens)
-        return result
+        for index, symbols, lengths, attended in self._parallel(
+            run, self._batches(stacked)
+        ):
+            for row, (i, n) in enumerate(zip(index, lengths, strict=True)):
+                written = symbols[row, :n]
+                tokens = self._target[written[written >= first]].tolist()
+                predictions[i] = tokens if joiner is None else joiner.join(tokens)
+                if attended is not None:
+                    weights[i] = attended[row, :n, : stacked.lengths[i]]
+        return (predictions, weights) if with_attention else predictions
+
+    def predict_with_attention(self, X):
+        """A translator's predictions and the attention behind each of their
+        symbols, as ``RNNTranslator.predict_with_attention`` gives them.
+
+        Parameters
+        ----------
+        X : list of str, list of token lists, or list of arrays
+            Sources of the kind the translator was fitted on.
+
+        Returns
+        -------
+        predictions : list of str or list of lists
+        attention : list of ndarray of shape (n_output_symbols_i, n_source_steps_i)
+        """
+        if self.task != "translation":
+            raise AttributeError(
+                f"predict_with_attention is for translators; this file holds a "
+                f"{self.estimator}"
+            )
+        return self._translate(X, with_attention=True)
 
     @staticmethod
     def _feeds(stacked, index, shared):

@@ -23,6 +23,7 @@ from sklearn_rnn import (  # noqa: E402
     LSTMSequenceTagger,
     RNNClassifier,
     RNNRegressor,
+    RNNTranslator,
     export_onnx,
 )
 from sklearn_rnn.onnx import OnnxModel  # noqa: E402
@@ -182,6 +183,82 @@ def test_a_tagger_serves_its_predictions(
             np.testing.assert_allclose(mine, theirs, atol=1e-4)
 
 
+# reversing strings: a small translator learns it in a few dozen epochs, so that
+# its outputs vary (an untrained one writes the same few symbols everywhere)
+WORDS = ["abc", "cab", "bca", "acb", "bac", "cba", "ab", "ba", "abcc", "ccab", "a"] * 3
+# ragged: one symbol, unknown ones, and longer than any in fit (cut at the
+# longest output allowed)
+WORDS_TEST = WORDS[:11] + ["c", "abcabc", "zzab", "ccccccccaaaaaaaabbbbbbbbb"]
+TRANSLATOR = dict(
+    hidden_size=24,
+    embedding_dim=8,
+    target_embedding_dim=8,
+    max_iter=40,
+    learning_rate_init=0.01,
+    random_state=0,
+)
+
+
+def _assert_translates_alike(served, translator, X):
+    for beam in (1, 3):
+        translator.set_params(beam_size=beam)
+        served.beam_size = beam
+        assert served.predict(X) == translator.predict(X)
+        mine, my_weights = served.predict_with_attention(X)
+        theirs, their_weights = translator.predict_with_attention(X)
+        assert mine == theirs
+        for a, b in zip(my_weights, their_weights, strict=True):
+            assert a.shape == b.shape
+            np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(),
+        dict(attention="dot", cell="gru", bidirectional=True),
+        dict(attention="additive", input_feeding=True, cell="rnn", num_layers=2),
+        dict(attention=None, decoder_hidden_size=12, length_penalty=0.6),
+        dict(input_feeding=True, bidirectional=True, decoder_hidden_size=20),
+    ],
+    ids=["general-lstm", "dot-bigru", "additive-feeding-rnn-2", "none-bridge", "feed"],
+)
+def test_a_translator_serves_its_predictions(params, tmp_path):
+    translator = RNNTranslator(**TRANSLATOR, **params).fit(
+        WORDS, [w[::-1] for w in WORDS]
+    )
+    served = _served(translator, tmp_path, batch_size=4)
+    assert served.beam_size == 1
+    assert served.max_output_length == translator.max_output_length_
+    _assert_translates_alike(served, translator, WORDS_TEST)
+    with pytest.raises(AttributeError, match="RNNTranslator"):
+        served.predict_proba(WORDS_TEST)
+
+
+def test_a_translator_of_words_and_of_series_serves_its_predictions(tmp_path):
+    # words in, words out: the tokenizer's pattern and the joining space
+    sentences = ["one two", "two three one", "three", "one one two", "two one"] * 4
+    translator = RNNTranslator(**TRANSLATOR).fit(
+        sentences, [" ".join(s.split()[::-1]) for s in sentences]
+    )
+    served = _served(translator, tmp_path, batch_size=3)
+    _assert_translates_alike(served, translator, sentences[:5] + ["four two", "two"])
+    # token lists in, token lists (of ints) out
+    tokens = [s.split() for s in sentences]
+    targets = [[len(t) for t in s[::-1]] for s in tokens]
+    translator = RNNTranslator(**TRANSLATOR, beam_size=2).fit(tokens, targets)
+    served = _served(translator, tmp_path)
+    assert served.beam_size == 2
+    assert served.predict(tokens[:5]) == translator.predict(tokens[:5])
+    assert all(isinstance(v, int) for out in served.predict(tokens) for v in out)
+    # series in
+    X = _series(20, seed=0, channels=2)[2:]
+    y = [["up" if v > 0 else "down" for v in x[:4, 0]] for x in X]
+    translator = RNNTranslator(**TRANSLATOR, bidirectional=True).fit(X, y)
+    served = _served(translator, tmp_path)
+    _assert_translates_alike(served, translator, _series(8, seed=1, channels=2))
+
+
 def test_a_tagger_of_series_and_an_ensemble_serve_their_predictions(
     tmp_path, ner_data, tagger_params
 ):
@@ -306,6 +383,12 @@ def test_serving_needs_neither_torch_nor_scikit_learn(
     tagger = LSTMSequenceTagger(**{**tagger_params, "max_iter": 2}).fit(X, y)
     out = _serve_in_fresh_process(export_onnx(tagger, tmp_path / "t.onnx"), X[:8])
     assert out["predict"] == [str(v) for v in tagger.predict(X[:8])]
+    translator = RNNTranslator(**TRANSLATOR, beam_size=2)
+    translator.fit(WORDS, [w[::-1] for w in WORDS])
+    path = export_onnx(translator, tmp_path / "tr.onnx")
+    out = _serve_in_fresh_process(path, WORDS_TEST)
+    assert out["modules"] == []
+    assert out["predict"] == translator.predict(WORDS_TEST)
 
 
 def test_the_file_holds_what_preprocessing_needs(tmp_path):
@@ -330,6 +413,10 @@ def test_what_cannot_be_exported_says_why(tmp_path):
         export_onnx(generator.fit(["abc abd"] * 3), tmp_path / "x.onnx")
     with pytest.raises(NotFittedError):
         export_onnx(RNNClassifier(), tmp_path / "x.onnx")
+    translator = RNNTranslator(hidden_size=8, max_iter=1, random_state=0)
+    translator.fit(["ab", "ba"], [[("x", 1)], [("y", 2)]])
+    with pytest.raises(ValueError, match="target symbols that are all strings"):
+        export_onnx(translator, tmp_path / "x.onnx")
     codes = [[frozenset("ab"), frozenset("c")], [frozenset("d")]] * 2
     symbols = RNNClassifier(**QUICK).fit(codes, [0, 1] * 2)
     with pytest.raises(ValueError, match="not strings"):
