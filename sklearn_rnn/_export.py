@@ -66,9 +66,20 @@ def export_onnx(estimator, path, *, quantize=False):
     ``(S', C)`` of the character indices ``spellings`` ``(S', W)`` (zero-padded),
     which a server computes first.
 
+    A translator's graph has two independent parts that a server runs apart (see
+    :class:`~sklearn_rnn.nn.export.TranslatorGraph`): the encoder, ``inputs`` and
+    ``lengths`` to the decoder's ``initial_state`` and the memory attention reads
+    (``memory_values``, ``memory_keys``, ``memory_mask``), and one decoder step,
+    ``symbols``, ``state`` (, ``feed``) (, ``values``, ``keys``, ``mask``) to
+    ``log_probs``, ``next_state`` (, ``next_feed``) (, ``attention``); the
+    metadata holds its target symbols, how they join back, and its decoding
+    settings, and :class:`~sklearn_rnn.onnx.OnnxModel` decodes greedily or by beam
+    search in numpy. Its target symbols must be strings or ints.
+
     Parameters
     ----------
-    estimator : RNNClassifier, RNNRegressor, LSTMSequenceTagger or EnsembleTagger
+    estimator : RNNClassifier, RNNRegressor, LSTMSequenceTagger, EnsembleTagger or \
+RNNTranslator
         Fitted. A custom ``tokenizer`` (Python code) cannot be exported.
     path : str or path-like
         Where to write the ``.onnx`` file.
@@ -268,13 +279,12 @@ def _translator_outputs(translator):
     settings as they are now (a server may change them)."""
     target = translator.target_reader_
     symbols = sorted(target.vocabulary, key=target.vocabulary.get)
-    if all(isinstance(s, str) for s in symbols):
-        pass
-    elif all(
+    integral = all(
         isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in symbols
-    ):
+    )
+    if integral:
         symbols = [int(s) for s in symbols]
-    else:
+    elif not all(isinstance(s, str) for s in symbols):
         kinds = sorted({type(s).__name__ for s in symbols})
         raise ValueError(
             "export_onnx needs target symbols that are all strings or all ints; "

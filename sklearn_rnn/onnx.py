@@ -60,11 +60,15 @@ class OnnxModel:
     ----------
     estimator : str
         The class of the exported estimator (``"RNNClassifier"``, ...).
-    task : {"classification", "regression", "tagging"}
+    task : {"classification", "regression", "tagging", "translation"}
     classes_ : ndarray or None
         The labels (classification and tagging).
     tag_scheme_ : str or None
         A tagger's chunk scheme.
+    beam_size, length_penalty, max_output_length : int, float, int
+        A translator's decoding settings, the estimator's at export (its
+        ``max_output_length_`` when ``max_output_length`` is ``None``); set them to
+        decode otherwise, as on the estimator.
     metadata : dict
         All that the file's metadata holds (vocabularies, standardisation, ...).
     session : onnxruntime.InferenceSession
@@ -209,8 +213,9 @@ class OnnxModel:
     # ------------------------------------------------------------------ predicting
 
     def predict(self, X):
-        """Labels (classification), targets (regression) or label lists (tagging),
-        as the exported estimator's ``predict`` gives them.
+        """Labels (classification), targets (regression), label lists (tagging) or
+        target strings or token lists (translation), as the exported estimator's
+        ``predict`` gives them.
 
         Parameters
         ----------
@@ -220,6 +225,7 @@ class OnnxModel:
         Returns
         -------
         ndarray of shape (n_samples,) or (n_samples, n_outputs), or list of lists
+        (tagging), or list of str or list of lists (translation)
         """
         if self.task == "tagging":
             return self._predict_tags(X)
