@@ -19,9 +19,11 @@ from ._device import to_device
 # Reading and encoding input lives in _input (torch-free); its names stay reachable
 # here, where the rest of the package and older code look for them.
 from ._input import (  # noqa: F401
+    BOUNDARY,
     LAYOUTS,
     MAX_WORD_CHARS,
     N_SPECIAL,
+    N_STREAM_SPECIAL,
     PAD,
     TOKEN_PATTERN,
     UNK,
@@ -32,7 +34,9 @@ from ._input import (  # noqa: F401
     build_vocabulary,
     check_finite,
     check_vocabulary,
+    decode_characters,
     default_tokenizer,
+    encode_characters,
     encode_chars,
     encode_symbols,
     offsets_of,
@@ -252,41 +256,6 @@ def _ragged_subset(ragged, index):
 
 
 # ---------------------------------------------------------------------- text streams
-
-# Character streams put one mark before, between and after documents: the mark before a
-# document begins it, the one after ends it. Symbols are 0 padding, 1 unknown, 2 the
-# mark, then the characters in sorted order.
-BOUNDARY = N_SPECIAL
-N_STREAM_SPECIAL = N_SPECIAL + 1
-
-
-_ENCODE_CHUNK = 1 << 20  # characters encoded at a time: bounds the temporaries
-
-
-def encode_characters(text, classes):
-    """Symbols of the characters of ``text`` (int64), :data:`UNK` for any character not
-    in ``classes`` (sorted single characters). Vectorised, a million characters at a
-    time: a megabyte takes milliseconds, and a long text needs little memory beyond
-    its symbols."""
-    known_codes = np.fromiter(map(ord, classes), dtype=np.uint32, count=len(classes))
-    symbols = np.full(len(text), UNK, dtype=np.int64)
-    if len(known_codes) == 0:
-        return symbols
-    for start in range(0, len(text), _ENCODE_CHUNK):
-        piece = text[start : start + _ENCODE_CHUNK]
-        codes = np.frombuffer(piece.encode("utf-32-le", "surrogatepass"), np.uint32)
-        position = np.searchsorted(known_codes, codes)
-        known = known_codes[np.minimum(position, len(known_codes) - 1)] == codes
-        out = symbols[start : start + len(piece)]
-        out[known] = position[known] + N_STREAM_SPECIAL
-    return symbols
-
-
-def decode_characters(symbols, classes):
-    """The text of character symbols; special symbols are left out."""
-    symbols = np.asarray(symbols)
-    symbols = symbols[symbols >= N_STREAM_SPECIAL]
-    return "".join(np.asarray(classes)[symbols - N_STREAM_SPECIAL].tolist())
 
 
 def encode_documents(documents, classes, *, end=True):

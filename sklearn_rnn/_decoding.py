@@ -2,7 +2,9 @@
 else computes (an exported translator's graph, run by onnxruntime): the loops of
 :meth:`sklearn_rnn.nn.Seq2SeqNet.greedy` and
 :meth:`~sklearn_rnn.nn.Seq2SeqNet.beam_search` step for step, so that a served
-translator writes what the estimator writes. No torch here.
+translator writes what the estimator writes; and a generator's sampling, the loop
+of :meth:`sklearn_rnn.nn.CharLanguageModel.sample` with numpy's random draws. No
+torch here.
 
 ``step(symbols, state, feed, memory)`` takes the previous symbols ``(n,)``, the
 decoder state ``(Z, n, H_d)``, the previous attentional vectors ``(n, H_d)`` (or
@@ -224,3 +226,66 @@ def _topk(values, k):
         part = np.broadcast_to(np.arange(values.shape[1]), values.shape)
     order = np.argsort(-np.take_along_axis(values, part, axis=1), axis=1, kind="stable")
     return np.take_along_axis(part, order, axis=1)
+
+
+def sample(
+    step, state, logits, n_steps, rng, *, temperature, top_k, top_p, banned, stop
+):
+    """Draw ``n_steps`` symbols, each fed back as the next input, as
+    :meth:`sklearn_rnn.nn.CharLanguageModel.sample` draws them (with numpy's
+    random generator ``rng``).
+
+    ``step(symbols, state)`` gives the logits ``(n, V)`` of the symbol after
+    ``symbols`` ``(n,)`` and the new state; ``logits`` are those of the first draw.
+    Symbols ``banned`` are never drawn; after a ``stop`` symbol (kept) a row is
+    zeros. Returns the symbols ``(n, n_steps)``, int64.
+    """
+    n = logits.shape[0]
+    scale = 1.0 if temperature == 0 else 1.0 / temperature
+    drawn_steps = []
+    finished = np.zeros(n, dtype=bool)
+    for t in range(n_steps):
+        scaled = logits.astype(np.float64) * scale
+        scaled[:, banned] = -np.inf
+        if temperature == 0:
+            drawn = scaled.argmax(axis=1)
+        else:
+            drawn = _draw(scaled, rng, top_k, top_p)
+        drawn_steps.append(drawn)
+        if stop is not None:
+            finished |= drawn == stop
+            if finished.all():
+                break
+        if t + 1 < n_steps:
+            logits, state = step(drawn, state)
+    symbols = np.zeros((n, n_steps), dtype=np.int64)
+    if drawn_steps:
+        symbols[:, : len(drawn_steps)] = np.stack(drawn_steps, axis=1)
+    if stop is not None and n_steps:
+        is_stop = symbols == stop
+        first = np.where(is_stop.any(axis=1), is_stop.argmax(axis=1) + 1, n_steps)
+        symbols[np.arange(n_steps)[None, :] >= first[:, None]] = 0
+    return symbols
+
+
+def _draw(logits, rng, top_k, top_p):
+    """One symbol per row of ``logits`` (already divided by the temperature): the
+    Gumbel-max trick over those that ``top_k`` and ``top_p`` keep."""
+    if top_k is not None and top_k < logits.shape[1]:
+        kth = -np.partition(-logits, top_k - 1, axis=1)[:, top_k - 1 : top_k]
+        logits = np.where(logits < kth, -np.inf, logits)
+    if top_p is not None and top_p < 1.0:
+        with np.errstate(invalid="ignore"):
+            probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+        probs /= probs.sum(axis=1, keepdims=True)
+        order = np.argsort(-probs, axis=1, kind="stable")
+        sorted_probs = np.take_along_axis(probs, order, axis=1)
+        before = np.cumsum(sorted_probs, axis=1) - sorted_probs
+        # keep a symbol while the mass of those more likely is below top_p: the
+        # most likely symbol always stays
+        drop = np.zeros_like(probs, dtype=bool)
+        np.put_along_axis(drop, order, before >= top_p, axis=1)
+        logits = np.where(drop, -np.inf, logits)
+    with np.errstate(divide="ignore"):
+        gumbel = -np.log(-np.log(rng.random(logits.shape)))
+    return (logits + gumbel).argmax(axis=1)

@@ -20,7 +20,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._classifier import RNNClassifier
 from ._ensemble import EnsembleTagger
-from ._input import TOKEN_PATTERN
+from ._generator import CharLMGenerator
+from ._input import BOUNDARY, N_STREAM_SPECIAL, TOKEN_PATTERN, UNK
 from ._reader import reader_state
 from ._regressor import RNNRegressor
 from ._tagger import LSTMSequenceTagger
@@ -28,6 +29,7 @@ from ._translator import RNNTranslator
 from ._version import __version__
 from .nn import BOS, EOS, N_TARGET_SPECIAL, TaggerEnsembleNet
 from .nn.export import (
+    GeneratorGraph,
     ManyToOneGraph,
     TaggerEnsembleGraph,
     TaggerGraph,
@@ -76,10 +78,16 @@ def export_onnx(estimator, path, *, quantize=False):
     settings, and :class:`~sklearn_rnn.onnx.OnnxModel` decodes greedily or by beam
     search in numpy. Its target symbols must be strings or ints.
 
+    A generator's graph has two such parts too (see
+    :class:`~sklearn_rnn.nn.export.GeneratorGraph`): reading prefixes, ``inputs``
+    and ``lengths`` to ``prefix_state`` and ``prefix_logits``, and its one-step
+    function, ``symbols`` and ``state`` to ``logits`` and ``next_state``; the
+    metadata holds its characters.
+
     Parameters
     ----------
-    estimator : RNNClassifier, RNNRegressor, LSTMSequenceTagger, EnsembleTagger or \
-RNNTranslator
+    estimator : RNNClassifier, RNNRegressor, LSTMSequenceTagger, EnsembleTagger, \
+RNNTranslator or CharLMGenerator
         Fitted. A custom ``tokenizer`` (Python code) cannot be exported.
     path : str or path-like
         Where to write the ``.onnx`` file.
@@ -110,7 +118,8 @@ RNNTranslator
     onnx = _import_onnx()
     graph, reader, outputs = _describe(estimator)
     tokenizer = None
-    if reader.family == "symbols" and reader.analyzer != "char":
+    generator = outputs["task"] == "generation"
+    if reader.family == "symbols" and not generator and reader.analyzer != "char":
         # the estimator's own token_pattern, which replaces the default one
         pattern = getattr(estimator, "token_pattern", None)
         if isinstance(estimator, EnsembleTagger):
@@ -120,7 +129,8 @@ RNNTranslator
         "format": FORMAT,
         "estimator": type(estimator).__name__,
         "version": __version__,
-        "reader": reader_state(reader),
+        # a generator's characters are in its outputs
+        "reader": None if generator else reader_state(reader),
         "tokenizer": tokenizer,
         "outputs": outputs,
     }
@@ -222,12 +232,13 @@ def _describe(estimator):
         | RNNRegressor
         | LSTMSequenceTagger
         | EnsembleTagger
-        | RNNTranslator,
+        | RNNTranslator
+        | CharLMGenerator,
     ):
         raise TypeError(
             f"export_onnx exports RNNClassifier, RNNRegressor, LSTMSequenceTagger, "
-            f"EnsembleTagger and RNNTranslator; a {name} cannot be exported yet (the "
-            "generator's step-by-step sampling is not a graph of its own yet)"
+            f"EnsembleTagger, RNNTranslator and CharLMGenerator; a {name} cannot be "
+            "exported"
         )
     if isinstance(estimator, EnsembleTagger):
         check_is_fitted(estimator, "estimators_")
@@ -255,6 +266,18 @@ def _describe(estimator):
         return TaggerGraph(module), reader, _tagger_outputs(estimator, module.crf)
     if isinstance(estimator, RNNTranslator):
         return TranslatorGraph(module), reader, _translator_outputs(estimator)
+    if isinstance(estimator, CharLMGenerator):
+        outputs = {
+            "task": "generation",
+            "classes": estimator.classes_.tolist(),
+            "num_layers": module.encoder.num_layers,
+            "special_symbols": {
+                "unknown": UNK,
+                "boundary": BOUNDARY,
+                "first_real": N_STREAM_SPECIAL,
+            },
+        }
+        return GeneratorGraph(module), reader, outputs
     if isinstance(estimator, RNNClassifier):
         return (
             ManyToOneGraph(module),
@@ -333,6 +356,23 @@ def _signature(reader, graph, task):
     inputs = _example_inputs(reader, graph)
     steps = {0: "batch", 1: "steps"}
     axes = {"inputs": steps, "lengths": {0: "batch"}}
+    if task == "generation":
+        n_states = graph.net.encoder.num_layers * (
+            2 if graph.net.encoder.cell == "lstm" else 1
+        )
+        size = graph.net.encoder.hidden_size
+        inputs = (*inputs, torch.tensor([3, 4, 2]), torch.randn(n_states, 3, size))
+        axes.update(
+            symbols={0: "rows"},
+            state={1: "rows"},
+            prefix_state={1: "batch"},
+            prefix_logits={0: "batch"},
+            logits={0: "rows"},
+            next_state={1: "rows"},
+        )
+        names = ["inputs", "lengths", "symbols", "state"]
+        output_names = ["prefix_state", "prefix_logits", "logits", "next_state"]
+        return inputs, names, output_names, axes
     if task == "translation":
         inputs, names, output_names = _translator_signature(graph, inputs)
         key_steps = 1 if graph.net.attention == "additive" else 2

@@ -60,9 +60,9 @@ class OnnxModel:
     ----------
     estimator : str
         The class of the exported estimator (``"RNNClassifier"``, ...).
-    task : {"classification", "regression", "tagging", "translation"}
+    task : {"classification", "regression", "tagging", "translation", "generation"}
     classes_ : ndarray or None
-        The labels (classification and tagging).
+        The labels (classification and tagging), or a generator's characters.
     tag_scheme_ : str or None
         A tagger's chunk scheme.
     beam_size, length_penalty, max_output_length : int, float, int
@@ -131,7 +131,8 @@ class OnnxModel:
             )
         self.batch_size = batch_size
         self.estimator = self.metadata["estimator"]
-        self.reader = reader_from_state(self.metadata["reader"])
+        reader = self.metadata["reader"]
+        self.reader = None if reader is None else reader_from_state(reader)
         tokenizer = self.metadata["tokenizer"]
         self._tokenize = (
             None if tokenizer is None else re.compile(tokenizer["pattern"]).findall
@@ -154,7 +155,11 @@ class OnnxModel:
         self.task = outputs["task"]
         if self.task == "translation":
             self._start_translating(outputs, inputs)
+        elif self.task == "generation":
+            self._placeholders = _placeholders(inputs)
         self.classes_ = np.asarray(outputs["classes"]) if "classes" in outputs else None
+        if self.task == "generation":  # a str dtype would drop a trailing "\x00"
+            self.classes_ = np.array(outputs["classes"], dtype=object)
         self.tag_scheme_ = outputs.get("tag_scheme")
         if self.task == "tagging":
             crf = outputs["crf"]
@@ -197,14 +202,7 @@ class OnnxModel:
             self._special["first_real"] + len(outputs["target_symbols"]), object
         )
         self._target[self._special["first_real"] :] = outputs["target_symbols"]
-        types = {"tensor(int64)": np.int64, "tensor(float)": np.float32}
-        self._placeholders = {
-            name: np.zeros(
-                [d if isinstance(d, int) else 1 for d in i.shape], types[i.type]
-            )
-            for name, i in inputs.items()
-        }
-        self._placeholders["lengths"][:] = 1
+        self._placeholders = _placeholders(inputs)
         attention = ["memory_values", "memory_keys", "memory_mask"]
         self._encoded = (attention if outputs["attention"] else []) + ["initial_state"]
         self._stepped = ["log_probs", "next_state"]
@@ -231,6 +229,8 @@ class OnnxModel:
             return self._predict_tags(X)
         if self.task == "translation":
             return self._translate(X)
+        if self.task == "generation":
+            return self.classes_[self._next_logits(X).argmax(axis=1)]
         outputs = self._per_sequence(X)
         if self.task == "classification":
             return self.classes_[np.argmax(outputs, axis=1)]
@@ -243,7 +243,8 @@ class OnnxModel:
 
     def predict_proba(self, X):
         """Class probabilities of a classifier, columns in the order of
-        ``classes_``; a tagger's per-token label marginals.
+        ``classes_``; a tagger's per-token label marginals; a generator's
+        probabilities of each character coming next.
 
         A tagger's marginals are its CRF's (forward-backward over the whole
         sentence, in float64), counting only tag sequences that follow its tag
@@ -260,12 +261,15 @@ class OnnxModel:
         """
         if self.task == "tagging":
             return self._tag_probabilities(X)
-        if self.task != "classification":
+        if self.task == "generation":
+            logits = self._next_logits(X)
+        elif self.task == "classification":
+            logits = self._per_sequence(X).astype(np.float64)
+        else:
             raise AttributeError(
-                f"predict_proba is for classifiers and taggers; this file holds a "
-                f"{self.estimator}"
+                f"predict_proba is for classifiers, taggers and generators; this file "
+                f"holds a {self.estimator}"
             )
-        logits = self._per_sequence(X).astype(np.float64)
         logits -= logits.max(axis=1, keepdims=True)
         np.exp(logits, out=logits)
         return logits / logits.sum(axis=1, keepdims=True)
@@ -350,6 +354,130 @@ class OnnxModel:
             return
         with ThreadPoolExecutor(self.n_threads) as pool:
             yield from pool.map(function, items)
+
+    # ------------------------------------------------------------------ generators
+
+    def _prefixes(self, documents):
+        """The state after each string ``(Z, N, H)`` (read from a document's
+        beginning) and the logits ``(N, V)`` of the symbol after it."""
+        if isinstance(documents, str) or not all(isinstance(d, str) for d in documents):
+            raise TypeError("X must be a list of strings (one prefix each)")
+        classes = self.metadata["outputs"]["classes"]
+        boundary = self.metadata["outputs"]["special_symbols"]["boundary"]
+        encoded = [
+            np.r_[boundary, _input.encode_characters(d, classes)] for d in documents
+        ]
+        stacked = _input.Stacked.of_steps(
+            np.concatenate(encoded), [len(e) for e in encoded]
+        )
+        state = logits = None
+        for index in self._batches(stacked):
+            feeds = dict(self._placeholders)
+            feeds.update(inputs=stacked.padded(index), lengths=stacked.lengths[index])
+            rows, row_logits = self.session.run(
+                ["prefix_state", "prefix_logits"], feeds
+            )
+            if state is None:
+                state = np.empty((len(rows), len(encoded), rows.shape[2]), rows.dtype)
+                logits = np.empty((len(encoded), row_logits.shape[1]), rows.dtype)
+            state[:, index], logits[index] = rows, row_logits
+        return state, logits
+
+    def _next_logits(self, X):
+        """A generator's logits ``(N, n_classes)`` of the character after each
+        string, float64."""
+        first = self.metadata["outputs"]["special_symbols"]["first_real"]
+        return self._prefixes(X)[1][:, first:].astype(np.float64)
+
+    def transform(self, X):
+        """A generator's final hidden state of the top layer after each string, as
+        ``CharLMGenerator.transform`` gives it.
+
+        Parameters
+        ----------
+        X : list of str
+
+        Returns
+        -------
+        ndarray of shape (n_samples, hidden_size)
+        """
+        if self.task != "generation":
+            raise AttributeError(
+                f"transform is for generators; this file holds a {self.estimator}"
+            )
+        state, _ = self._prefixes(X)
+        return state[self.metadata["outputs"]["num_layers"] - 1]
+
+    def generate(
+        self,
+        n_chars=200,
+        prompt="",
+        *,
+        temperature=1.0,
+        top_k=None,
+        top_p=None,
+        n_samples=None,
+        stop_at_end=True,
+        random_state=None,
+    ):
+        """Write text as ``CharLMGenerator.generate`` does: each character drawn
+        is fed back to draw the next.
+
+        The draws come from numpy's random generator, not torch's: with a
+        ``temperature`` above 0 the texts follow the same distribution as the
+        estimator's but are not the same texts for the same ``random_state``; with
+        ``temperature=0`` (the most likely character each time) they are the same.
+
+        Parameters
+        ----------
+        n_chars, prompt, temperature, top_k, top_p, n_samples, stop_at_end
+            As in ``CharLMGenerator.generate``.
+        random_state : int, numpy.random.Generator or None, default=None
+            Seeds the draws.
+
+        Returns
+        -------
+        text : str, or list of str when ``n_samples`` is an int
+        """
+        if self.task != "generation":
+            raise AttributeError(
+                f"generate is for generators; this file holds a {self.estimator}"
+            )
+        if not isinstance(prompt, str):
+            raise TypeError(f"prompt must be a str, got {type(prompt).__name__}")
+        for name, value, low in (("n_chars", n_chars, 0), ("n_samples", n_samples, 1)):
+            if value is not None and (not isinstance(value, int) or value < low):
+                raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+        if temperature < 0:
+            raise ValueError(f"temperature must be >= 0, got {temperature!r}")
+        special = self.metadata["outputs"]["special_symbols"]
+        stop = special["boundary"] if stop_at_end else None
+        banned = [0, special["unknown"]] + (
+            [] if stop_at_end else [special["boundary"]]
+        )
+        state, logits = self._prefixes([prompt])
+        n = 1 if n_samples is None else n_samples
+        state, logits = np.repeat(state, n, axis=1), np.repeat(logits, n, axis=0)
+
+        def step(symbols, state):
+            feeds = dict(self._placeholders, symbols=symbols, state=state)
+            return self.session.run(["logits", "next_state"], feeds)
+
+        symbols = _decoding.sample(
+            step,
+            state,
+            logits,
+            n_chars,
+            np.random.default_rng(random_state),
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            banned=banned,
+            stop=stop,
+        )
+        classes = self.metadata["outputs"]["classes"]
+        texts = [_input.decode_characters(row, classes) for row in symbols]
+        return texts[0] if n_samples is None else texts
 
     def _batches(self, stacked):
         """The rows of each run of the graph: sequences of similar lengths
@@ -536,6 +664,18 @@ class OnnxModel:
             for row, (i, n) in enumerate(zip(index, lengths, strict=True)):
                 result[i] = probabilities[row, :n]
         return result
+
+
+def _placeholders(inputs):
+    """Zeros of the graph's inputs, one row and one step where the size is free
+    (each length 1): what a run of one part of a graph of two feeds the other."""
+    types = {"tensor(int64)": np.int64, "tensor(float)": np.float32}
+    placeholders = {
+        name: np.zeros([d if isinstance(d, int) else 1 for d in i.shape], types[i.type])
+        for name, i in inputs.items()
+    }
+    placeholders["lengths"][:] = 1
+    return placeholders
 
 
 def _alive(lengths, total_length):

@@ -259,6 +259,62 @@ def test_a_translator_of_words_and_of_series_serves_its_predictions(tmp_path):
     _assert_translates_alike(served, translator, _series(8, seed=1, channels=2))
 
 
+LINES = ["the cat sat on the mat", "a dog ate the hat", "the rat ran"] * 5
+
+
+@pytest.mark.parametrize(
+    "params",
+    [dict(), dict(cell="gru", num_layers=2, embedding_dim=None), dict(cell="rnn")],
+    ids=["lstm", "gru-2-layers-one-hot", "rnn"],
+)
+def test_a_generator_serves_its_next_characters_and_writes_alike(params, tmp_path):
+    generator = CharLMGenerator(hidden_size=24, max_iter=15, random_state=0, **params)
+    generator.fit(LINES)
+    served = _served(generator, tmp_path, batch_size=2)
+    # an empty prefix, unknown characters, longer than any line of fit
+    X = ["", "the c", "a dog ate th", "zz", "the rat ran " * 20]
+    np.testing.assert_array_equal(served.predict(X), generator.predict(X))
+    np.testing.assert_allclose(
+        served.predict_proba(X), generator.predict_proba(X), atol=1e-4
+    )
+    np.testing.assert_allclose(served.transform(X), generator.transform(X), atol=1e-4)
+    # the most likely character each time: the same text, stopping at the end
+    # or not; top_k=1 and a tiny top_p leave only that character too
+    for prompt, stop_at_end in (("", True), ("the ", False)):
+        expected = generator.generate(
+            60, prompt, temperature=0, n_samples=2, stop_at_end=stop_at_end
+        )
+        assert (
+            served.generate(
+                60, prompt, temperature=0, n_samples=2, stop_at_end=stop_at_end
+            )
+            == expected
+        )
+        assert (
+            served.generate(
+                60,
+                prompt,
+                top_k=1,
+                n_samples=2,
+                stop_at_end=stop_at_end,
+                random_state=0,
+            )
+            == expected
+        )
+        assert (
+            served.generate(
+                60, prompt, top_p=0.01, n_samples=2, stop_at_end=stop_at_end
+            )
+            == expected
+        )
+    # drawn texts: reproducible, of known characters, no longer than asked
+    texts = served.generate(50, "the", n_samples=4, random_state=0, top_k=5)
+    assert texts == served.generate(50, "the", n_samples=4, random_state=0, top_k=5)
+    assert all(len(t) <= 50 and set(t) <= set(generator.classes_) for t in texts)
+    assert len(served.generate(50, stop_at_end=False, random_state=1)) == 50
+    assert served.generate(0) == ""
+
+
 def test_a_tagger_of_series_and_an_ensemble_serve_their_predictions(
     tmp_path, ner_data, tagger_params
 ):
@@ -352,6 +408,8 @@ X = json.loads(sys.argv[2])
 out = {"predict": [str(v) for v in model.predict(X)]}
 if model.task == "classification":
     out["proba"] = model.predict_proba(X).tolist()
+if model.task == "generation":
+    out["generated"] = model.generate(40, "the ", temperature=0, n_samples=2)
 loaded = [m for m, module in sys.modules.items() if module is not None]
 out["modules"] = [m for m in loaded if m.split(".")[0] in ("torch", "sklearn")]
 print(json.dumps(out))
@@ -389,6 +447,14 @@ def test_serving_needs_neither_torch_nor_scikit_learn(
     out = _serve_in_fresh_process(path, WORDS_TEST)
     assert out["modules"] == []
     assert out["predict"] == translator.predict(WORDS_TEST)
+    generator = CharLMGenerator(hidden_size=16, max_iter=5, random_state=0)
+    generator.fit(LINES)
+    out = _serve_in_fresh_process(export_onnx(generator, tmp_path / "g.onnx"), LINES)
+    assert out["modules"] == []
+    assert out["predict"] == generator.predict(LINES).tolist()
+    assert out["generated"] == generator.generate(
+        40, "the ", temperature=0, n_samples=2
+    )
 
 
 def test_the_file_holds_what_preprocessing_needs(tmp_path):
@@ -408,9 +474,8 @@ def test_what_cannot_be_exported_says_why(tmp_path):
     custom = RNNClassifier(**QUICK, tokenizer=str.split).fit(TEXTS, SENTIMENT)
     with pytest.raises(ValueError, match="custom tokenizer"):
         export_onnx(custom, tmp_path / "x.onnx")
-    generator = CharLMGenerator(hidden_size=8, max_iter=1, random_state=0)
-    with pytest.raises(TypeError, match="CharLMGenerator cannot be exported"):
-        export_onnx(generator.fit(["abc abd"] * 3), tmp_path / "x.onnx")
+    with pytest.raises(TypeError, match="a str cannot be exported"):
+        export_onnx("a model", tmp_path / "x.onnx")
     with pytest.raises(NotFittedError):
         export_onnx(RNNClassifier(), tmp_path / "x.onnx")
     translator = RNNTranslator(hidden_size=8, max_iter=1, random_state=0)

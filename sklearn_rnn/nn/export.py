@@ -19,6 +19,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from .heads import POOLINGS
+from .language_model import _CELL_STEPS, _CELL_WEIGHTS
 
 
 class MaskedEncoder(nn.Module):
@@ -197,3 +198,50 @@ class TranslatorGraph(nn.Module):
         if net.attention is not None:
             results.append(weights)
         return tuple(results)
+
+
+class GeneratorGraph(nn.Module):
+    """:class:`~sklearn_rnn.nn.CharLanguageModel` for export: reading prefixes, and
+    the one-step function that generation repeats, two independent parts of one
+    graph (run apart, as :class:`TranslatorGraph`'s).
+
+    ``forward(inputs, lengths, symbols, state)``:
+
+    - the prefixes ``(N, L)`` (each from its document's beginning) ->
+      ``prefix_state`` ``(Z, N, H)`` after each one's last symbol (``Z``: the
+      layers' hidden states, then for the LSTM their cell states) and
+      ``prefix_logits`` ``(N, V)`` of the symbol after it;
+    - a step of ``n`` rows: the symbols just drawn ``symbols`` ``(n,)`` and the
+      ``state`` before them -> ``logits`` ``(n, V)`` of the next symbol and
+      ``next_state``, each layer one fused cell as
+      :meth:`~sklearn_rnn.nn.CharLanguageModel.sample` steps.
+    """
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+        self.encoder = MaskedEncoder(net.encoder)
+
+    def forward(self, inputs, lengths, symbols, state):
+        net, encoder = self.net, self.net.encoder
+        _, final = self.encoder.run(inputs, lengths)
+        prefix_logits = net.output(encoder.last_hidden(final))
+        lstm = encoder.cell == "lstm"
+        prefix_state = torch.cat(final) if lstm else final
+        k = encoder.num_layers
+        x = encoder.embed(symbols)
+        cell = _CELL_STEPS[encoder.cell]
+        new_h, new_c = [], []
+        for layer in range(k):
+            weights = [
+                getattr(encoder.rnn, f"{name}_l{layer}") for name in _CELL_WEIGHTS
+            ]
+            if lstm:
+                h, c = cell(x, (state[layer], state[k + layer]), *weights)
+                new_c.append(c)
+            else:
+                h = cell(x, state[layer], *weights)
+            new_h.append(h)
+            x = h
+        logits = net.output(x)
+        return prefix_state, prefix_logits, logits, torch.stack(new_h + new_c)
