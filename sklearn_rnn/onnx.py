@@ -286,10 +286,10 @@ class OnnxModel:
         -------
         ndarray of shape (n_samples, n_outputs), or list of ndarray
         """
-        if self.task == "translation":
+        if self.task in ("translation", "generation"):
             raise AttributeError(
                 "decision_function is for classifiers, regressors and taggers; this "
-                "file holds an RNNTranslator"
+                f"file holds a {self.estimator}"
             )
         if self.task == "tagging":
             stacked, shared = self._read(X)

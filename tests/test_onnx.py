@@ -231,8 +231,9 @@ def test_a_translator_serves_its_predictions(params, tmp_path):
     assert served.beam_size == 1
     assert served.max_output_length == translator.max_output_length_
     _assert_translates_alike(served, translator, WORDS_TEST)
-    with pytest.raises(AttributeError, match="RNNTranslator"):
-        served.predict_proba(WORDS_TEST)
+    for method in (served.predict_proba, served.decision_function, served.transform):
+        with pytest.raises(AttributeError, match="RNNTranslator"):
+            method(WORDS_TEST)
 
 
 def test_a_translator_of_words_and_of_series_serves_its_predictions(tmp_path):
@@ -313,6 +314,9 @@ def test_a_generator_serves_its_next_characters_and_writes_alike(params, tmp_pat
     assert all(len(t) <= 50 and set(t) <= set(generator.classes_) for t in texts)
     assert len(served.generate(50, stop_at_end=False, random_state=1)) == 50
     assert served.generate(0) == ""
+    for method in (served.decision_function, served.predict_with_attention):
+        with pytest.raises(AttributeError, match="CharLMGenerator"):
+            method(X)
 
 
 def test_a_tagger_of_series_and_an_ensemble_serve_their_predictions(
