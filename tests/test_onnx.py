@@ -228,12 +228,37 @@ def test_a_translator_serves_its_predictions(params, tmp_path):
         WORDS, [w[::-1] for w in WORDS]
     )
     served = _served(translator, tmp_path, batch_size=4)
+    assert served._step_session is not served.session  # the step cut out
     assert served.beam_size == 1
     assert served.max_output_length == translator.max_output_length_
     _assert_translates_alike(served, translator, WORDS_TEST)
     for method in (served.predict_proba, served.decision_function, served.transform):
         with pytest.raises(AttributeError, match="RNNTranslator"):
             method(WORDS_TEST)
+
+
+def test_without_the_onnx_package_the_whole_graph_serves_each_step(
+    tmp_path, monkeypatch
+):
+    # the step part is cut out of the graph with onnx; without it each step runs
+    # the whole graph, the encoder on placeholders
+    params = dict(attention="additive", input_feeding=True)
+    translator = RNNTranslator(**TRANSLATOR, **params)
+    translator.fit(WORDS, [w[::-1] for w in WORDS])
+    generator = CharLMGenerator(hidden_size=16, max_iter=5, random_state=0).fit(LINES)
+    paths = [
+        export_onnx(m, tmp_path / f"{i}.onnx")
+        for i, m in enumerate([translator, generator])
+    ]
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    served = OnnxModel(paths[0])
+    assert served._step_session is served.session
+    _assert_translates_alike(served, translator, WORDS_TEST)
+    served = OnnxModel(paths[1])
+    assert served._step_session is served.session
+    assert served.generate(30, "the", temperature=0) == generator.generate(
+        30, "the", temperature=0
+    )
 
 
 def test_a_translator_of_words_and_of_series_serves_its_predictions(tmp_path):
