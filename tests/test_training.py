@@ -317,20 +317,27 @@ def test_cosine_partial_fit_keeps_the_rate():
     assert [r["lr"] for r in clf.history_] == [2e-3, 2e-3]
 
 
-def test_weight_averaging_learns_and_leaves_partial_fit_unaveraged():
-    X, y = sign_task()
+def fit_sign_task(X, y, **params):
+    """A small classifier trained 15 epochs on the sign task with ``params``;
+    checked to have learned it."""
     clf = RNNClassifier(
         hidden_size=16,
         max_iter=15,
         learning_rate_init=1e-2,
-        ema_decay=0.9,
         early_stopping=False,
         random_state=0,
+        **params,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(X, y)
     assert clf.score(X, y) > 0.8
+    return clf
+
+
+def test_weight_averaging_learns_and_leaves_partial_fit_unaveraged():
+    X, y = sign_task()
+    clf = fit_sign_task(X, y, ema_decay=0.9)
     unaveraged = clone(clf).set_params(ema_decay=None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -355,18 +362,7 @@ def test_ema_decay_must_lie_strictly_between_0_and_1(ema_decay):
 
 def test_bfloat16_precision_trains_mixed_and_predicts_in_float32():
     X, y = sign_task()
-    clf = RNNClassifier(
-        hidden_size=16,
-        max_iter=15,
-        learning_rate_init=1e-2,
-        precision="bfloat16",
-        early_stopping=False,
-        random_state=0,
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        clf.fit(X, y)
-    assert clf.score(X, y) > 0.8
+    clf = fit_sign_task(X, y, precision="bfloat16")
     seen = []
     linear = next(m for m in clf.module_.modules() if isinstance(m, torch.nn.Linear))
     linear.register_forward_hook(lambda module, args, out: seen.append(out.dtype))
