@@ -189,7 +189,8 @@ def _is_numeric_row(x):
 
 
 def read_text(X, tokenizer, lowercase):
-    """Tokenise raw strings; one that yields no token becomes one unknown symbol."""
+    """Tokenise raw strings; one that yields no token (an empty string, say, as some
+    sentence sets hold) becomes one unknown symbol, as TF-IDF reads it as no word."""
     tokenize = tokenizer if tokenizer is not None else default_tokenizer
     sequences = []
     for i, text in enumerate(X):
@@ -199,8 +200,6 @@ def read_text(X, tokenizer, lowercase):
                 "string: X must hold only raw strings, only token lists or only "
                 "numeric arrays"
             )
-        if not text:
-            raise ValueError(f"Sample {i} of X is an empty string")
         try:
             tokens = tokenize(text.lower() if lowercase else text)
         except Exception as exc:
