@@ -26,6 +26,11 @@ another seed):
 
     flock /tmp/sklearn-rnn-bench.lock python benchmarks/bench_conll.py --defaults-only
 
+``--columns 1`` gives the defaults the part-of-speech column beside each word (as
+``(word, POS)`` tokens; sklearn-crfsuite reads it in every run); ``--wnut`` fits the
+defaults on WNUT-17 instead, as a user would (its training file alone, early stopping
+on a tenth of it), scored on the test file beside sklearn-crfsuite.
+
 Speed alone: ``--speed`` times CHOSEN's training epochs on eng.train and its
 predictions on eng.testa beside sklearn-crfsuite (fit on eng.train, predicting
 eng.testa), and a pair of its taggers fitted one after the other against side by side
@@ -188,6 +193,9 @@ def crfsuite(X, y, X_test, y_test, pos=None, pos_test=None):
 # ---------------------------------------------------------------------- ours
 
 
+COLUMNS = {1: "POS", 2: "chunk"}
+
+
 def view(X, columns):
     """CoNLL-2003 sentences of ``(word, POS, chunk)`` tokens as the tagger reads them:
     the word alone, or tuples of the word and the file ``columns`` named (1 POS,
@@ -332,27 +340,48 @@ def speed(X, y, pos, X_a, pos_a):
     record(ARGS, "python benchmarks/bench_conll.py --speed", rows)
 
 
-def defaults_rows(X, y, X_b, y_b, crf_f1, crf_fit):
-    """Fit the defaults as a user would (words alone, early stopping on a tenth of
-    eng.train); their rows beside sklearn-crfsuite's figures."""
-    f1, fit, _, epochs = tagger({}, X, y, X_b, y_b)
-    print(f"  defaults: testb F1 {f1:.4f}, {fit:.0f} s, {epochs} epochs", flush=True)
+def defaults_rows(X, y, X_b, y_b, crf_f1, crf_fit, columns=None, data="CoNLL-2003"):
+    """Fit the defaults as a user would (words alone, or with the file ``columns``
+    as token features; early stopping on a tenth of the training data); their rows
+    beside sklearn-crfsuite's figures."""
+    params = {"feature_columns": columns} if columns else {}
+    f1, fit, _, epochs = tagger(params, X, y, X_b, y_b)
+    print(f"  defaults: test F1 {f1:.4f}, {fit:.0f} s, {epochs} epochs", flush=True)
+    test = "testb" if data == "CoNLL-2003" else "test"
+    words = ""
+    if columns:
+        words = f", (word, {', '.join(COLUMNS[c] for c in columns)}) tokens"
     return [
         (
-            "CoNLL-2003",
-            "testb entity F1, defaults (stopping on 10% of train)",
+            data,
+            f"{test} entity F1, defaults{words} (stopping on 10% of train)",
             f"{f1:.4f}",
             f"{crf_f1:.4f} (sklearn-crfsuite)",
             f"{f1 - crf_f1:+.4f}",
         ),
         (
-            "CoNLL-2003",
-            f"fit seconds, defaults ({epochs} epochs)",
+            data,
+            f"fit seconds, defaults{words} ({epochs} epochs)",
             f"{fit:.0f}",
             f"{crf_fit:.0f} (sklearn-crfsuite)",
             "",
         ),
     ]
+
+
+def wnut_defaults():
+    """The defaults on WNUT-17 as a user fits them, beside sklearn-crfsuite."""
+    X, y = load_wnut17(subset="train", return_X_y=True)
+    X_t, y_t = load_wnut17(subset="test", return_X_y=True)
+    if ARGS.quick:
+        X, y = X[:300], y[:300]
+    print("WNUT-17, sklearn-crfsuite:", flush=True)
+    crf_f1, crf_fit, _ = crfsuite(X, y, X_t, y_t)
+    print(f"  test F1 {crf_f1:.4f}, {crf_fit:.0f} s")
+    print("WNUT-17, LSTMSequenceTagger:", flush=True)
+    rows = defaults_rows(X, y, X_t, y_t, crf_f1, crf_fit, data="WNUT-17")
+    command = "python benchmarks/bench_conll.py --wnut"
+    record(ARGS, command + (f" --seed {ARGS.seed}" if ARGS.seed else ""), rows)
 
 
 def main():
@@ -369,6 +398,9 @@ def main():
     if ARGS.speed:
         speed(X, y, pos, X_a, [[token[1] for token in s] for s in X_a])
         return
+    if ARGS.wnut:
+        wnut_defaults()
+        return
     X_b, y_b = load_conll(require(conll / "eng.testb"), feature_columns=[1, 2])
     pos_b = [[token[1] for token in s] for s in X_b]
 
@@ -379,8 +411,10 @@ def main():
 
     print("LSTMSequenceTagger:", flush=True)
     if ARGS.defaults_only:
-        rows = defaults_rows(X, y, X_b, y_b, crf_f1, crf_fit)
+        columns = [int(c) for c in ARGS.columns.split(",")] if ARGS.columns else None
+        rows = defaults_rows(X, y, X_b, y_b, crf_f1, crf_fit, columns)
         command = "python benchmarks/bench_conll.py --defaults-only"
+        command += f" --columns {ARGS.columns}" if ARGS.columns else ""
         record(ARGS, command + (f" --seed {ARGS.seed}" if ARGS.seed else ""), rows)
         return
     chosen_f1, chosen_fit, chosen_speed, chosen_epochs = tagger(
@@ -457,6 +491,10 @@ if __name__ == "__main__":
             action="store_true", help="only sklearn-crfsuite and the defaults' fit"
         ),
         seed=dict(type=int, default=0, help="random_state of every tagger"),
+        columns=dict(
+            default="", help="--defaults-only: file columns beside the word (1: POS)"
+        ),
+        wnut=dict(action="store_true", help="the defaults on WNUT-17 only"),
     )
     if ARGS.quick:
         ARGS.no_record = True
