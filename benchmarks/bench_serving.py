@@ -3,7 +3,9 @@
 (onnxruntime), in full precision and quantized. The tagger is timed on CoNLL-2003
 eng.testb beside sklearn-crfsuite (feature extraction included, as bench_conll.py
 times it); the classifier on TREC-6 and Japanese Vowels (one sample's latency, and
-throughput).
+throughput); the translator on CMUdict test words (words per second, greedy and with a
+beam of 5); the generator on tiny shakespeare (characters written per second, one
+stream and a batch of 16).
 
 Speed does not depend on how well a network is trained, so the networks here train
 for a few epochs only (each row says how many): the tagger has the size and inputs of
@@ -11,7 +13,8 @@ one of bench_conll.py's CHOSEN networks (words with their part-of-speech and chu
 columns, characters), the classifiers their defaults. Each speed is the median of
 ``--repeat`` runs, the ways timed in turn in one process, on ``--threads`` threads.
 
-    flock /tmp/bench.lock python benchmarks/bench_serving.py   # about 10 minutes
+    flock /tmp/bench.lock python benchmarks/bench_serving.py   # about 12 minutes
+    python benchmarks/bench_serving.py --parts translator,generator   # some only
 """
 
 import statistics
@@ -28,12 +31,24 @@ from _common import DATA, Timer, load_trec, parse_args, record, require  # noqa:
 from bench_conll import FEATURES, fit_crfsuite, sentence_features, view  # noqa: E402
 from bench_japanese_vowels import load as load_vowels  # noqa: E402
 
-from sklearn_rnn import LSTMSequenceTagger, RNNClassifier, export_onnx  # noqa: E402
-from sklearn_rnn.datasets import load_conll  # noqa: E402
+from sklearn_rnn import (  # noqa: E402
+    CharLMGenerator,
+    LSTMSequenceTagger,
+    RNNClassifier,
+    RNNTranslator,
+    export_onnx,
+)
+from sklearn_rnn.datasets import (  # noqa: E402
+    load_cmudict,
+    load_conll,
+    load_tinyshakespeare,
+)
 from sklearn_rnn.onnx import OnnxModel  # noqa: E402
 
 TAGGER_EPOCHS = 1
 CLASSIFIER_EPOCHS = 3
+TRANSLATOR_PAIRS = 20_000  # trained on, one epoch
+GENERATOR_SECONDS = 60  # of training
 
 
 def timed_in_turn(ways, repeat):
@@ -172,20 +187,112 @@ def classifier_rows(name, X, y, X_test, folder):
     ]
 
 
+def translator_rows(folder):
+    """Words per second of the defaults' sizes on CMUdict test words, greedy and
+    with a beam of 5: the estimator against OnnxModel (decoding in numpy)."""
+    X, y = load_cmudict(subset="train", return_X_y=True)
+    words = list(load_cmudict(subset="test", variants="grouped").words)[:2_000]
+    n_pairs = 2_000 if ARGS.quick else TRANSLATOR_PAIRS
+    translator = RNNTranslator(max_iter=1, early_stopping=False, random_state=0)
+    fit_quietly(translator, X[:n_pairs], y[:n_pairs])
+    path = export_onnx(translator, Path(folder) / "translator.onnx")
+    model = OnnxModel(path, n_threads=ARGS.threads)
+    rows = []
+    for beam in (1, 5):
+        translator.set_params(beam_size=beam)
+        model.beam_size = beam
+        pairs = zip(model.predict(words), translator.predict(words), strict=True)
+        same = np.mean([a == b for a, b in pairs])
+        seconds = timed_in_turn(
+            {
+                "torch": lambda: translator.predict(words),
+                "onnx": lambda: model.predict(words),
+            },
+            ARGS.repeat,
+        )
+        speed = {name: len(words) / s for name, s in seconds.items()}
+        decoding = "greedy" if beam == 1 else "beam 5"
+        print(f"  translator, {decoding}: {speed}, same {same}", flush=True)
+        rows.append(
+            (
+                "CMUdict G2P",
+                f"predict words per second, {decoding}, OnnxModel (onnxruntime, "
+                f"decoding in numpy), defaults' sizes, 1 epoch on {n_pairs:,} pairs "
+                f"(speed only), {len(words):,} test words, median of {ARGS.repeat}; "
+                f"words decoded as the estimator decodes them: {same:.4f}; file "
+                f"{path.stat().st_size / 1e6:.1f} MB",
+                f"{speed['onnx']:,.0f}",
+                f"{speed['torch']:,.0f} (the estimator, torch)",
+                f"{speed['onnx'] / speed['torch']:.2f}x",
+            )
+        )
+    return rows
+
+
+def generator_rows(folder):
+    """Characters written per second by the defaults, one stream and 16 at once: the
+    estimator against OnnxModel (one step per character, sampling in numpy)."""
+    text = load_tinyshakespeare(subset="train", return_text=True)
+    budget = 5 if ARGS.quick else GENERATOR_SECONDS
+    generator = CharLMGenerator(max_time=budget, random_state=0)
+    fit_quietly(generator, text, None)
+    path = export_onnx(generator, Path(folder) / "generator.onnx")
+    model = OnnxModel(path, n_threads=ARGS.threads)
+    n_chars = 500
+    rows = []
+    for streams in (None, 16):
+        seconds = timed_in_turn(
+            {
+                name: lambda m=m, k=streams: m.generate(
+                    n_chars, n_samples=k, stop_at_end=False, random_state=0
+                )
+                for name, m in (("torch", generator), ("onnx", model))
+            },
+            ARGS.repeat,
+        )
+        n = n_chars * (streams or 1)
+        speed = {name: n / s for name, s in seconds.items()}
+        print(f"  generator, {streams or 1} stream(s): {speed}", flush=True)
+        rows.append(
+            (
+                "tinyshakespeare",
+                f"generate characters per second, {streams or 1} stream(s) of "
+                f"{n_chars}, OnnxModel (onnxruntime, sampling in numpy), defaults, "
+                f"{budget} s of training (speed only), median of {ARGS.repeat}",
+                f"{speed['onnx']:,.0f}",
+                f"{speed['torch']:,.0f} (the estimator, torch)",
+                f"{speed['onnx'] / speed['torch']:.2f}x",
+            )
+        )
+    return rows
+
+
 def main():
+    parts = ARGS.parts.split(",")
     rows = []
     with tempfile.TemporaryDirectory() as folder:
-        X, y = load_trec("TREC.train.all")
-        X_test, _ = load_trec("TREC.test.all")
-        rows += classifier_rows("TREC-6", X, y, X_test, folder)
-        X, y = load_vowels("train")
-        X_test, _ = load_vowels("test")
-        rows += classifier_rows("Japanese Vowels", X, y, X_test, folder)
-        rows += conll_rows(folder)
+        if "classifier" in parts:
+            X, y = load_trec("TREC.train.all")
+            X_test, _ = load_trec("TREC.test.all")
+            rows += classifier_rows("TREC-6", X, y, X_test, folder)
+            X, y = load_vowels("train")
+            X_test, _ = load_vowels("test")
+            rows += classifier_rows("Japanese Vowels", X, y, X_test, folder)
+        if "tagger" in parts:
+            rows += conll_rows(folder)
+        if "translator" in parts:
+            rows += translator_rows(folder)
+        if "generator" in parts:
+            rows += generator_rows(folder)
     command = "python benchmarks/bench_serving.py"
     if ARGS.repeat != 5:
         command += f" --repeat {ARGS.repeat}"
+    if ARGS.parts != PARTS:
+        command += f" --parts {ARGS.parts}"
     record(ARGS, command, rows)
+
+
+PARTS = "classifier,tagger,translator,generator"
 
 
 if __name__ == "__main__":
@@ -193,6 +300,7 @@ if __name__ == "__main__":
         __doc__.splitlines()[0],
         quick=dict(action="store_true", help="small subsets: a dry run"),
         repeat=dict(type=int, default=5, help="timed runs of each way"),
+        parts=dict(default=PARTS, help="which estimators, comma-separated"),
     )
     if ARGS.quick:
         ARGS.no_record = True
