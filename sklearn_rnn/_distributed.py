@@ -14,6 +14,8 @@ them all at the same batch. Only rank 0 prints, warns and writes checkpoints.
 through the :class:`Ranks` it returns.
 """
 
+import functools
+
 import torch
 import torch.distributed as dist
 
@@ -32,7 +34,7 @@ def current():
 
 
 # An embedding table of at least this many values has its gradient averaged row by
-# row: only the rows that some rank's batch reached, since every other row's gradient
+# row: only the rows that some rank's batch read, since every other row's gradient
 # is zero on every rank. A batch of 32 questions reads a few hundred of TREC-6's
 # 8,700 words, so the ranks exchange a few hundred rows at each step instead of the
 # whole table (10 MB). Smaller tables go with the other gradients.
@@ -47,17 +49,24 @@ class GradientAverage:
     batch's loss is the mean over: the result is the gradient of the mean loss over
     every item the ranks read in the step, which one process reading all their
     batches as one would get. Made at the start of training, it first gives every
-    rank rank 0's weights.
+    rank rank 0's weights. A parameter that no rank's loss reached keeps no
+    gradient, as in one process.
 
-    A call takes one collective, and a second when the module has large embedding
-    tables (:data:`ROW_WISE_MIN_SIZE`): the first sums the other gradients, which rows
-    of each table any rank's batch touched, whether each parameter got a gradient and
-    how many items each rank read; the second sums only the touched rows of the
-    tables. A parameter that no rank's loss reached keeps no gradient, as in one
-    process. This stands in for
-    :class:`~torch.nn.parallel.DistributedDataParallel`, whose constructor alone
-    takes about a second (it imports torch's compiler) and which sends every row of
-    an embedding table at every step.
+    The training loop calls :meth:`looked_up` after each forward pass,
+    :meth:`__call__` after each backward pass and :meth:`close` at the end. A step
+    takes one collective that waits: it sums the gradients, whether each parameter
+    got one and how many items each rank read. Large embedding tables
+    (:data:`ROW_WISE_MIN_SIZE`) send only the rows that some rank's batch looked
+    up: which rows those are travels in a collective started after the forward pass,
+    which the backward pass hides. The first step checks that nothing else reaches
+    a table (no row that was not looked up has a gradient): it sends which rows have
+    a gradient, then those rows, in two more collectives; a module whose tables
+    fail the check goes on that way.
+
+    This stands in for :class:`~torch.nn.parallel.DistributedDataParallel`, whose
+    constructor alone takes about a second (it imports torch's compiler), which
+    sends every row of an embedding table at every step, and whose collectives cost
+    as many waits.
 
     Parameters
     ----------
@@ -67,23 +76,31 @@ class GradientAverage:
 
     def __init__(self, module):
         trained = [p for p in module.parameters() if p.requires_grad]
-        large = {
-            id(m.weight)
+        shared = _shared_parameters(module)
+        self.embeddings = [
+            m
             for m in module.modules()
             if isinstance(m, torch.nn.Embedding)
+            and m.weight.requires_grad
             and m.weight.numel() >= ROW_WISE_MIN_SIZE
-        }
-        self.tables = [p for p in trained if id(p) in large]
-        self.dense = [p for p in trained if id(p) not in large]
-        # [dense gradients x n_items | touched rows of each table | has a gradient,
-        # for each parameter | n_items], summed over the ranks
-        self._sizes = [p.numel() for p in self.dense]
-        self._sizes += [t.shape[0] for t in self.tables]
-        self._sizes += [len(trained), 1]
+            and id(m.weight) not in shared
+        ]
+        self.tables = [m.weight for m in self.embeddings]
+        tables = {id(t) for t in self.tables}
+        self.dense = [p for p in trained if id(p) not in tables]
+        self._rows = [t.shape[0] for t in self.tables]
         self._n_dense = sum(p.numel() for p in self.dense)
         everything = list(module.parameters())
         wide = any(p.dtype == torch.float64 for p in everything)
         self.dtype = torch.float64 if wide else torch.float32
+        self._device = everything[0].device if everything else None
+        self._lookups = [[] for _ in self.tables]
+        self._hooks = [
+            m.register_forward_hook(functools.partial(self._record, i))
+            for i, m in enumerate(self.embeddings)
+        ]
+        self._by_lookups = None  # unknown until the first step
+        self._pending = None
         with torch.no_grad():  # rank 0's weights, the frozen ones too
             flat = torch.cat([p.reshape(-1).to(self.dtype) for p in everything])
             dist.broadcast(flat, src=0)
@@ -92,27 +109,64 @@ class GradientAverage:
             ):
                 parameter.copy_(part.view_as(parameter))
 
+    def _record(self, i, module, args, output):
+        if torch.is_grad_enabled():
+            self._lookups[i].append(args[0].detach().reshape(-1))
+
+    @torch.no_grad()
+    def looked_up(self):
+        """After the forward pass: start summing over the ranks which rows of each
+        table their batches looked up."""
+        if not self.tables or self._by_lookups is False:
+            return
+        masks = torch.zeros(sum(self._rows), dtype=self.dtype, device=self._device)
+        for mask, lookups in zip(masks.split(self._rows), self._lookups, strict=True):
+            for indices in lookups:
+                mask.index_fill_(0, indices[indices < len(mask)], 1.0)
+            lookups.clear()
+        self._pending = masks, dist.all_reduce(masks, async_op=True)
+
     @torch.no_grad()
     def __call__(self, n_items):
         """Average the gradients; ``n_items`` is what this rank's loss averaged."""
         dense, tables = self.dense, self.tables
         if not dense and not tables:
             return
+        looked = None
+        if self._pending is not None:
+            looked, work = self._pending
+            self._pending = None
+            work.wait()
+            looked = looked.split(self._rows)
         weight = float(n_items)
-        device = (dense + tables)[0].device
-        flat = torch.empty(sum(self._sizes), dtype=self.dtype, device=device)
-        *parts, present, count = flat.split(self._sizes)
+        rows = None
+        if self._by_lookups and looked is not None:
+            rows = [mask.nonzero().squeeze(1) for mask in looked]
+        # [dense gradients x n_items | the looked-up rows x n_items, or which rows
+        # have a gradient | has a gradient, for each parameter | n_items], summed
+        sizes = [p.numel() for p in dense]
+        if rows is None:
+            sizes += self._rows
+        else:
+            sizes += [len(r) * t.shape[1] for r, t in zip(rows, tables, strict=True)]
+        sizes += [len(dense) + len(tables), 1]
+        flat = torch.empty(sum(sizes), dtype=self.dtype, device=self._device)
+        *parts, present, count = flat.split(sizes)
         gradients, touched = parts[: len(dense)], parts[len(dense) :]
         for parameter, part in zip(dense, gradients, strict=True):
             if parameter.grad is None:
                 part.zero_()
             else:
                 torch.mul(parameter.grad.reshape(-1), weight, out=part)
-        for table, mask in zip(tables, touched, strict=True):
+        for i, (table, part) in enumerate(zip(tables, touched, strict=True)):
             if table.grad is None:
-                mask.zero_()
+                part.zero_()
+            elif rows is None:
+                part.copy_(table.grad.ne(0).any(dim=1))
             else:
-                mask.copy_(table.grad.ne(0).any(dim=1))
+                torch.mul(
+                    table.grad.index_select(0, rows[i]).reshape(-1), weight, out=part
+                )
         flags = [p.grad is not None for p in dense + tables]
         present.copy_(torch.tensor(flags, dtype=self.dtype))
         count.fill_(weight)
@@ -125,31 +179,67 @@ class GradientAverage:
         ):
             if there:
                 parameter.grad = part.view_as(parameter).to(parameter.dtype)
-        if tables:
-            self._average_rows(touched, weight, total, reached[len(dense) :])
+        if not tables:
+            return
+        if rows is None:
+            rows = [mask.nonzero().squeeze(1) for mask in touched]
+            touched = self._sum_rows(rows, weight)
+            if self._by_lookups is None:  # the first step: were the lookups enough?
+                self._by_lookups = looked is not None and all(
+                    bool(mask[r].all()) for mask, r in zip(looked, rows, strict=True)
+                )
+                if not self._by_lookups:
+                    self.close()
+        for table, index, part, there in zip(
+            tables, rows, touched, reached[len(dense) :], strict=True
+        ):
+            if not there:
+                table.grad = None
+                continue
+            if table.grad is None:
+                table.grad = torch.zeros_like(table)
+            part = part.div_(total).view(len(index), -1).to(table.dtype)
+            table.grad.index_copy_(0, index, part)
 
-    def _average_rows(self, touched, weight, total, reached):
-        """Average the rows of the tables' gradients that some rank touched
-        (``touched``: a mask per table, summed over the ranks)."""
-        rows = [mask.nonzero().squeeze(1) for mask in touched]
+    def _sum_rows(self, rows, weight):
+        """Rows ``rows`` of each table's gradient x ``weight``, summed over the
+        ranks (one collective)."""
         pieces = []
         for table, index in zip(self.tables, rows, strict=True):
             if table.grad is None:
-                table.grad = torch.zeros_like(table)
-            pieces.append(table.grad.index_select(0, index).reshape(-1))
-        summed = torch.cat(pieces).to(self.dtype).mul_(weight)
+                pieces.append(
+                    torch.zeros(
+                        len(index) * table.shape[1],
+                        dtype=self.dtype,
+                        device=self._device,
+                    )
+                )
+            else:
+                pieces.append(
+                    table.grad.index_select(0, index).reshape(-1).to(self.dtype)
+                )
+        summed = torch.cat(pieces).mul_(weight)
         if len(summed):  # the same on every rank
             dist.all_reduce(summed)
-        summed.div_(total)
-        parts = summed.split([len(piece) for piece in pieces])
-        for table, index, part, there in zip(
-            self.tables, rows, parts, reached, strict=True
-        ):
-            if there:
-                part = part.view(len(index), -1).to(table.dtype)
-                table.grad.index_copy_(0, index, part)
-            else:
-                table.grad = None
+        return summed.split([len(piece) for piece in pieces])
+
+    def close(self):
+        """Stop watching the tables' lookups (at the end of training)."""
+        for hook in self._hooks:
+            hook.remove()
+        self._hooks = []
+        if self._pending is not None:  # a step cut short between its passes
+            self._pending[1].wait()
+            self._pending = None
+
+
+def _shared_parameters(module):
+    """The ids of the parameters that ``module`` holds under more than one name
+    (tied weights)."""
+    seen, shared = set(), set()
+    for _, parameter in module.named_parameters(remove_duplicate=False):
+        (shared if id(parameter) in seen else seen).add(id(parameter))
+    return shared
 
 
 def _split(flat, like):

@@ -174,6 +174,7 @@ class Loop:
         self.batches_per_epoch = None
         self.reason = None
         self.restored_best = False
+        self._average = None
 
     def stop(self, reason):
         """End training after the current batch (``on_batch_begin``: before it) or
@@ -190,6 +191,13 @@ class Loop:
             self.reason = self.ranks.agree(self.reason, self.device)
 
     def run(self):
+        try:
+            return self._run()
+        finally:
+            if self._average is not None:
+                self._average.close()
+
+    def _run(self):
         module, state = self.module, self.state
         last_good = snapshot(module, self.optimizer)
         self._average = (
@@ -289,6 +297,8 @@ class Loop:
                     batch.weights,
                     state=carried if batch.continues else None,
                 )
+            if self._average is not None:
+                self._average.looked_up()
             out.loss.backward()
             if self._average is not None:
                 self._average(out.n_items)

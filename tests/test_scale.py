@@ -190,41 +190,58 @@ results["warnings"] = [str(w.message)[:60] for w in caught]
 
 
 class Tiny(torch.nn.Module):
-    def __init__(self):
+    def __init__(self, whole_table):
         super().__init__()
         self.embedding = torch.nn.Embedding(50, 4)
         self.linear = torch.nn.Linear(12, 1)
         self.unused = torch.nn.Linear(2, 1)
+        self.whole_table = whole_table  # reached beyond the rows looked up
 
     def forward(self, indices):
-        return self.linear(self.embedding(indices).flatten(1))
+        out = self.linear(self.embedding(indices).flatten(1))
+        if self.whole_table:
+            out = out + self.embedding.weight.square().mean()
+        return out
 
 
-def one_step(row_wise):
-    # the averaged gradient of two ranks that read 3 and 4 items, against that of
-    # all 7 in one batch
+def two_steps(row_wise, whole_table=False):
+    # the averaged gradients of two ranks that read 3 and 4 items, against those of
+    # all 7 in one batch, in two steps (the first checks the lookups)
     _distributed.ROW_WISE_MIN_SIZE = 0 if row_wise else float("inf")
     torch.manual_seed(rank)  # different weights: rank 0's are taken
-    model = Tiny()
+    model = Tiny(whole_table)
     average = _distributed.GradientAverage(model)
     data = torch.randint(0, 50, (7, 3), generator=torch.Generator().manual_seed(1))
     target = torch.linspace(-1, 1, 7)[:, None]
 
     def gradients(rows):
         model.zero_grad(set_to_none=True)
-        torch.nn.functional.mse_loss(model(data[rows]), target[rows]).backward()
+        loss = torch.nn.functional.mse_loss(model(data[rows]), target[rows])
+        average.looked_up()
+        loss.backward()
         return {name: p.grad for name, p in model.named_parameters()}
 
-    gradients(slice(0, 3) if rank == 0 else slice(3, 7))
-    average(3 if rank == 0 else 4)
-    averaged = {name: p.grad for name, p in model.named_parameters()}
-    whole = gradients(slice(0, 7))
-    for name in ("unused.weight", "unused.bias"):  # no rank's loss reached them
-        assert averaged.pop(name) is None and whole.pop(name) is None
-    return max(float((averaged[k] - whole[k]).abs().max()) for k in whole)
+    difference = 0.0
+    for step in range(2):
+        gradients(slice(0, 3) if rank == 0 else slice(3, 7))
+        average(3 if rank == 0 else 4)
+        averaged = {name: p.grad for name, p in model.named_parameters()}
+        whole = gradients(slice(0, 7))
+        for name in ("unused.weight", "unused.bias"):  # no rank's loss reached them
+            assert averaged.pop(name) is None and whole.pop(name) is None
+        difference = max(
+            [difference] + [float((averaged[k] - whole[k]).abs().max()) for k in whole]
+        )
+        data = data.flip(0)
+    average.close()
+    return {"difference": difference, "by_lookups": average._by_lookups}
 
 
-results["one_step"] = {"row_wise": one_step(True), "dense": one_step(False)}
+results["two_steps"] = {
+    "row_wise": two_steps(True),
+    "dense": two_steps(False),
+    "whole_table": two_steps(True, whole_table=True),
+}
 try:
     RNNClassifier(max_iter=1).fit(X[: 100 + rank], y[: 100 + rank])
 except ValueError as exc:
@@ -293,10 +310,14 @@ def test_rows_of_a_batch_smaller_than_the_parts_are_read_whole():
 
 def test_ranks_average_gradients_as_one_batch_of_all_their_items(data_parallel_run):
     # rank 0 read 3 items and rank 1 four: weighted by items, not averaged by rank,
-    # whether the embedding is averaged row by row or whole
+    # whether the embedding is averaged row by row or whole, and row by row whether
+    # only lookups reach the table or its whole (which the first step finds out)
     for run in data_parallel_run:
-        for how, difference in run["results"]["one_step"].items():
-            assert difference < 1e-6, how
+        steps = run["results"]["two_steps"]
+        for how, result in steps.items():
+            assert result["difference"] < 1e-6, how
+        assert steps["row_wise"]["by_lookups"] is True
+        assert steps["whole_table"]["by_lookups"] is False
 
 
 def test_row_wise_embedding_average_trains_as_the_dense_one(data_parallel_run):
