@@ -63,10 +63,10 @@ class GradientAverage:
     a gradient, then those rows, in two more collectives; a module whose tables
     fail the check goes on that way.
 
-    This stands in for :class:`~torch.nn.parallel.DistributedDataParallel`, whose
-    constructor alone takes about a second (it imports torch's compiler), which
-    sends every row of an embedding table at every step, and whose collectives cost
-    as many waits.
+    This stands in for :class:`~torch.nn.parallel.DistributedDataParallel`, which
+    sends every row of an embedding table at every step, in a collective per bucket
+    of gradients, each a wait (on two CPU processes of TREC-6 at batch 32, its
+    backward pass took 19.7 ms against 8.9 in one process).
 
     Parameters
     ----------
