@@ -140,19 +140,31 @@ class Epoch:
 def side_by_side(order, rank, world):
     """Process ``rank``'s share of batches ``0 .. n - 1``, which neighbour in length
     (as :meth:`SequenceDataset.training_batches` cuts them) and are read in
-    ``order`` by a single process.
+    ``order`` by a single process: a list of ``(batch, part, parts)``, to read rows
+    ``part::parts`` of each batch.
 
     Each step gives the ``world`` processes neighbouring batches, so that none
     waits long for another's longer sequences; the steps come in the order in which
-    their first batch comes in ``order``. The last step, when short, is filled from
-    its own beginning, so that every process gets as many batches.
+    their first batch comes in ``order``. The last step, when it has fewer batches
+    than processes, shares its batches out by rows, so that every process takes as
+    many steps and none reads a batch another reads too.
     """
     n = len(order)
     position = np.empty(n, dtype=np.int64)
     position[np.asarray(order, dtype=np.int64)] = np.arange(n)
     steps = [range(start, min(start + world, n)) for start in range(0, n, world)]
     steps.sort(key=lambda step: position[step[0]])
-    return [step[rank % len(step)] for step in steps]
+    shares = []
+    for step in steps:
+        readers = range(rank % len(step), world, len(step))  # of this rank's batch
+        shares.append((step[rank % len(step)], rank // len(step), len(readers)))
+    return shares
+
+
+def rows_of(index, part, parts):
+    """Rows ``part::parts`` of a batch's ``index``, or all of them when there are
+    fewer rows than parts."""
+    return index if len(index) < parts else index[part::parts]
 
 
 def batch_rows(batch, rank, world):
@@ -229,14 +241,17 @@ class SequenceDataset:
             )
         order = list(rng.permutation(len(index_batches)))
 
-        def epoch(order):
+        def share(rank, world):
+            shares = side_by_side(order, rank, world)
             return Epoch(
-                len(order),
-                (self.batch(index_batches[i]) for i in order),
-                lambda rank, world: epoch(side_by_side(order, rank, world)),
+                len(shares),
+                (
+                    self.batch(rows_of(index_batches[i], part, parts))
+                    for i, part, parts in shares
+                ),
             )
 
-        return epoch(order)
+        return Epoch(len(order), (self.batch(index_batches[i]) for i in order), share)
 
     def inference_batches(self, batch_size):
         """Batches in order of length, for prediction; ``index`` puts rows back."""

@@ -251,14 +251,6 @@ def to_device(tensors, device):
     )
 
 
-def parallel_device_ids(device):
-    """``device_ids`` for :class:`~torch.nn.parallel.DistributedDataParallel`: the
-    one GPU a process trains on, or ``None`` on the CPU."""
-    if device.type != "cuda":
-        return None
-    return [device.index if device.index is not None else torch.cuda.current_device()]
-
-
 def cuda_devices(device):
     """The CUDA device indices whose random state a fit on ``device`` touches."""
     if device.type != "cuda":

@@ -1,26 +1,23 @@
 """Training one model on several processes: data parallelism under ``torchrun``.
 
 When a :mod:`torch.distributed` process group of two or more processes is
-initialised, ``fit`` trains the network with
-:class:`~torch.nn.parallel.DistributedDataParallel`: every process (rank) reads the
-same data, draws the same shuffled batches from the same seed and trains on its
+initialised, ``fit`` trains the network data-parallel: every process (rank) reads
+the same data, draws the same shuffled batches from the same seed and trains on its
 share of them (:meth:`~sklearn_rnn._data.Epoch.shard`), and the gradients are
-averaged over the ranks at every step, so that all ranks keep the same weights.
-Whatever decides the course of training is decided once for all: the validation
-score comes from rank 0, the training loss is summed over the ranks, and a reason
-to stop that any rank finds (a time budget, a callback) stops them all at the same
-batch. Only rank 0 prints, warns and writes checkpoints.
+averaged over the ranks at every step (:class:`GradientAverage`), so that all ranks
+keep the same weights. Whatever decides the course of training is decided once for
+all: the validation score comes from rank 0, the training loss is summed over the
+ranks, and a reason to stop that any rank finds (a time budget, a callback) stops
+them all at the same batch. Only rank 0 prints, warns and writes checkpoints.
 
 :func:`current` says whether a fit runs so; the loop talks to the other ranks
 through the :class:`Ranks` it returns.
 """
 
-import inspect
+import functools
 
 import torch
 import torch.distributed as dist
-
-from ._device import parallel_device_ids
 
 # Why a loop stopped, as a number that the ranks can compare (the highest wins)
 _REASONS = (None, "callback", "converged", "max_iter", "max_time", "diverged")
@@ -36,28 +33,218 @@ def current():
     return Ranks(dist.get_rank(), dist.get_world_size(), dist.get_backend())
 
 
-def _no_buffer_sync():
-    """DistributedDataParallel's switch that stops it from sending the module's
-    buffers (frozen word vectors, CRF masks, word dropout rates) before every
-    batch: they follow from the data, the same on every rank, and are never
-    trained, so that would cost a collective per step (and megabytes with frozen
-    vectors). torch 2.13 renamed it."""
-    parameters = inspect.signature(torch.nn.parallel.DistributedDataParallel)
-    if "forward_sync_buffers" in parameters.parameters:
-        return {"forward_sync_buffers": False}
-    return {"broadcast_buffers": False}
+# An embedding table of at least this many values has its gradient averaged row by
+# row: only the rows that some rank's batch read, since every other row's gradient
+# is zero on every rank. A batch of 32 questions reads a few hundred of TREC-6's
+# 8,700 words, so the ranks exchange a few hundred rows at each step instead of the
+# whole table (10 MB). Smaller tables go with the other gradients.
+ROW_WISE_MIN_SIZE = 1 << 18
 
 
-class _Loss(torch.nn.Module):
-    """``module.loss`` as a forward pass, which is what DistributedDataParallel
-    wraps: its gradient hooks are readied by the call of ``forward``."""
+class GradientAverage:
+    """The gradients of ``module``'s trainable parameters averaged over the ranks
+    after each backward pass, so that every rank takes the same optimizer step.
+
+    Each rank's gradient counts in proportion to the items (sequences, tokens) its
+    batch's loss is the mean over: the result is the gradient of the mean loss over
+    every item the ranks read in the step, which one process reading all their
+    batches as one would get. Made at the start of training, it first gives every
+    rank rank 0's weights. A parameter that no rank's loss reached keeps no
+    gradient, as in one process.
+
+    The training loop calls :meth:`looked_up` after each forward pass,
+    :meth:`__call__` after each backward pass and :meth:`close` at the end. A step
+    takes one collective that waits: it sums the gradients, whether each parameter
+    got one and how many items each rank read. Large embedding tables
+    (:data:`ROW_WISE_MIN_SIZE`) send only the rows that some rank's batch looked
+    up: which rows those are travels in a collective started after the forward pass,
+    which the backward pass hides. The first step checks that nothing else reaches
+    a table (no row that was not looked up has a gradient): it sends which rows have
+    a gradient, then those rows, in two more collectives; a module whose tables
+    fail the check goes on that way.
+
+    This stands in for :class:`~torch.nn.parallel.DistributedDataParallel`, which
+    sends every row of an embedding table at every step, in a collective per bucket
+    of gradients, each a wait (on two CPU processes of TREC-6 at batch 32, its
+    backward pass took 19.7 ms against 8.9 in one process).
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        On the device it trains on.
+    """
 
     def __init__(self, module):
-        super().__init__()
-        self.module = module
+        trained = [p for p in module.parameters() if p.requires_grad]
+        shared = _shared_parameters(module)
+        self.embeddings = [
+            m
+            for m in module.modules()
+            if isinstance(m, torch.nn.Embedding)
+            and m.weight.requires_grad
+            and m.weight.numel() >= ROW_WISE_MIN_SIZE
+            and id(m.weight) not in shared
+        ]
+        self.tables = [m.weight for m in self.embeddings]
+        tables = {id(t) for t in self.tables}
+        self.dense = [p for p in trained if id(p) not in tables]
+        self._rows = [t.shape[0] for t in self.tables]
+        self._n_dense = sum(p.numel() for p in self.dense)
+        everything = list(module.parameters())
+        wide = any(p.dtype == torch.float64 for p in everything)
+        self.dtype = torch.float64 if wide else torch.float32
+        self._device = everything[0].device if everything else None
+        self._lookups = [[] for _ in self.tables]
+        self._hooks = [
+            m.register_forward_hook(functools.partial(self._record, i))
+            for i, m in enumerate(self.embeddings)
+        ]
+        self._by_lookups = None  # unknown until the first step
+        self._pending = None
+        with torch.no_grad():  # rank 0's weights, the frozen ones too
+            flat = torch.cat([p.reshape(-1).to(self.dtype) for p in everything])
+            dist.broadcast(flat, src=0)
+            for parameter, part in zip(
+                everything, _split(flat, everything), strict=True
+            ):
+                parameter.copy_(part.view_as(parameter))
 
-    def forward(self, *args, **kwargs):
-        return self.module.loss(*args, **kwargs)
+    def _record(self, i, module, args, output):
+        if torch.is_grad_enabled():
+            self._lookups[i].append(args[0].detach().reshape(-1))
+
+    @torch.no_grad()
+    def looked_up(self):
+        """After the forward pass: start summing over the ranks which rows of each
+        table their batches looked up."""
+        if not self.tables or self._by_lookups is False:
+            return
+        masks = torch.zeros(sum(self._rows), dtype=self.dtype, device=self._device)
+        for mask, lookups in zip(masks.split(self._rows), self._lookups, strict=True):
+            for indices in lookups:
+                mask.index_fill_(0, indices[indices < len(mask)], 1.0)
+            lookups.clear()
+        self._pending = masks, dist.all_reduce(masks, async_op=True)
+
+    @torch.no_grad()
+    def __call__(self, n_items):
+        """Average the gradients; ``n_items`` is what this rank's loss averaged."""
+        dense, tables = self.dense, self.tables
+        if not dense and not tables:
+            return
+        looked = None
+        if self._pending is not None:
+            looked, work = self._pending
+            self._pending = None
+            work.wait()
+            looked = looked.split(self._rows)
+        weight = float(n_items)
+        rows = None
+        if self._by_lookups and looked is not None:
+            rows = [mask.nonzero().squeeze(1) for mask in looked]
+        # [dense gradients x n_items | the looked-up rows x n_items, or which rows
+        # have a gradient | has a gradient, for each parameter | n_items], summed
+        sizes = [p.numel() for p in dense]
+        if rows is None:
+            sizes += self._rows
+        else:
+            sizes += [len(r) * t.shape[1] for r, t in zip(rows, tables, strict=True)]
+        sizes += [len(dense) + len(tables), 1]
+        flat = torch.empty(sum(sizes), dtype=self.dtype, device=self._device)
+        *parts, present, count = flat.split(sizes)
+        gradients, touched = parts[: len(dense)], parts[len(dense) :]
+        for parameter, part in zip(dense, gradients, strict=True):
+            if parameter.grad is None:
+                part.zero_()
+            else:
+                torch.mul(parameter.grad.reshape(-1), weight, out=part)
+        for i, (table, part) in enumerate(zip(tables, touched, strict=True)):
+            if table.grad is None:
+                part.zero_()
+            elif rows is None:
+                part.copy_(table.grad.ne(0).any(dim=1))
+            else:
+                torch.mul(
+                    table.grad.index_select(0, rows[i]).reshape(-1), weight, out=part
+                )
+        flags = [p.grad is not None for p in dense + tables]
+        present.copy_(torch.tensor(flags, dtype=self.dtype))
+        count.fill_(weight)
+        dist.all_reduce(flat)
+        total = count.clamp(min=1.0)
+        flat[: self._n_dense].div_(total)
+        reached = present.tolist()
+        for parameter, part, there in zip(
+            dense, gradients, reached[: len(dense)], strict=True
+        ):
+            if there:
+                parameter.grad = part.view_as(parameter).to(parameter.dtype)
+        if not tables:
+            return
+        if rows is None:
+            rows = [mask.nonzero().squeeze(1) for mask in touched]
+            touched = self._sum_rows(rows, weight)
+            if self._by_lookups is None:  # the first step: were the lookups enough?
+                self._by_lookups = looked is not None and all(
+                    bool(mask[r].all()) for mask, r in zip(looked, rows, strict=True)
+                )
+                if not self._by_lookups:
+                    self.close()
+        for table, index, part, there in zip(
+            tables, rows, touched, reached[len(dense) :], strict=True
+        ):
+            if not there:
+                table.grad = None
+                continue
+            if table.grad is None:
+                table.grad = torch.zeros_like(table)
+            part = part.div_(total).view(len(index), -1).to(table.dtype)
+            table.grad.index_copy_(0, index, part)
+
+    def _sum_rows(self, rows, weight):
+        """Rows ``rows`` of each table's gradient x ``weight``, summed over the
+        ranks (one collective)."""
+        pieces = []
+        for table, index in zip(self.tables, rows, strict=True):
+            if table.grad is None:
+                pieces.append(
+                    torch.zeros(
+                        len(index) * table.shape[1],
+                        dtype=self.dtype,
+                        device=self._device,
+                    )
+                )
+            else:
+                pieces.append(
+                    table.grad.index_select(0, index).reshape(-1).to(self.dtype)
+                )
+        summed = torch.cat(pieces).mul_(weight)
+        if len(summed):  # the same on every rank
+            dist.all_reduce(summed)
+        return summed.split([len(piece) for piece in pieces])
+
+    def close(self):
+        """Stop watching the tables' lookups (at the end of training)."""
+        for hook in self._hooks:
+            hook.remove()
+        self._hooks = []
+        if self._pending is not None:  # a step cut short between its passes
+            self._pending[1].wait()
+            self._pending = None
+
+
+def _shared_parameters(module):
+    """The ids of the parameters that ``module`` holds under more than one name
+    (tied weights)."""
+    seen, shared = set(), set()
+    for _, parameter in module.named_parameters(remove_duplicate=False):
+        (shared if id(parameter) in seen else seen).add(id(parameter))
+    return shared
+
+
+def _split(flat, like):
+    """``flat`` cut into pieces of the sizes of the tensors ``like``."""
+    return flat.split([t.numel() for t in like])
 
 
 class Ranks:
@@ -85,24 +272,16 @@ class Ranks:
         where = device if self.backend == "nccl" else torch.device("cpu")
         return torch.tensor(values, dtype=dtype, device=where)
 
-    def loss_function(self, module, device):
-        """``module.loss`` with gradients averaged over the ranks: the module inside
-        DistributedDataParallel, which also gives every rank rank 0's weights."""
+    def gradient_average(self, module, device):
+        """A :class:`GradientAverage` of ``module``'s gradients over the ranks, which
+        first gives every rank rank 0's weights."""
         if self.backend == "nccl" and device.type != "cuda":
             raise ValueError(
                 f"torch.distributed runs the nccl backend, which needs CUDA, but "
                 f"fit trains on {device}: set device='cuda', or initialise the "
                 "process group with backend='gloo' to train on CPUs"
             )
-        return torch.nn.parallel.DistributedDataParallel(
-            _Loss(module),
-            device_ids=parallel_device_ids(device),
-            # every network of sklearn_rnn.nn uses all its trainable parameters in
-            # every batch's loss (tests/test_scale.py trains each estimator so)
-            find_unused_parameters=False,
-            gradient_as_bucket_view=True,  # one copy of the gradients fewer
-            **_no_buffer_sync(),
-        )
+        return GradientAverage(module)
 
     def share(self, epoch):
         """This rank's batches of ``epoch`` (see :meth:`Epoch.shard`)."""

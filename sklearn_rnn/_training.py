@@ -62,7 +62,14 @@ class TrainingState:
 
 
 class Callback:
-    """A hook into the loop's events; every method does nothing unless overridden."""
+    """A hook into the loop's events; every method does nothing unless overridden.
+
+    One that may call :meth:`Loop.stop` in ``on_batch_begin`` or ``on_batch_end``
+    sets ``stops_within_epochs``: processes that train together then agree before
+    every batch whether to go on, rather than only before and after every epoch.
+    """
+
+    stops_within_epochs = False
 
     def on_train_begin(self, loop):
         pass
@@ -111,8 +118,10 @@ class Loop:
     ranks : sklearn_rnn._distributed.Ranks or None
         The processes that train this module together (data parallelism under
         ``torchrun``): each trains on its share of every epoch's batches with
-        gradients averaged, the training loss is summed over all, the evaluation
-        runs on rank 0 only, and the ranks agree on every reason to stop.
+        gradients averaged (:class:`~sklearn_rnn._distributed.GradientAverage`),
+        the training loss is summed over all, the evaluation runs on rank 0 only,
+        and the ranks agree on every reason to stop (before every epoch, after it,
+        and before every batch when a callback ``stops_within_epochs``).
     precision : torch.dtype or None
         Mixed precision for the forward pass of training (see
         :func:`sklearn_rnn._device.training_dtype`); ``None`` is float32.
@@ -165,6 +174,7 @@ class Loop:
         self.batches_per_epoch = None
         self.reason = None
         self.restored_best = False
+        self._average = None
 
     def stop(self, reason):
         """End training after the current batch (``on_batch_begin``: before it) or
@@ -181,12 +191,23 @@ class Loop:
             self.reason = self.ranks.agree(self.reason, self.device)
 
     def run(self):
+        try:
+            return self._run()
+        finally:
+            if self._average is not None:
+                self._average.close()
+
+    def _run(self):
         module, state = self.module, self.state
         last_good = snapshot(module, self.optimizer)
-        self._loss = (
-            module.loss
+        self._average = (
+            None
             if self.ranks is None
-            else self.ranks.loss_function(module, self.device)
+            else self.ranks.gradient_average(module, self.device)
+        )
+        # whether the ranks must agree before every batch, not only every epoch
+        self._agree_each_batch = self.ranks is not None and any(
+            callback.stops_within_epochs for callback in self.callbacks
         )
         self._emit("on_train_begin")
         try:
@@ -260,7 +281,8 @@ class Loop:
             self.batches_per_epoch = len(batches)
         for batch in batches:
             self._emit("on_batch_begin")
-            self._agree()
+            if self._agree_each_batch:
+                self._agree()
             if self.reason is not None:
                 cut_short = True
                 break
@@ -268,14 +290,18 @@ class Loop:
             batch = batch.to(self.device)
             optimizer.zero_grad(set_to_none=True)
             with autocast(self.device, self.precision):
-                out = self._loss(
+                out = module.loss(
                     batch.inputs,
                     batch.lengths,
                     batch.targets,
                     batch.weights,
                     state=carried if batch.continues else None,
                 )
+            if self._average is not None:
+                self._average.looked_up()
             out.loss.backward()
+            if self._average is not None:
+                self._average(out.n_items)
             if self.clip_grad_norm is not None:
                 clip_gradients(module, self.clip_grad_norm, self.device)
             optimizer.step()
@@ -445,6 +471,8 @@ class TimeBudget(Callback):
     """Ends training after ``max_time`` seconds, early enough that the last (possibly
     partial) epoch's evaluation also fits, judged by the one before; at least one
     batch is always trained."""
+
+    stops_within_epochs = True
 
     def __init__(self, max_time):
         self.max_time = max_time

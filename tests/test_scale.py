@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import joblib
@@ -130,6 +131,7 @@ import torch.distributed as dist
 
 from sklearn_rnn import (
     CharLMGenerator, LSTMSequenceTagger, RNNClassifier, RNNRegressor, RNNTranslator,
+    _distributed,
 )
 
 torch.set_num_threads(1)
@@ -137,6 +139,7 @@ dist.init_process_group("gloo")
 rank = dist.get_rank()
 out = Path(sys.argv[1])
 sys.stdout = open(out / f"stdout{rank}.txt", "w")
+_distributed.ROW_WISE_MIN_SIZE = 0  # every embedding's rows averaged row by row
 
 rng = np.random.RandomState(0)
 X = [rng.normal(size=(rng.randint(3, 9), 2)) for _ in range(240)]
@@ -176,7 +179,69 @@ with warnings.catch_warnings(record=True) as caught:
     keep("generator", CharLMGenerator(
         hidden_size=16, num_layers=1, embedding_dim=8, seq_len=20, batch_size=8,
         max_iter=4, random_state=0).fit("hello world, " * 200))
+    texts = [f"w{i % 7} w{i % 11} w{i % 5}" for i in range(40)]
+    labels = [i % 7 < 3 for i in range(40)]
+    for name, size in (("row_wise", 0), ("dense", float("inf"))):
+        _distributed.ROW_WISE_MIN_SIZE = size
+        keep(name, RNNClassifier(
+            hidden_size=8, embedding_dim=8, max_iter=3, batch_size=4, random_state=0
+        ).fit(texts, labels))
 results["warnings"] = [str(w.message)[:60] for w in caught]
+
+
+class Tiny(torch.nn.Module):
+    def __init__(self, whole_table):
+        super().__init__()
+        self.embedding = torch.nn.Embedding(50, 4)
+        self.linear = torch.nn.Linear(12, 1)
+        self.unused = torch.nn.Linear(2, 1)
+        self.whole_table = whole_table  # reached beyond the rows looked up
+
+    def forward(self, indices):
+        out = self.linear(self.embedding(indices).flatten(1))
+        if self.whole_table:
+            out = out + self.embedding.weight.square().mean()
+        return out
+
+
+def two_steps(row_wise, whole_table=False):
+    # the averaged gradients of two ranks that read 3 and 4 items, against those of
+    # all 7 in one batch, in two steps (the first checks the lookups)
+    _distributed.ROW_WISE_MIN_SIZE = 0 if row_wise else float("inf")
+    torch.manual_seed(rank)  # different weights: rank 0's are taken
+    model = Tiny(whole_table)
+    average = _distributed.GradientAverage(model)
+    data = torch.randint(0, 50, (7, 3), generator=torch.Generator().manual_seed(1))
+    target = torch.linspace(-1, 1, 7)[:, None]
+
+    def gradients(rows):
+        model.zero_grad(set_to_none=True)
+        loss = torch.nn.functional.mse_loss(model(data[rows]), target[rows])
+        average.looked_up()
+        loss.backward()
+        return {name: p.grad for name, p in model.named_parameters()}
+
+    difference = 0.0
+    for step in range(2):
+        gradients(slice(0, 3) if rank == 0 else slice(3, 7))
+        average(3 if rank == 0 else 4)
+        averaged = {name: p.grad for name, p in model.named_parameters()}
+        whole = gradients(slice(0, 7))
+        for name in ("unused.weight", "unused.bias"):  # no rank's loss reached them
+            assert averaged.pop(name) is None and whole.pop(name) is None
+        difference = max(
+            [difference] + [float((averaged[k] - whole[k]).abs().max()) for k in whole]
+        )
+        data = data.flip(0)
+    average.close()
+    return {"difference": difference, "by_lookups": average._by_lookups}
+
+
+results["two_steps"] = {
+    "row_wise": two_steps(True),
+    "dense": two_steps(False),
+    "whole_table": two_steps(True, whole_table=True),
+}
 try:
     RNNClassifier(max_iter=1).fit(X[: 100 + rank], y[: 100 + rank])
 except ValueError as exc:
@@ -218,7 +283,7 @@ def data_parallel_run(tmp_path_factory):
 
 
 ESTIMATORS = ["classifier", "max_time", "regressor", "tagger", "translator"]
-ESTIMATORS += ["generator"]
+ESTIMATORS += ["generator", "row_wise", "dense"]
 
 
 @pytest.mark.parametrize("n_batches", [1, 2, 7, 10])
@@ -227,9 +292,37 @@ def test_ranks_read_every_batch_neighbours_side_by_side(n_batches, world):
     order = list(np.random.RandomState(n_batches).permutation(n_batches))
     shares = [_data.side_by_side(order, rank, world) for rank in range(world)]
     assert len({len(share) for share in shares}) == 1  # as many steps each
-    assert set().union(*shares) == set(range(n_batches))
+    read = Counter()
     for step in zip(*shares, strict=True):  # each step's batches neighbour in length
-        assert max(step) - min(step) < world
+        batches = [batch for batch, _, _ in step]
+        assert max(batches) - min(batches) < world
+        for batch, part, parts in step:
+            index = _data.rows_of(np.arange(5), part, parts)
+            read.update((batch, row) for row in index)
+    # a short last step is shared out by rows: every row of every batch read once
+    assert read == Counter((b, row) for b in range(n_batches) for row in range(5))
+
+
+def test_rows_of_a_batch_smaller_than_the_parts_are_read_whole():
+    assert _data.rows_of(np.arange(2), 1, 3).tolist() == [0, 1]
+    assert _data.rows_of(np.arange(5), 1, 2).tolist() == [1, 3]
+
+
+def test_ranks_average_gradients_as_one_batch_of_all_their_items(data_parallel_run):
+    # rank 0 read 3 items and rank 1 four: weighted by items, not averaged by rank,
+    # whether the embedding is averaged row by row or whole, and row by row whether
+    # only lookups reach the table or its whole (which the first step finds out)
+    for run in data_parallel_run:
+        steps = run["results"]["two_steps"]
+        for how, result in steps.items():
+            assert result["difference"] < 1e-6, how
+        assert steps["row_wise"]["by_lookups"] is True
+        assert steps["whole_table"]["by_lookups"] is False
+
+
+def test_row_wise_embedding_average_trains_as_the_dense_one(data_parallel_run):
+    weights = data_parallel_run[0]["weights"]
+    np.testing.assert_array_equal(weights["row_wise"], weights["dense"])
 
 
 @pytest.mark.parametrize("name", ESTIMATORS)
