@@ -99,7 +99,7 @@ def test_regressor_takes_1d_and_2d_targets():
 
 def test_a_text_with_no_word_is_one_unknown_symbol():
     """Sentence sets hold empty texts (CR has 4, MPQA 3): fit and predict take them,
-    an empty string exactly as one of spaces or punctuation only."""
+    an empty string exactly as one of spaces only, or as one word never seen."""
     labels = [0, 1, 0, 1] * 3
     clf = RNNClassifier(**QUICK).fit(TEXTS + ["", "  "], labels + [0, 1])
     no_word = clf.predict_proba(["", "  ", "zzz", "the cat"])

@@ -73,6 +73,10 @@ def test_a_text_classifier_serves_its_predictions(params, tmp_path):
     np.testing.assert_allclose(
         served.predict_proba(TEXTS_TEST), clf.predict_proba(TEXTS_TEST), atol=1e-4
     )
+    no_word = ["", "  "]  # read as one unknown word, by both
+    np.testing.assert_allclose(
+        served.predict_proba(no_word), clf.predict_proba(no_word), atol=1e-4
+    )
     tokens = [text.split() for text in TEXTS_TEST]
     np.testing.assert_array_equal(served.predict(tokens), clf.predict(tokens))
     assert list(served.classes_) == list(clf.classes_)
