@@ -385,6 +385,9 @@ def wnut_defaults():
 
 
 def main():
+    if ARGS.wnut:
+        wnut_defaults()
+        return
     conll = DATA / "conll2003"
     # tokens (word, POS, chunk); ``view`` gives each system the columns it reads
     X, y = load_conll(require(conll / "eng.train"), feature_columns=[1, 2])
@@ -397,9 +400,6 @@ def main():
         return
     if ARGS.speed:
         speed(X, y, pos, X_a, [[token[1] for token in s] for s in X_a])
-        return
-    if ARGS.wnut:
-        wnut_defaults()
         return
     X_b, y_b = load_conll(require(conll / "eng.testb"), feature_columns=[1, 2])
     pos_b = [[token[1] for token in s] for s in X_b]
