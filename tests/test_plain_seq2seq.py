@@ -20,10 +20,21 @@ def count(module):
     return sum(p.numel() for p in module.parameters())
 
 
-@pytest.mark.parametrize("input_feeding", [True, False])
+@pytest.mark.parametrize(
+    "input_feeding, num_layers, decoder_hidden_size",
+    [(True, 1, 48), (False, 1, 48), (False, 2, 24), (False, 1, 20)],
+)
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
-def test_as_many_parameters_as_the_library_network(cell, input_feeding):
-    sizes = dict(embedding_dim=16, target_embedding_dim=12, hidden_size=24)
+def test_as_many_parameters_as_the_library_network(
+    cell, input_feeding, num_layers, decoder_hidden_size
+):
+    sizes = dict(
+        embedding_dim=16,
+        target_embedding_dim=12,
+        hidden_size=24,
+        num_layers=num_layers,
+        decoder_hidden_size=decoder_hidden_size,
+    )
     plain = plain_seq2seq.PlainSeq2Seq(
         30, 45, cell=cell, input_feeding=input_feeding, **sizes
     )

@@ -128,6 +128,11 @@ def test_every_attention_trains_and_decodes(attention):
     X, y = reverse_and_double(300, seed=3)
     model = RNNTranslator(attention=attention, max_iter=3, **SMALL).fit(X, y)
     assert len(model.predict(X[:10])) == 10
+    # the decoder is hidden_size wide, but as wide as the bidirectional encoder's
+    # output for "dot", which scores the decoder's state against it directly
+    expected = 2 * SMALL["hidden_size"] if attention == "dot" else SMALL["hidden_size"]
+    assert model.module_.decoder.hidden_size == expected
+    assert model.module_.decoder.num_layers == model.num_layers == 2
 
 
 def test_a_decoder_of_its_own_size_learns_and_survives_a_round_trip(tmp_path):

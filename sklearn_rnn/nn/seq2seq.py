@@ -104,9 +104,10 @@ class Seq2SeqNet(nn.Module):
     bidirectional : bool
         A bidirectional encoder (the decoder always reads left to right).
     decoder_hidden_size : int or None
-        ``H_d``; ``None`` is the encoder's output size ``D*H``, whose final states
-        (both directions side by side) then start the decoder as they are. Any other
-        size goes through a learned bridge (``tanh`` of a linear map for the hidden
+        ``H_d``; ``None`` is ``H`` (with ``attention="dot"``, which needs them
+        equal, the encoder's output size ``D*H``). When ``H_d == D*H`` the encoder's
+        final states (both directions side by side) start the decoder as they are;
+        otherwise through a learned bridge (``tanh`` of a linear map for the hidden
         state, a linear map for the LSTM's cell state).
     attention : {"dot", "general", "additive"} or None
         The scoring function (see the module's docstring); ``None`` has no attention:
@@ -206,7 +207,7 @@ class Seq2SeqNet(nn.Module):
         )
         source_size = self.encoder.output_size
         if decoder_hidden_size is None:
-            decoder_hidden_size = source_size
+            decoder_hidden_size = source_size if attention == "dot" else hidden_size
         if attention == "dot" and decoder_hidden_size != source_size:
             raise ValueError(
                 "attention='dot' needs decoder_hidden_size equal to the encoder's "
