@@ -70,9 +70,15 @@ def quality(args, stress):
             f"{setting}, {label} ({_sizes(model)}), max_time={args.max_time:g} s "
             f"({model.n_iter_} epochs, fit {fitting.seconds:.0f} s), {decoding}"
         )
+        # the published figures and the targets are for stress removed
+        published, target = (
+            ("(published figures: stress removed)", "")
+            if stress
+            else (PUBLISHED, "target 0.06")
+        )
         rows += [
-            ("CMUdict G2P", f"test WER, {what}", f"{wer:.4f}", PUBLISHED, ""),
-            ("CMUdict G2P", f"test PER, {what}", f"{per:.4f}", "target 0.06", ""),
+            ("CMUdict G2P", f"test WER, {what}", f"{wer:.4f}", published, ""),
+            ("CMUdict G2P", f"test PER, {what}", f"{per:.4f}", target, ""),
             (
                 "CMUdict G2P",
                 f"predict words per second, {decoding}, {_sizes(model)}",
