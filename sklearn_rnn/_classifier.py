@@ -81,6 +81,9 @@ class RNNClassifier(ClassifierMixin, BaseManyToOne):
         "pooling": "max",
         "downsample": "auto",
         "series_normalize": True,
+        # on sentences (benchmarks/bench_sentences.py, first 3 folds): CR 0.7848
+        # against 0.7734 without, MPQA 0.8527 against 0.8473
+        "word_dropout": 0.1,
         **TEXT_INPUT,
         **PRETRAINED,
         **NUMERIC_INPUT,
@@ -253,6 +256,7 @@ class RNNClassifier(ClassifierMixin, BaseManyToOne):
             "n_outputs": len(self.classes_),
             "pooling": self.pooling,
             "downsample": self._downsampling(data),
+            "word_dropout": self.word_dropout,
             "objective": "cross_entropy",
         }
 

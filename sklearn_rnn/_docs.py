@@ -137,6 +137,12 @@ series_normalize : bool, default=True
     over the steps of its own series (its shape, whatever its level and scale), as
     time-series classifiers usually read series; the values themselves stay, so
     nothing is lost. Doubles the input channels.
+
+word_dropout : float, default=0.1
+    Text and token input only: while training, replace each word by the unknown
+    symbol with this probability, so that the network cannot lean on a few words
+    and learns what to make of words it never saw. 0 turns it off. (The tagger's
+    ``word_dropout`` replaces rare words more often than frequent ones instead.)
 """,
     "pretrained_parameters": """
 pretrained_embeddings : mapping or tuple (tokens, ndarray) or None, default=None

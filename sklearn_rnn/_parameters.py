@@ -30,6 +30,7 @@ CONSTRAINTS = {
     "num_layers": [_positive_int()],
     "bidirectional": ["boolean"],
     "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+    "word_dropout": [Interval(numbers.Real, 0, 1, closed="left")],
     "init_state": [StrOptions({"zeros", "learned"})],
     "embedding_dim": [_positive_int(), None],
     "pooling": [StrOptions(set(POOLINGS))],

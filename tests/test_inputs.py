@@ -5,6 +5,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 from sklearn.exceptions import NotFittedError
 
 from sklearn_rnn import RNNClassifier, RNNRegressor, load
@@ -106,6 +107,31 @@ def test_a_text_with_no_word_is_one_unknown_symbol():
     np.testing.assert_allclose(no_word[0], no_word[1])
     np.testing.assert_allclose(no_word[0], no_word[2])  # one unseen word
     assert not np.allclose(no_word[0], no_word[3])
+
+
+def test_word_dropout_replaces_words_by_the_unknown_one_while_training_only():
+    clf = RNNClassifier(word_dropout=0.5, **QUICK).fit(TEXTS, LABELS)
+    seen = []
+    clf.module_.encoder.input_layer.register_forward_pre_hook(
+        lambda module, args: seen.append(args[0].clone())
+    )
+    words = torch.arange(2, len(clf.vocabulary_) + 2).repeat(400, 1)
+    words[:, -1] = 0  # padding
+    clf.module_.train()
+    clf.module_.encoder.embed(words)
+    replaced = seen[-1] != words
+    assert (seen[-1][replaced] == 1).all()  # by the unknown symbol
+    assert not replaced[:, -1].any()  # never padding
+    assert replaced[:, :-1].float().mean().item() == pytest.approx(0.5, abs=0.03)
+    clf.module_.eval()
+    clf.module_.encoder.embed(words)
+    assert torch.equal(seen[-1], words)
+    proba = clf.predict_proba(TEXTS)
+    np.testing.assert_array_equal(proba, clf.predict_proba(TEXTS))
+    off = RNNClassifier(word_dropout=0.0, **QUICK).fit(TEXTS, LABELS)
+    assert not np.allclose(off.predict_proba(TEXTS), proba)
+    with pytest.raises(ValueError, match="'word_dropout' parameter"):
+        RNNRegressor(word_dropout=1.0).fit(TEXTS, np.arange(12.0))
 
 
 @pytest.mark.parametrize("Estimator", [RNNClassifier, RNNRegressor])

@@ -182,6 +182,10 @@ class RecurrentEncoder(nn.Module):
     n_fixed_symbols : int
         The last symbols of the vocabulary whose rows are never learned (words met
         only in pretrained vectors; see :class:`WordEmbedding`).
+    word_dropout : float
+        With symbols, while training: replace each known symbol by the unknown one
+        (index 1) with this probability, so that the network cannot lean on a few
+        words and learns what to do with words it has not seen.
 
     Notes
     -----
@@ -208,6 +212,7 @@ class RecurrentEncoder(nn.Module):
         init_state="zeros",
         freeze_embedding=False,
         n_fixed_symbols=0,
+        word_dropout=0.0,
     ):
         super().__init__()
         if (n_symbols is None) == (n_channels is None):
@@ -229,6 +234,7 @@ class RecurrentEncoder(nn.Module):
             self.input_layer = WordEmbedding(n_symbols, embedding_dim, n_fixed_symbols)
             self.input_layer.weight.requires_grad_(not freeze_embedding)
             input_size = embedding_dim
+        self.word_dropout = float(word_dropout) if self.symbolic else 0.0
         self.cell = cell
         self.num_layers = num_layers
         self.num_directions = 2 if bidirectional else 1
@@ -255,6 +261,10 @@ class RecurrentEncoder(nn.Module):
 
     def embed(self, inputs):
         """Input features ``(N, L, F)`` of a padded batch."""
+        if self.training and self.word_dropout > 0:
+            drop = torch.rand(inputs.shape, device=inputs.device) < self.word_dropout
+            # padding (0) and the unknown symbol (1) stay as they are
+            inputs = inputs.masked_fill(drop & (inputs > 1), 1)
         features = self.input_layer(inputs)
         return self.dropout(features) if self.symbolic else features
 
