@@ -138,7 +138,7 @@ series_normalize : bool, default=True
     time-series classifiers usually read series; the values themselves stay, so
     nothing is lost. Doubles the input channels.
 
-word_dropout : float, default=0.1
+word_dropout : float, default=0.0
     Text and token input only: while training, replace each word by the unknown
     symbol with this probability, so that the network cannot lean on a few words
     and learns what to make of words it never saw. 0 turns it off. (The tagger's
