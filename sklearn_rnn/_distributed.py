@@ -129,11 +129,11 @@ class GradientAverage:
         self._pending = masks, sum_over_ranks(masks, async_op=True)
 
     @torch.no_grad()
-    def __call__(self, n_items, loss):
+    def __call__(self, n_items, loss=None):
         """Average the gradients; ``n_items`` is what this rank's loss averaged and
-        ``loss`` (a scalar tensor) its value. Returns the loss x items and the items,
-        summed over the ranks (floats), for the epoch's mean training loss: they
-        travel with the gradients."""
+        ``loss`` (a scalar tensor, or None) its value. Returns the loss x items and
+        the items, summed over the ranks (floats), for the epoch's mean training
+        loss: they travel with the gradients."""
         dense, tables = self.dense, self.tables
         looked = None
         if self._pending is not None:
@@ -173,7 +173,10 @@ class GradientAverage:
                 )
         flags = [p.grad is not None for p in dense + tables]
         present.copy_(torch.tensor(flags, dtype=self.dtype))
-        torch.mul(loss.reshape(1), weight, out=loss_sum)
+        if loss is None:
+            loss_sum.zero_()
+        else:
+            torch.mul(loss.reshape(1), weight, out=loss_sum)
         count.fill_(weight)
         sum_over_ranks(flat)
         *reached, loss_total, items = flat[-len(flags) - 2 :].tolist()
