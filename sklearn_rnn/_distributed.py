@@ -184,7 +184,9 @@ class GradientAverage:
         averaged = flat[: sum(sizes[: len(dense)]) if rows is None else -len(flags) - 2]
         averaged.div_(max(items, 1.0))
         self._averaged = [averaged]
-        for parameter, part, there in zip(dense, gradients, reached, strict=True):
+        for parameter, part, there in zip(
+            dense, gradients, reached[: len(dense)], strict=True
+        ):
             if there:
                 parameter.grad = part.view_as(parameter).to(parameter.dtype)
         if not tables:
