@@ -64,9 +64,10 @@ class TrainingState:
 class Callback:
     """A hook into the loop's events; every method does nothing unless overridden.
 
-    One that may call :meth:`Loop.stop` in ``on_batch_begin`` or ``on_batch_end``
-    sets ``stops_within_epochs``: processes that train together then agree before
-    every batch whether to go on, rather than only before and after every epoch.
+    One that may call :meth:`Loop.stop` in ``on_epoch_begin``, ``on_batch_begin``
+    or ``on_batch_end`` sets ``stops_within_epochs``: processes that train together
+    then agree before every epoch and every batch whether to go on, rather than only
+    after every epoch.
     """
 
     stops_within_epochs = False
@@ -119,9 +120,10 @@ class Loop:
         The processes that train this module together (data parallelism under
         ``torchrun``): each trains on its share of every epoch's batches with
         gradients averaged (:class:`~sklearn_rnn._distributed.GradientAverage`),
-        the training loss is summed over all, the evaluation runs on rank 0 only,
-        and the ranks agree on every reason to stop (before every epoch, after it,
-        and before every batch when a callback ``stops_within_epochs``).
+        the training loss is summed over all (with the gradients), the evaluation
+        runs on rank 0 only, and the ranks agree on every reason to stop (after
+        every epoch, and before every epoch and batch when a callback
+        ``stops_within_epochs``).
     precision : torch.dtype or None
         Mixed precision for the forward pass of training (see
         :func:`sklearn_rnn._device.training_dtype`); ``None`` is float32.
@@ -214,7 +216,8 @@ class Loop:
             while self.epoch < self.n_epochs and self.reason is None:
                 self.epoch += 1
                 self._emit("on_epoch_begin")
-                self._agree()
+                if self._agree_each_batch:  # else none stops as an epoch begins
+                    self._agree()
                 if self.reason is not None:  # stopped before this epoch began
                     break
                 start = time.perf_counter()
@@ -300,21 +303,27 @@ class Loop:
             if self._average is not None:
                 self._average.looked_up()
             out.loss.backward()
-            if self._average is not None:
-                self._average(out.n_items)
+            if self._average is None:
+                total += out.loss.detach() * out.n_items
+                count += out.n_items
+            else:  # every rank's loss and items come summed with the gradients
+                loss_sum, n_items = self._average(out.n_items, out.loss.detach())
+                total += loss_sum
+                count += n_items
             if self.clip_grad_norm is not None:
-                clip_gradients(module, self.clip_grad_norm, self.device)
+                clip_gradients(
+                    module,
+                    self.clip_grad_norm,
+                    self.device,
+                    norm=None if self._average is None else self._average.norm(),
+                )
             optimizer.step()
-            total += out.loss.detach() * out.n_items
-            count += out.n_items
             carried = _detach(out.state)
             self._emit("on_batch_end")
         if not cut_short:
             self.batches_per_epoch = self.n_batches
         elif self.reason == "max_time":
             self.reason = None  # the epoch is evaluated and kept, then training stops
-        if self.ranks is not None:
-            total, count = self.ranks.sum([total, count], self.device)
         return float(total / max(count, 1)), cut_short
 
     def _evaluate(self):
@@ -684,9 +693,12 @@ def _epoch_line(record):
 # ---------------------------------------------------------------------- helpers
 
 
-def clip_gradients(module, max_norm, device):
+def clip_gradients(module, max_norm, device, norm=None):
     """Scale ``module``'s gradients as :func:`torch.nn.utils.clip_grad_norm_` does,
     without its pass over every gradient when their norm is within ``max_norm``.
+    ``norm``, their norm when the caller knows it (a
+    :class:`~sklearn_rnn._distributed.GradientAverage` reads it from what the ranks
+    summed), spares the pass that measures it.
 
     That function always multiplies, by 1 when there is nothing to clip, so that it
     never waits for an accelerator to report the norm. On the CPU, reading the norm
@@ -695,17 +707,19 @@ def clip_gradients(module, max_norm, device):
     and torch's function runs only when it will clip; the gradients come out the
     same either way.
     """
-    if device.type != "cpu":
+    if norm is None and device.type != "cpu":
         torch.nn.utils.clip_grad_norm_(module.parameters(), max_norm)
         return
-    grads = [p.grad for p in module.parameters() if p.grad is not None]
-    if not grads:
-        return
-    norm = torch.linalg.vector_norm(
-        torch.stack([torch.linalg.vector_norm(g) for g in grads])
-    )
-    if not float(norm) + 1e-6 <= max_norm:  # also when the norm is not finite
-        torch.nn.utils.clip_grad_norm_(module.parameters(), max_norm)
+    if norm is None:
+        grads = [p.grad for p in module.parameters() if p.grad is not None]
+        if not grads:
+            return
+        norm = torch.linalg.vector_norm(
+            torch.stack([torch.linalg.vector_norm(g) for g in grads])
+        )
+    # on the CPU, also when the norm is not finite
+    if device.type != "cpu" or not float(norm) + 1e-6 <= max_norm:
+        torch.nn.utils.clip_grads_with_norm_(module.parameters(), max_norm, norm)
 
 
 def finite_weights(module):
