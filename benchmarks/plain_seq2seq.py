@@ -53,15 +53,14 @@ class PlainSeq2Seq(nn.Module):
         # by default the decoder is as wide as both directions; another width
         # starts from the encoder's final states through a linear bridge
         size = decoder_hidden_size or 2 * hidden_size
-        self.source_embedding = nn.Embedding(n_source, embedding_dim, padding_idx=PAD)
-        self.encoder = rnn(
-            embedding_dim,
-            hidden_size,
+        # the encoder's and the decoder's layers (torch warns of dropout on one)
+        stacked = dict(
             num_layers=num_layers,
             dropout=dropout if num_layers > 1 else 0.0,
             batch_first=True,
-            bidirectional=True,
         )
+        self.source_embedding = nn.Embedding(n_source, embedding_dim, padding_idx=PAD)
+        self.encoder = rnn(embedding_dim, hidden_size, bidirectional=True, **stacked)
         self.bridge = None
         if size != 2 * hidden_size:
             kinds = 2 if cell == "lstm" else 1
@@ -74,13 +73,7 @@ class PlainSeq2Seq(nn.Module):
         if input_feeding:  # a cell, stepped through the target
             self.decoder = step(target_embedding_dim + size, size)
         else:  # the whole target in one call
-            self.decoder = rnn(
-                target_embedding_dim,
-                size,
-                num_layers=num_layers,
-                dropout=dropout if num_layers > 1 else 0.0,
-                batch_first=True,
-            )
+            self.decoder = rnn(target_embedding_dim, size, **stacked)
         # Luong's "general" attention
         self.attention = nn.Linear(2 * hidden_size, size, bias=False)
         self.combine = nn.Linear(2 * hidden_size + size, size, bias=False)
