@@ -5,10 +5,11 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from sklearn_rnn import CharLMGenerator, LSTMSequenceTagger, RNNClassifier, RNNRegressor
+from sklearn_rnn._input import TOKEN_PATTERN
 
 TINY = dict(hidden_size=4, embedding_dim=3, max_iter=1, batch_size=4, random_state=0)
 SETTINGS = settings(
@@ -72,8 +73,15 @@ def test_classifier_on_any_token_lists(X, n_classes, unseen):
 
 @SETTINGS
 @given(texts=st.lists(st.text(min_size=1, max_size=30), min_size=2, max_size=6))
+@example(texts=["\r", "\r"])
 def test_classifier_on_any_raw_strings(texts):
     y = _labels(len(texts), 2)
+    if not any(TOKEN_PATTERN.findall(text) for text in texts):
+        # a sample without a word reads as the unknown word, but when no sample
+        # holds one there is no vocabulary to learn (texts=["\r", "\r"])
+        with pytest.raises(ValueError, match="X holds no token"):
+            RNNClassifier(**TINY).fit(texts, y)
+        return
     clf = fit_quietly(RNNClassifier(**TINY), texts, y)
     assert clf.predict(texts).shape == (len(texts),)
     assert clf.predict(["", "x"][1:]).shape == (1,)  # a batch of one
