@@ -89,6 +89,16 @@ class WordEmbedding(nn.Embedding):
         return torch.where(learned.unsqueeze(-1), rows, fixed)
 
 
+def replace_by_unknown(symbols, rate):
+    """``symbols`` with each replaced by the unknown symbol (index 1) with
+    probability ``rate``: a float, or a tensor ``(V,)`` of one per symbol (its
+    first two entries 0). Padding (0) and the unknown symbol stay as they are.
+    Word dropout, for training."""
+    draw = torch.rand(symbols.shape, device=symbols.device)
+    drop = draw < (rate[symbols] if torch.is_tensor(rate) else rate)
+    return symbols.masked_fill(drop & (symbols > 1), 1)
+
+
 def step_mask(lengths, total_length, device):
     """``(N, L)`` booleans, true at the real (unpadded) steps of each sequence."""
     steps = torch.arange(total_length, device=device)
@@ -262,9 +272,7 @@ class RecurrentEncoder(nn.Module):
     def embed(self, inputs):
         """Input features ``(N, L, F)`` of a padded batch."""
         if self.training and self.word_dropout > 0:
-            drop = torch.rand(inputs.shape, device=inputs.device) < self.word_dropout
-            # padding (0) and the unknown symbol (1) stay as they are
-            inputs = inputs.masked_fill(drop & (inputs > 1), 1)
+            inputs = replace_by_unknown(inputs, self.word_dropout)
         features = self.input_layer(inputs)
         return self.dropout(features) if self.symbolic else features
 

@@ -13,7 +13,13 @@ from torch import nn
 
 from ._protocol import LossOutput
 from .crf import LinearChainCRF
-from .encoder import OneHot, RecurrentEncoder, WordEmbedding, step_mask
+from .encoder import (
+    OneHot,
+    RecurrentEncoder,
+    WordEmbedding,
+    replace_by_unknown,
+    step_mask,
+)
 
 UNK = 1  # the unknown-symbol index (0 is padding), as everywhere in this package
 # where torch.unique(..., dim=0) is known to run; elsewhere every row is computed (on
@@ -146,8 +152,7 @@ class TokenFeatures(nn.Module):
         columns = self.chars is not None or len(self.feature_embeddings) > 0
         words = inputs[..., 0] if columns else inputs
         if self.training:
-            drop = torch.rand(words.shape, device=words.device)
-            words = words.masked_fill(drop < self.unknown_rate[words], UNK)
+            words = replace_by_unknown(words, self.unknown_rate)
         parts = [self.embedding(words)]
         parts += [
             embedding(inputs[..., 1 + j])
