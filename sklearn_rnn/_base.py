@@ -49,7 +49,7 @@ from ._device import (
 )
 from ._docs import fill_doc
 from ._parameters import TRAINING_PARAMS, make_init
-from ._reader import SequenceReader
+from ._reader import SequenceReader, TokenReader
 from ._training import (
     OPTIMIZERS,
     AtEpochEnd,
@@ -144,12 +144,12 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
     def _make_reader(self):
         """The unfitted input reader (``_reader_class``) that this estimator's
         reading parameters describe."""
-        settings = {
-            name: getattr(self, name)
-            for name in _READER_SETTINGS
-            if hasattr(self, name)
-        }
-        return self._reader_class(owner=type(self).__name__, **settings)
+        return self._reader_class(owner=type(self).__name__, **self._reader_settings())
+
+    def _reader_settings(self):
+        """This estimator's parameters that say how to read ``X``."""
+        names = [name for name in _READER_SETTINGS if hasattr(self, name)]
+        return {name: getattr(self, name) for name in names}
 
     # ------------------------------------------------------------------ reading data
 
@@ -522,6 +522,15 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         rows = self.reader_.take_pretrained_rows()
         if rows is not None:
             self.module_.word_embedding.set_rows(*map(torch.from_numpy, rows))
+        unknown_rate = getattr(self.module_, "unknown_rate", None)
+        rates = None
+        if isinstance(self.reader_, SequenceReader):  # which counted the words
+            alpha = getattr(self, "word_dropout", 0.0)
+            rates = self.reader_.take_word_dropout_rates(alpha)
+        if unknown_rate is not None and rates is not None:
+            # word dropout: rare words are replaced more often than frequent ones
+            with torch.no_grad():
+                unknown_rate.copy_(torch.from_numpy(rates))
         self.optimizer_ = self._make_optimizer(self.module_)
 
     def _make_optimizer(self, module):
@@ -796,6 +805,29 @@ class BaseManyToOne(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN):
     """
 
     _network = "ManyToOneNet"
+
+    def _make_reader(self):
+        """With ``char_features``, the tagger's reader, which gives each word its
+        characters beside its index, reading raw text too."""
+        settings = self._reader_settings()
+        owner = type(self).__name__
+        if settings.pop("char_features", False):
+            return TokenReader(owner=owner, reads_text=True, **settings)
+        return self._reader_class(owner=owner, **settings)
+
+    def _network_kwargs(self, data):
+        """The head's settings; each estimator adds its outputs and objective."""
+        kwargs = {
+            "pooling": self.pooling,
+            "downsample": self._downsampling(data),
+            "word_dropout": self.word_dropout,
+        }
+        if getattr(self.reader_, "char_vocabulary", None) is not None:
+            kwargs.update(
+                char_embedding_dim=self.char_embedding_dim,
+                char_filters=self.char_filters,
+            )
+        return kwargs
 
     @fill_doc
     def transform(self, X):

@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 from ._base import BaseManyToOne
 from ._docs import fill_doc
 from ._parameters import (
+    CHARACTERS,
     ENCODER,
     NUMERIC_INPUT,
     PRETRAINED,
@@ -83,6 +84,7 @@ class RNNClassifier(ClassifierMixin, BaseManyToOne):
         "series_normalize": True,
         # off: 0.1 gained on CR, not on MPQA nor TREC-6 (docs/choosing_settings)
         "word_dropout": 0.0,
+        **CHARACTERS,
         **TEXT_INPUT,
         **PRETRAINED,
         **NUMERIC_INPUT,
@@ -258,10 +260,8 @@ class RNNClassifier(ClassifierMixin, BaseManyToOne):
 
     def _network_kwargs(self, data):
         return {
+            **super()._network_kwargs(data),
             "n_outputs": len(self.classes_),
-            "pooling": self.pooling,
-            "downsample": self._downsampling(data),
-            "word_dropout": self.word_dropout,
             "objective": "cross_entropy",
         }
 

@@ -139,10 +139,27 @@ series_normalize : bool, default=True
     nothing is lost. Doubles the input channels.
 
 word_dropout : float, default=0.0
-    Text and token input only: while training, replace each word by the unknown
-    symbol with this probability, so that the network cannot lean on a few words
-    and learns what to make of words it never saw. 0 turns it off. (The tagger's
-    ``word_dropout`` replaces rare words more often than frequent ones instead.)
+    Text and token input only: while training, replace a word seen ``c`` times in
+    ``fit`` by the unknown symbol with probability
+    ``word_dropout / (word_dropout + c)`` (Kiperwasser and Goldberg 2016, as the
+    tagger does): rare words often, frequent ones almost never, so that the network
+    learns what to make of words it never saw and cannot lean on a few it saw once
+    or twice. 0 turns it off.
+
+char_features : bool, default=False
+    Text and token input only: beside each word's embedding, read its spelling
+    (in its original case, even when ``lowercase`` is True) with the tagger's
+    character CNN, so that a word never seen in ``fit`` (a misspelling, a rare
+    form, a name) still tells something, and words that share a stem or an affix
+    share features. Costs about half again the fit time. Off by default: it gained
+    on review sentences (CR, MPQA) but lost on TREC-6 questions (see the user
+    guide's "Choosing settings").
+
+char_embedding_dim : int, default=25
+    With ``char_features``: size of the character embedding.
+
+char_filters : int, default=50
+    With ``char_features``: features per word (convolution filters of width 3).
 """,
     "pretrained_parameters": """
 pretrained_embeddings : mapping or tuple (tokens, ndarray) or None, default=None

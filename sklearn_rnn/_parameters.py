@@ -30,7 +30,10 @@ CONSTRAINTS = {
     "num_layers": [_positive_int()],
     "bidirectional": ["boolean"],
     "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
-    "word_dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+    "word_dropout": [Interval(numbers.Real, 0, None, closed="left")],
+    "char_features": ["boolean"],
+    "char_embedding_dim": [_positive_int()],
+    "char_filters": [_positive_int()],
     "init_state": [StrOptions({"zeros", "learned"})],
     "embedding_dim": [_positive_int(), None],
     "pooling": [StrOptions(set(POOLINGS))],
@@ -83,6 +86,9 @@ TEXT_INPUT = dict(
     min_frequency=1,
     max_vocabulary_size=None,
 )
+# each word's spelling read by a character CNN beside its embedding (the tagger's
+# token features)
+CHARACTERS = dict(char_features=False, char_embedding_dim=25, char_filters=50)
 PRETRAINED = dict(pretrained_embeddings=None, freeze_embeddings=False)
 NUMERIC_INPUT = dict(standardize=True, layout=None)
 TRAINING = dict(

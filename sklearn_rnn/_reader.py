@@ -44,6 +44,8 @@ class SequenceReader:
 
     # files and pickles written before the setting existed read series as they are
     series_normalize = False
+    # and pickles of earlier versions never counted words
+    word_counts = None
 
     def __init__(
         self,
@@ -70,6 +72,7 @@ class SequenceReader:
         self.n_channels = None
         self.mean = self.scale = None
         self.pretrained_rows = None  # until the network holds them
+        self.word_counts = None  # until the network takes its word dropout rates
 
     # ------------------------------------------------------------------ reading
 
@@ -130,6 +133,7 @@ class SequenceReader:
             if fit:
                 self.vocabulary = self._fit_vocabulary(sequences)
                 self._add_pretrained(pretrained)
+                self.word_counts = Counter(itertools.chain.from_iterable(sequences))
             ids = _input.encode_symbols(sequences, self.vocabulary)
             return _input.Stacked.of_steps(ids, [len(seq) for seq in sequences])
         if fit:
@@ -195,6 +199,23 @@ class SequenceReader:
             return None
         return rows[0], rows[1]
 
+    def take_word_dropout_rates(self, word_dropout):
+        """Per-word probabilities of the unknown-word replacement while training,
+        ``word_dropout / (word_dropout + count)`` for a word seen ``count`` times in
+        ``fit`` (Kiperwasser and Goldberg 2016), as an array ``(V,)``, or ``None`` once
+        taken (the counts are forgotten: the network holds the rates)."""
+        counts, self.word_counts = self.word_counts, None
+        if counts is None or self.family != "symbols":
+            return None
+        rates = np.zeros(len(self.vocabulary) + _input.N_SPECIAL, dtype=np.float32)
+        index = np.fromiter(self.vocabulary.values(), dtype=np.int64)
+        seen = np.fromiter(
+            (counts.get(word, 0) for word in self.vocabulary), dtype=np.float32
+        )
+        alpha = word_dropout
+        rates[index] = alpha / np.maximum(alpha + seen, 1e-12) if alpha > 0 else 0.0
+        return rates
+
     def reads_like(self, other):
         """Whether ``other`` turns the same ``X`` into the same tensors."""
         return type(self) is type(other) and _plain(self) == _plain(other)
@@ -202,7 +223,9 @@ class SequenceReader:
 
 @register
 class TokenReader(SequenceReader):
-    """The tagger's reader: token lists (not raw text) or numeric sequences.
+    """The tagger's reader: token lists or numeric sequences, and raw text when
+    ``reads_text`` is set (the classifier's and the regressor's with
+    ``char_features``).
 
     Words are looked up lowercased when ``lowercase`` is set, while the characters
     of each token keep their case for the character features (``char_features``). A
@@ -210,15 +233,18 @@ class TokenReader(SequenceReader):
     vocabulary of its own.
     """
 
-    def __init__(self, *, char_features=True, **settings):
+    # files written before the setting existed hold a tagger's reader
+    reads_text = False
+
+    def __init__(self, *, char_features=True, reads_text=False, **settings):
         super().__init__(**settings)
         self.char_features = char_features
+        self.reads_text = reads_text
         self.char_vocabulary = None
         self.feature_vocabularies = []
-        self.word_counts = None  # until the network takes its word dropout rates
 
     def _sequences(self, X, kind, tokenizer, *, fit, lowercase=None):
-        if kind == "text":
+        if kind == "text" and not self.reads_text:
             raise TypeError(
                 f"{self.owner} tags tokens: X must be a list of token lists (or of "
                 "numeric arrays), with one label per token in y, but it holds raw "
@@ -254,17 +280,22 @@ class TokenReader(SequenceReader):
         if n_fields > 1:  # not zip(*flat), which holds an iterator per token
             fields = [list(map(operator.itemgetter(j), flat)) for j in range(n_fields)]
         tokens = [fields[0]]
-        strings = isinstance(flat[0][0] if n_fields > 1 else flat[0], str)
-        words = tokens
+        # a text without a word reads as None (the unknown word, spelled as nothing)
+        blank = self.reads_text and None in fields[0]
+        if blank:
+            tokens = [["" if token is None else token for token in fields[0]]]
+        strings = isinstance(flat[0][0] if n_fields > 1 else tokens[0][0], str)
+        words = [fields[0]]
         if strings and self.lowercase:
-            words = [list(map(str.lower, fields[0]))]
+            lower = (lambda w: w and w.lower()) if blank else str.lower
+            words = [list(map(lower, fields[0]))]
         if fit:
             self.vocabulary = self._fit_vocabulary(words)
             self._add_pretrained(pretrained)
             self.word_counts = Counter(words[0])
             self.char_vocabulary = (
                 _input.build_char_vocabulary(tokens)
-                if self.char_features and strings
+                if self.char_features and strings and self.analyzer != "char"
                 else None
             )
             self.feature_vocabularies = [
@@ -313,23 +344,6 @@ class TokenReader(SequenceReader):
             )
         return kwargs
 
-    def take_word_dropout_rates(self, word_dropout):
-        """Per-word probabilities of the unknown-word replacement while training,
-        ``word_dropout / (word_dropout + count)`` for a word seen ``count`` times in
-        ``fit`` (Kiperwasser and Goldberg 2016), as an array ``(V,)``, or ``None`` once
-        taken (the counts are forgotten: the network holds the rates)."""
-        counts, self.word_counts = self.word_counts, None
-        if counts is None or self.family != "symbols":
-            return None
-        rates = np.zeros(len(self.vocabulary) + _input.N_SPECIAL, dtype=np.float32)
-        index = np.fromiter(self.vocabulary.values(), dtype=np.int64)
-        seen = np.fromiter(
-            (counts.get(word, 0) for word in self.vocabulary), dtype=np.float32
-        )
-        alpha = word_dropout
-        rates[index] = alpha / np.maximum(alpha + seen, 1e-12) if alpha > 0 else 0.0
-        return rates
-
 
 def reader_state(reader):
     """A fitted reader as plain JSON data ``{"class": ..., "state": ...}`` (an
@@ -352,9 +366,7 @@ def reader_from_state(data):
     """The reader :func:`reader_state` described."""
     readers = {cls.__name__: cls for cls in (SequenceReader, TokenReader)}
     reader = object.__new__(readers[data["class"]])
-    vars(reader).update(data["state"], pretrained_rows=None)
-    if isinstance(reader, TokenReader):
-        reader.word_counts = None
+    vars(reader).update(data["state"], pretrained_rows=None, word_counts=None)
     for name in ("mean", "scale"):
         if getattr(reader, name) is not None:
             setattr(reader, name, np.asarray(getattr(reader, name), np.float32))

@@ -182,11 +182,7 @@ class LSTMSequenceTagger(ClassNamePrefixFeaturesOutMixin, BaseRNN):
     }
     _parameter_constraints: dict = constraints(
         _defaults,
-        char_features=["boolean"],
-        char_embedding_dim=[Interval(numbers.Integral, 1, None, closed="left")],
-        char_filters=[Interval(numbers.Integral, 1, None, closed="left")],
         feature_embedding_dim=[Interval(numbers.Integral, 1, None, closed="left")],
-        word_dropout=[Interval(numbers.Real, 0, None, closed="left")],
         crf=["boolean"],
         tag_scheme=[StrOptions({"auto", *_schemes.SCHEMES, *_schemes.ALIASES}), None],
     )
@@ -519,13 +515,6 @@ class LSTMSequenceTagger(ClassNamePrefixFeaturesOutMixin, BaseRNN):
             feature_embedding_dim=self.feature_embedding_dim,
             **self._constraints(),
         )
-
-    def _build_network(self, data):
-        super()._build_network(data)
-        rates = self.reader_.take_word_dropout_rates(self.word_dropout)
-        if rates is not None:  # rare words are replaced more often than frequent ones
-            with torch.no_grad():
-                self.module_.features.unknown_rate.copy_(torch.from_numpy(rates))
 
     def _constraints(self):
         """The CRF's masks: IOBES rules, and no path that would read back as a tag

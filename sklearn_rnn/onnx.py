@@ -139,7 +139,7 @@ class OnnxModel:
         )
         inputs = {i.name: i for i in self.session.get_inputs()}
         self._placeholders = None
-        if "char_features" in inputs:  # a tagger that reads characters
+        if "char_features" in inputs:  # a network that reads characters
             head = 1 + len(self.reader.feature_vocabularies)
             # what the part of the graph that is not asked for takes meanwhile
             self._placeholders = {
@@ -346,9 +346,12 @@ class OnnxModel:
                     f"shape {X.shape} and dtype {X.dtype}"
                 )
             X, kind = X[:, :, None], "array3d"
-        if self.task == "translation" or self._placeholders is None or kind != "tokens":
+        spelled = kind in ("tokens", "text") and self.task != "translation"
+        if self._placeholders is None or not spelled:
             return self.reader.read(X, kind, tokenizer=self._tokenize), {}
-        stacked, spellings = self.reader.read(X, kind, spelled=True)
+        stacked, spellings = self.reader.read(
+            X, kind, tokenizer=self._tokenize, spelled=True
+        )
         shared = {
             "char_features": self._char_features(spellings),
             "spellings": self._placeholders["spellings"],

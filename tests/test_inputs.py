@@ -1,5 +1,6 @@
 """Every input form DESIGN.md promises, and clear errors for bad input."""
 
+import pickle
 import re
 import sys
 
@@ -109,29 +110,40 @@ def test_a_text_with_no_word_is_one_unknown_symbol():
     assert not np.allclose(no_word[0], no_word[3])
 
 
-def test_word_dropout_replaces_words_by_the_unknown_one_while_training_only():
-    clf = RNNClassifier(word_dropout=0.5, **QUICK).fit(TEXTS, LABELS)
+def test_word_dropout_replaces_rare_words_more_often_while_training_only():
+    """A word seen c times in fit is replaced by the unknown symbol with probability
+    word_dropout / (word_dropout + c), as the tagger's, and only while training."""
+    texts = TEXTS + ["a rare bird"]  # "rare" and "bird" once, "the" 6 times
+    labels = LABELS + ["dog"]
+    clf = RNNClassifier(word_dropout=0.5, **QUICK).fit(texts, labels)
     seen = []
     clf.module_.encoder.input_layer.register_forward_pre_hook(
         lambda module, args: seen.append(args[0].clone())
     )
-    words = torch.arange(2, len(clf.vocabulary_) + 2).repeat(400, 1)
+    words = torch.arange(2, len(clf.vocabulary_) + 3).repeat(4000, 1)
     words[:, -1] = 0  # padding
     clf.module_.train()
     clf.module_.encoder.embed(words)
     replaced = seen[-1] != words
     assert (seen[-1][replaced] == 1).all()  # by the unknown symbol
     assert not replaced[:, -1].any()  # never padding
-    assert replaced[:, :-1].float().mean().item() == pytest.approx(0.5, abs=0.03)
+    counts = {"the": 6, "cat": 6, "a": 7, "dog": 6, "rare": 1, "bird": 1}
+    for word, count in counts.items():
+        rate = replaced[:, clf.vocabulary_[word] - 2].float().mean().item()
+        assert rate == pytest.approx(0.5 / (0.5 + count), abs=0.02), word
     clf.module_.eval()
     clf.module_.encoder.embed(words)
     assert torch.equal(seen[-1], words)
-    proba = clf.predict_proba(TEXTS)
-    np.testing.assert_array_equal(proba, clf.predict_proba(TEXTS))
-    off = RNNClassifier(word_dropout=0.0, **QUICK).fit(TEXTS, LABELS)
-    assert not np.allclose(off.predict_proba(TEXTS), proba)
+    proba = clf.predict_proba(texts)
+    np.testing.assert_array_equal(proba, clf.predict_proba(texts))
+    off = RNNClassifier(word_dropout=0.0, **QUICK).fit(texts, labels)
+    assert off.module_.unknown_rate is None
+    assert not np.allclose(off.predict_proba(texts), proba)
+    # kept with the model: the rates hold after a round trip
+    clone = pickle.loads(pickle.dumps(clf))
+    assert torch.equal(clone.module_.unknown_rate, clf.module_.unknown_rate)
     with pytest.raises(ValueError, match="'word_dropout' parameter"):
-        RNNRegressor(word_dropout=1.0).fit(TEXTS, np.arange(12.0))
+        RNNRegressor(word_dropout=-0.1).fit(TEXTS, np.arange(12.0))
 
 
 @pytest.mark.parametrize("Estimator", [RNNClassifier, RNNRegressor])
@@ -325,6 +337,35 @@ def test_pretrained_vectors_let_the_classifier_read_words_it_never_saw():
         RNNClassifier(pretrained_embeddings=vectors).fit(np.ones((4, 3)), [0, 1] * 2)
     with pytest.raises(ValueError, match="holds no vectors"):
         RNNClassifier(pretrained_embeddings={}).fit(X, y)
+
+
+def test_char_features_let_the_classifier_read_words_it_never_saw(tmp_path):
+    """With char_features each word's spelling is read too (the tagger's character
+    CNN): the kind shows in the first letter of words never seen in fit, which the
+    classifier then labels, from raw text and from token lists, and keeps doing so
+    after a round trip through the safe format. Without, it can only guess (see
+    the test above)."""
+    kinds = [f"a{i}" for i in range(20)] + [f"t{i}" for i in range(20)]
+    X, y = _animal_or_tool(kinds[:10] + kinds[20:30], 120, 0)
+    X_new, y_new = _animal_or_tool(kinds[10:20] + kinds[30:], 60, 1)
+    params = dict(hidden_size=8, embedding_dim=8, max_iter=30, random_state=0)
+    clf = RNNClassifier(char_features=True, char_filters=8, **params)
+    clf.fit(X, y)
+    assert "a15" not in clf.vocabulary_
+    assert clf.score(X_new, y_new) > 0.9
+    tokens = [text.split() for text in X_new]
+    np.testing.assert_array_equal(clf.predict(tokens), clf.predict(X_new))
+    clf.save(tmp_path / "spelled.skrnn")
+    loaded = load(tmp_path / "spelled.skrnn")
+    np.testing.assert_allclose(loaded.predict_proba(X_new), clf.predict_proba(X_new))
+    # a text without a word is the unknown word, spelled as nothing
+    assert clf.predict(["", "a15"]).tolist()[1] == "a"
+    # the regressor reads spellings alike; vectors given for the words join them
+    vectors = {w: np.full(8, 1.0 if w[0] == "a" else -1.0) for w in kinds}
+    reg = RNNRegressor(char_features=True, pretrained_embeddings=vectors, **params)
+    reg.fit(X, [1.0 if label == "a" else -1.0 for label in y])
+    assert reg.module_.word_embedding.table.shape == (len(reg.vocabulary_) + 2, 8)
+    assert np.corrcoef(reg.predict(X_new), np.array(y_new) == "a")[0, 1] > 0.9
 
 
 def test_words_only_the_vectors_hold_keep_their_vectors_at_no_cost(tmp_path):

@@ -63,8 +63,15 @@ def _served(estimator, tmp_path, **kwargs):
         dict(cell="gru", num_layers=2, bidirectional=True, pooling="mean"),
         dict(cell="rnn", embedding_dim=None, pooling="max"),
         dict(bidirectional=True, init_state="learned", lowercase=False),
+        dict(char_features=True, char_filters=6, bidirectional=True, pooling="max"),
     ],
-    ids=["lstm-last", "bigru-2-layers-mean", "rnn-onehot-max", "bilstm-learned-cased"],
+    ids=[
+        "lstm-last",
+        "bigru-2-layers-mean",
+        "rnn-onehot-max",
+        "bilstm-learned-cased",
+        "spellings",
+    ],
 )
 def test_a_text_classifier_serves_its_predictions(params, tmp_path):
     clf = RNNClassifier(**QUICK, **params).fit(TEXTS, SENTIMENT)

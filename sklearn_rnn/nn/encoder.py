@@ -17,6 +17,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+UNK = 1  # the unknown-symbol index (0 is padding), as everywhere in this package
+
 CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 
@@ -96,7 +98,7 @@ def replace_by_unknown(symbols, rate):
     Word dropout, for training."""
     draw = torch.rand(symbols.shape, device=symbols.device)
     drop = draw < (rate[symbols] if torch.is_tensor(rate) else rate)
-    return symbols.masked_fill(drop & (symbols > 1), 1)
+    return symbols.masked_fill(drop & (symbols > UNK), UNK)
 
 
 def step_mask(lengths, total_length, device):
@@ -195,7 +197,10 @@ class RecurrentEncoder(nn.Module):
     word_dropout : float
         With symbols, while training: replace each known symbol by the unknown one
         (index 1) with this probability, so that the network cannot lean on a few
-        words and learns what to do with words it has not seen.
+        words and learns what to do with words it has not seen. Above 0 the rate is
+        per symbol, in the buffer ``unknown_rate`` ``(V,)``, which an owner that
+        knows the words' counts may set (rare words more often; see
+        :class:`~sklearn_rnn.nn.tagger.TokenFeatures`); otherwise there is none.
 
     Notes
     -----
@@ -244,7 +249,11 @@ class RecurrentEncoder(nn.Module):
             self.input_layer = WordEmbedding(n_symbols, embedding_dim, n_fixed_symbols)
             self.input_layer.weight.requires_grad_(not freeze_embedding)
             input_size = embedding_dim
-        self.word_dropout = float(word_dropout) if self.symbolic else 0.0
+        rate = None  # a buffer of None is in no state dict
+        if self.symbolic and word_dropout > 0:
+            rate = torch.full((n_symbols,), float(word_dropout))
+            rate[: UNK + 1] = 0.0  # padding and the unknown symbol stay as they are
+        self.register_buffer("unknown_rate", rate)
         self.cell = cell
         self.num_layers = num_layers
         self.num_directions = 2 if bidirectional else 1
@@ -271,8 +280,8 @@ class RecurrentEncoder(nn.Module):
 
     def embed(self, inputs):
         """Input features ``(N, L, F)`` of a padded batch."""
-        if self.training and self.word_dropout > 0:
-            inputs = replace_by_unknown(inputs, self.word_dropout)
+        if self.training and self.unknown_rate is not None:
+            inputs = replace_by_unknown(inputs, self.unknown_rate)
         features = self.input_layer(inputs)
         return self.dropout(features) if self.symbolic else features
 

@@ -71,14 +71,20 @@ class MaskedEncoder(nn.Module):
 
 class ManyToOneGraph(nn.Module):
     """:class:`~sklearn_rnn.nn.ManyToOneNet` for export: ``(N, O)`` outputs (logits
-    or scaled targets)."""
+    or scaled targets). A network that reads characters takes them as
+    :class:`TaggerGraph` does, and gives ``spelled`` too."""
 
     def __init__(self, net):
         super().__init__()
         self.net = net
         self.encoder = MaskedEncoder(net.encoder)
 
-    def forward(self, inputs, lengths):
+    def forward(
+        self, inputs, lengths, spelling_index=None, char_features=None, spellings=None
+    ):
+        features = self.net.features
+        if features is not None:
+            inputs = features.join(inputs, _spelled(spelling_index, char_features))
         if self.net.front_end is not None:  # long series: the convolutions first
             inputs, lengths = self.net.front_end(inputs, lengths)
         outputs, last = self.encoder(inputs, lengths)
@@ -86,7 +92,18 @@ class ManyToOneGraph(nn.Module):
             pooled = last
         else:
             pooled = POOLINGS[self.net.pooling](None, outputs, None, lengths)
-        return self.net.output(pooled)
+        if spellings is None:
+            return self.net.output(pooled)
+        return self.net.output(pooled), features.chars.features_of_rows(spellings)
+
+
+def _spelled(spelling_index, char_features):
+    """Each token's row of ``char_features`` ``(S, C)``: ``(N, L, C)``, or ``None``
+    without characters."""
+    if char_features is None:
+        return None
+    chars = char_features.index_select(0, spelling_index.reshape(-1))
+    return chars.view(spelling_index.shape[0], spelling_index.shape[1], -1)
 
 
 class TaggerGraph(nn.Module):
@@ -113,11 +130,7 @@ class TaggerGraph(nn.Module):
     ):
         features = self.net.features
         if features is not None:
-            chars = None
-            if char_features is not None:
-                chars = char_features.index_select(0, spelling_index.reshape(-1))
-                chars = chars.view(spelling_index.shape[0], spelling_index.shape[1], -1)
-            inputs = features.join(inputs, chars)
+            inputs = features.join(inputs, _spelled(spelling_index, char_features))
         outputs, _ = self.encoder(inputs, lengths)
         emissions = self.net.emissions(self.net.output(outputs))
         if spellings is None:

@@ -8,6 +8,7 @@ from torch import nn
 
 from ._protocol import LossOutput
 from .encoder import ConvFrontEnd, RecurrentEncoder, step_mask
+from .tagger import TokenFeatures
 
 
 def _valid_mask(lengths, total_length, device):
@@ -65,6 +66,15 @@ class ManyToOneNet(nn.Module):
     downsample : int
         For numeric input: above 1, a :class:`~sklearn_rnn.nn.encoder.ConvFrontEnd`
         of that stride and ``hidden_size`` filters reads the series first.
+    n_chars : int or None
+        For symbol input: the size of a character vocabulary, to join each word's
+        embedding with features of its spelling (a
+        :class:`~sklearn_rnn.nn.tagger.TokenFeatures` reads the tokens as the
+        tagger's do: ``inputs`` ``(N, L, 1 + F + C)``, the word index, its ``F``
+        feature indices, then its characters). ``None`` with no ``feature_sizes``:
+        the encoder embeds the word indices ``(N, L)`` itself.
+    char_embedding_dim, char_filters, feature_sizes, feature_embedding_dim
+        The token features' (see :class:`~sklearn_rnn.nn.tagger.TokenFeatures`).
     **encoder_kwargs
         Passed to :class:`~sklearn_rnn.nn.encoder.RecurrentEncoder`.
 
@@ -83,6 +93,11 @@ class ManyToOneNet(nn.Module):
         dropout=0.0,
         objective="cross_entropy",
         downsample=1,
+        n_chars=None,
+        char_embedding_dim=25,
+        char_filters=50,
+        feature_sizes=(),
+        feature_embedding_dim=25,
         **encoder_kwargs,
     ):
         super().__init__()
@@ -104,6 +119,21 @@ class ManyToOneNet(nn.Module):
                 encoder_kwargs["n_channels"], n_filters, downsample
             )
             encoder_kwargs["n_channels"] = n_filters
+        self.features = None
+        if n_chars is not None or feature_sizes:
+            self.features = TokenFeatures(
+                encoder_kwargs.pop("n_symbols"),
+                encoder_kwargs.pop("embedding_dim", None),
+                n_chars=n_chars,
+                char_embedding_dim=char_embedding_dim,
+                char_filters=char_filters,
+                word_dropout=encoder_kwargs.pop("word_dropout", 0.0),
+                freeze_embedding=encoder_kwargs.pop("freeze_embedding", False),
+                n_fixed_symbols=encoder_kwargs.pop("n_fixed_symbols", 0),
+                feature_sizes=feature_sizes,
+                feature_embedding_dim=feature_embedding_dim,
+            )
+            encoder_kwargs["n_channels"] = self.features.output_size
         self.encoder = RecurrentEncoder(dropout=dropout, **encoder_kwargs)
         self.pooling = pooling
         self.dropout = nn.Dropout(dropout)
@@ -111,10 +141,22 @@ class ManyToOneNet(nn.Module):
 
     @property
     def word_embedding(self):
-        """The input layer (a :class:`~sklearn_rnn.nn.WordEmbedding` for symbols)."""
+        """The word embedding (a :class:`~sklearn_rnn.nn.WordEmbedding` for
+        symbols)."""
+        if self.features is not None:
+            return self.features.embedding
         return self.encoder.input_layer
 
+    @property
+    def unknown_rate(self):
+        """The per-word rates of word dropout ``(V,)`` (a buffer), or ``None``."""
+        if self.features is not None:
+            return self.features.unknown_rate
+        return self.encoder.unknown_rate
+
     def pool(self, inputs, lengths):
+        if self.features is not None:  # token features, dropped out as embeddings
+            inputs = self.dropout(self.features(inputs))
         if self.front_end is not None:
             inputs, lengths = self.front_end(inputs, lengths)
         outputs, state = self.encoder(inputs, lengths)

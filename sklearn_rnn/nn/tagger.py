@@ -14,6 +14,7 @@ from torch import nn
 from ._protocol import LossOutput
 from .crf import LinearChainCRF
 from .encoder import (
+    UNK,
     OneHot,
     RecurrentEncoder,
     WordEmbedding,
@@ -21,7 +22,6 @@ from .encoder import (
     step_mask,
 )
 
-UNK = 1  # the unknown-symbol index (0 is padding), as everywhere in this package
 # where torch.unique(..., dim=0) is known to run; elsewhere every row is computed (on
 # the CPU numpy finds the distinct rows, about four times faster)
 _UNIQUE_ROWS_DEVICES = ("cpu", "cuda")
@@ -286,6 +286,11 @@ class SequenceTaggerNet(nn.Module):
     def word_embedding(self):
         """The word embedding of the token features (symbol input only)."""
         return self.features.embedding
+
+    @property
+    def unknown_rate(self):
+        """The per-word rates of word dropout ``(V,)`` (a buffer), or ``None``."""
+        return None if self.features is None else self.features.unknown_rate
 
     def encode(self, inputs, lengths):
         if self.features is not None:
