@@ -360,6 +360,11 @@ def test_char_features_let_the_classifier_read_words_it_never_saw(tmp_path):
     np.testing.assert_allclose(loaded.predict_proba(X_new), clf.predict_proba(X_new))
     # a text without a word is the unknown word, spelled as nothing
     assert clf.predict(["", "a15"]).tolist()[1] == "a"
+    # tokens given as (word, feature) tuples add an embedding of the feature
+    tagged = [[(w, "N" if w in kinds else "O") for w in text.split()] for text in X]
+    with_tags = RNNClassifier(char_features=True, **params).fit(tagged, y)
+    assert len(with_tags.module_.features.feature_embeddings) == 1
+    assert with_tags.score(tagged, y) > 0.9
     # the regressor reads spellings alike; vectors given for the words join them
     vectors = {w: np.full(8, 1.0 if w[0] == "a" else -1.0) for w in kinds}
     reg = RNNRegressor(char_features=True, pretrained_embeddings=vectors, **params)
