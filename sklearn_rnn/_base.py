@@ -815,8 +815,9 @@ class BaseManyToOne(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN):
             return TokenReader(owner=owner, reads_text=True, **settings)
         return self._reader_class(owner=owner, **settings)
 
-    def _network_kwargs(self, data):
-        """The head's settings; each estimator adds its outputs and objective."""
+    def _head_kwargs(self, data):
+        """The network's settings that the classifier and the regressor share (their
+        ``_network_kwargs`` add the outputs and the objective)."""
         kwargs = {
             "pooling": self.pooling,
             "downsample": self._downsampling(data),

@@ -263,7 +263,7 @@ class RNNClassifier(ClassifierMixin, BaseManyToOne):
 
     def _network_kwargs(self, data):
         return {
-            **super()._network_kwargs(data),
+            **self._head_kwargs(data),
             "n_outputs": len(self.classes_),
             "objective": "cross_entropy",
         }

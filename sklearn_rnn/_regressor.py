@@ -189,7 +189,7 @@ class RNNRegressor(RegressorMixin, BaseManyToOne):
 
     def _network_kwargs(self, data):
         return {
-            **super()._network_kwargs(data),
+            **self._head_kwargs(data),
             "n_outputs": self.n_outputs_,
             "objective": "squared_error",
         }

@@ -346,7 +346,11 @@ class OnnxModel:
                     f"shape {X.shape} and dtype {X.dtype}"
                 )
             X, kind = X[:, :, None], "array3d"
-        spelled = kind in ("tokens", "text") and self.task != "translation"
+        # a classifier's or a tagger's characters, read apart
+        spelled = kind in ("tokens", "text") and self.task not in (
+            "translation",
+            "generation",
+        )
         if self._placeholders is None or not spelled:
             return self.reader.read(X, kind, tokenizer=self._tokenize), {}
         stacked, spellings = self.reader.read(
