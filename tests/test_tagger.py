@@ -23,7 +23,7 @@ from sklearn.utils.estimator_checks import (
 
 from sklearn_rnn import LSTMSequenceTagger, _schemes
 from sklearn_rnn.metrics import entity_f1_scorer, token_accuracy_scorer
-from sklearn_rnn.nn.tagger import CharCNN
+from sklearn_rnn.nn.tokens import CharCNN
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

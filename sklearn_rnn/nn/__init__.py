@@ -18,7 +18,8 @@ from .seq2seq import (
     UNKNOWN,
     Seq2SeqNet,
 )
-from .tagger import CharCNN, SequenceTaggerNet, TaggerEnsembleNet, TokenFeatures
+from .tagger import SequenceTaggerNet, TaggerEnsembleNet
+from .tokens import CharCNN, TokenFeatures
 
 MODULES = {
     cls.__name__: cls

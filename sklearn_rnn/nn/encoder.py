@@ -200,7 +200,7 @@ class RecurrentEncoder(nn.Module):
         words and learns what to do with words it has not seen. Above 0 the rate is
         per symbol, in the buffer ``unknown_rate`` ``(V,)``, which an owner that
         knows the words' counts may set (rare words more often; see
-        :class:`~sklearn_rnn.nn.tagger.TokenFeatures`); otherwise there is none.
+        :class:`~sklearn_rnn.nn.tokens.TokenFeatures`); otherwise there is none.
 
     Notes
     -----

@@ -8,7 +8,7 @@ from torch import nn
 
 from ._protocol import LossOutput
 from .encoder import ConvFrontEnd, RecurrentEncoder, step_mask
-from .tagger import TokenFeatures
+from .tokens import TokenFeatures
 
 
 def _valid_mask(lengths, total_length, device):
@@ -69,12 +69,12 @@ class ManyToOneNet(nn.Module):
     n_chars : int or None
         For symbol input: the size of a character vocabulary, to join each word's
         embedding with features of its spelling (a
-        :class:`~sklearn_rnn.nn.tagger.TokenFeatures` reads the tokens as the
+        :class:`~sklearn_rnn.nn.tokens.TokenFeatures` reads the tokens as the
         tagger's do: ``inputs`` ``(N, L, 1 + F + C)``, the word index, its ``F``
         feature indices, then its characters). ``None`` with no ``feature_sizes``:
         the encoder embeds the word indices ``(N, L)`` itself.
     char_embedding_dim, char_filters, feature_sizes, feature_embedding_dim
-        The token features' (see :class:`~sklearn_rnn.nn.tagger.TokenFeatures`).
+        The token features' (see :class:`~sklearn_rnn.nn.tokens.TokenFeatures`).
     **encoder_kwargs
         Passed to :class:`~sklearn_rnn.nn.encoder.RecurrentEncoder`.
 
