@@ -101,6 +101,15 @@ def replace_by_unknown(symbols, rate):
     return symbols.masked_fill(drop & (symbols > UNK), UNK)
 
 
+def unknown_rates(n_symbols, rate):
+    """``(V,)`` probabilities of word dropout: ``rate`` for every symbol but padding
+    and the unknown one, which stay as they are (an owner that knows the words'
+    counts may set one per word)."""
+    rates = torch.full((n_symbols,), float(rate))
+    rates[: UNK + 1] = 0.0
+    return rates
+
+
 def step_mask(lengths, total_length, device):
     """``(N, L)`` booleans, true at the real (unpadded) steps of each sequence."""
     steps = torch.arange(total_length, device=device)
@@ -249,11 +258,10 @@ class RecurrentEncoder(nn.Module):
             self.input_layer = WordEmbedding(n_symbols, embedding_dim, n_fixed_symbols)
             self.input_layer.weight.requires_grad_(not freeze_embedding)
             input_size = embedding_dim
-        rate = None  # a buffer of None is in no state dict
+        rates = None  # a buffer of None is in no state dict
         if self.symbolic and word_dropout > 0:
-            rate = torch.full((n_symbols,), float(word_dropout))
-            rate[: UNK + 1] = 0.0  # padding and the unknown symbol stay as they are
-        self.register_buffer("unknown_rate", rate)
+            rates = unknown_rates(n_symbols, word_dropout)
+        self.register_buffer("unknown_rate", rates)
         self.cell = cell
         self.num_layers = num_layers
         self.num_directions = 2 if bidirectional else 1

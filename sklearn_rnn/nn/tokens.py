@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .encoder import UNK, OneHot, WordEmbedding, replace_by_unknown
+from .encoder import OneHot, WordEmbedding, replace_by_unknown, unknown_rates
 
 # where torch.unique(..., dim=0) is known to run; elsewhere every row is computed (on
 # the CPU numpy finds the distinct rows, about four times faster)
@@ -118,9 +118,7 @@ class TokenFeatures(nn.Module):
         self.feature_embeddings = nn.ModuleList(
             _embedding(n, feature_embedding_dim) for n in feature_sizes
         )
-        rate = torch.full((n_symbols,), float(word_dropout))
-        rate[: UNK + 1] = 0.0  # padding and the unknown symbol stay as they are
-        self.register_buffer("unknown_rate", rate)
+        self.register_buffer("unknown_rate", unknown_rates(n_symbols, word_dropout))
         self.output_size = (
             size
             + (0 if self.chars is None else char_filters)
