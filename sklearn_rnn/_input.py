@@ -395,16 +395,23 @@ def offsets_of(lengths):
 # ---------------------------------------------------------------------- encoding
 
 
-def build_vocabulary(sequences, *, min_frequency=1, max_size=None):
+def count_symbols(sequences):
+    """How many times each symbol of ``sequences`` occurs (``None``, the symbol of a
+    text without a word, included)."""
+    return Counter(itertools.chain.from_iterable(sequences))
+
+
+def build_vocabulary(sequences, *, min_frequency=1, max_size=None, counts=None):
     """Map each kept symbol to an index from 2 (0 is padding, 1 the unknown symbol).
 
     Symbols seen fewer than ``min_frequency`` times are left out, then the ``max_size``
     most frequent are kept; ties keep the order of first appearance, so the result is
-    determined by the data alone.
+    determined by the data alone. ``counts``: :func:`count_symbols` of
+    ``sequences``, when the caller has it already.
     """
-    counts = Counter(t for seq in sequences for t in seq)
-    counts.pop(None, None)
-    kept = [t for t, c in counts.most_common() if c >= min_frequency]
+    if counts is None:
+        counts = count_symbols(sequences)
+    kept = [t for t, c in counts.most_common() if t is not None and c >= min_frequency]
     if max_size is not None:
         kept = kept[:max_size]
     return {t: i for i, t in enumerate(kept, start=N_SPECIAL)}
@@ -414,7 +421,7 @@ def check_vocabulary(vocabulary, sequences, min_frequency):
     """Refuse an empty vocabulary: every token would read as the unknown symbol."""
     if vocabulary:
         return
-    counts = Counter(t for seq in sequences for t in seq)
+    counts = count_symbols(sequences)
     counts.pop(None, None)
     if not counts:
         raise ValueError(

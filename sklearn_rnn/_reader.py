@@ -15,7 +15,6 @@ server (:mod:`sklearn_rnn.onnx`) feeds to onnxruntime as it is.
 import itertools
 import operator
 import re
-from collections import Counter
 
 import numpy as np
 
@@ -133,7 +132,6 @@ class SequenceReader:
             if fit:
                 self.vocabulary = self._fit_vocabulary(sequences)
                 self._add_pretrained(pretrained)
-                self.word_counts = Counter(itertools.chain.from_iterable(sequences))
             ids = _input.encode_symbols(sequences, self.vocabulary)
             return _input.Stacked.of_steps(ids, [len(seq) for seq in sequences])
         if fit:
@@ -155,10 +153,14 @@ class SequenceReader:
         return stacked
 
     def _fit_vocabulary(self, sequences):
+        """The vocabulary of the training ``sequences``; their words' counts stay in
+        ``word_counts`` until the network takes its word dropout rates."""
+        self.word_counts = _input.count_symbols(sequences)
         vocabulary = _input.build_vocabulary(
             sequences,
             min_frequency=self.min_frequency,
             max_size=self.max_vocabulary_size,
+            counts=self.word_counts,
         )
         _input.check_vocabulary(vocabulary, sequences, self.min_frequency)
         return vocabulary
@@ -292,7 +294,6 @@ class TokenReader(SequenceReader):
         if fit:
             self.vocabulary = self._fit_vocabulary(words)
             self._add_pretrained(pretrained)
-            self.word_counts = Counter(words[0])
             self.char_vocabulary = (
                 _input.build_char_vocabulary(tokens)
                 if self.char_features and strings and self.analyzer != "char"

@@ -91,13 +91,12 @@ class WordEmbedding(nn.Embedding):
         return torch.where(learned.unsqueeze(-1), rows, fixed)
 
 
-def replace_by_unknown(symbols, rate):
-    """``symbols`` with each replaced by the unknown symbol (index 1) with
-    probability ``rate``: a float, or a tensor ``(V,)`` of one per symbol (its
-    first two entries 0). Padding (0) and the unknown symbol stay as they are.
-    Word dropout, for training."""
+def replace_by_unknown(symbols, rates):
+    """``symbols`` with each replaced by the unknown symbol (index 1) with the
+    probability ``rates`` ``(V,)`` gives it (see :func:`unknown_rates`). Padding (0)
+    and the unknown symbol stay as they are. Word dropout, for training."""
     draw = torch.rand(symbols.shape, device=symbols.device)
-    drop = draw < (rate[symbols] if torch.is_tensor(rate) else rate)
+    drop = draw < rates[symbols]
     return symbols.masked_fill(drop & (symbols > UNK), UNK)
 
 
