@@ -3,6 +3,7 @@ data-parallel training under torch.distributed."""
 
 import json
 import os
+import platform
 import subprocess
 import sys
 from collections import Counter
@@ -14,7 +15,13 @@ import pytest
 import torch
 from sklearn.model_selection import GridSearchCV
 
-from sklearn_rnn import CharLMGenerator, LSTMSequenceTagger, RNNClassifier, _data
+from sklearn_rnn import (
+    CharLMGenerator,
+    LSTMSequenceTagger,
+    RNNClassifier,
+    _data,
+    _distributed,
+)
 from sklearn_rnn._device import choose_gpu
 from sklearn_rnn.metrics import entity_f1_scorer
 
@@ -204,13 +211,15 @@ class Tiny(torch.nn.Module):
         return out
 
 
-def two_steps(row_wise, whole_table=False):
+def two_steps(row_wise, whole_table=False, shared_memory=True):
     # the averaged gradients of two ranks that read 3 and 4 items, against those of
     # all 7 in one batch, in two steps (the first checks the lookups)
     _distributed.ROW_WISE_MIN_SIZE = 0 if row_wise else float("inf")
+    _distributed.SHARED_MEMORY = shared_memory
     torch.manual_seed(rank)  # different weights: rank 0's are taken
     model = Tiny(whole_table)
     average = _distributed.GradientAverage(model)
+    shared = average.channel is not None
     data = torch.randint(0, 50, (7, 3), generator=torch.Generator().manual_seed(1))
     target = torch.linspace(-1, 1, 7)[:, None]
 
@@ -234,13 +243,18 @@ def two_steps(row_wise, whole_table=False):
         )
         data = data.flip(0)
     average.close()
-    return {"difference": difference, "by_lookups": average._by_lookups}
+    _distributed.SHARED_MEMORY = True
+    return {"difference": difference, "by_lookups": average._by_lookups,
+            "shared": shared}
 
 
 results["two_steps"] = {
     "row_wise": two_steps(True),
     "dense": two_steps(False),
     "whole_table": two_steps(True, whole_table=True),
+    # through the process group (a machine without shared memory, or x86-64)
+    "row_wise_gloo": two_steps(True, shared_memory=False),
+    "whole_table_gloo": two_steps(True, whole_table=True, shared_memory=False),
 }
 try:
     RNNClassifier(max_iter=1).fit(X[: 100 + rank], y[: 100 + rank])
@@ -282,6 +296,9 @@ def data_parallel_run(tmp_path_factory):
     ]
 
 
+# Where ranks on one machine sum gradients through shared memory (x86-64 Linux)
+SHARED = platform.system() == "Linux" and platform.machine() in ("x86_64", "AMD64")
+
 ESTIMATORS = ["classifier", "max_time", "regressor", "tagger", "translator"]
 ESTIMATORS += ["generator", "row_wise", "dense"]
 
@@ -316,8 +333,44 @@ def test_ranks_average_gradients_as_one_batch_of_all_their_items(data_parallel_r
         steps = run["results"]["two_steps"]
         for how, result in steps.items():
             assert result["difference"] < 1e-6, how
-        assert steps["row_wise"]["by_lookups"] is True
-        assert steps["whole_table"]["by_lookups"] is False
+            assert result["shared"] is (not how.endswith("_gloo") and SHARED), how
+        for path in ("", "_gloo"):
+            assert steps["row_wise" + path]["by_lookups"] is True
+            assert steps["whole_table" + path]["by_lookups"] is False
+
+
+def _shared_sums(world, capacity=6, dtype=torch.float32):
+    """The channels of ``world`` ranks over one memory, all in this process."""
+    memory = torch.zeros(
+        64 * world + 2 * world * capacity * dtype.itemsize, dtype=torch.uint8
+    )
+    return [
+        _distributed.SharedSums(memory, capacity, dtype, rank, world)
+        for rank in range(world)
+    ]
+
+
+def test_shared_memory_sums_are_the_same_on_every_rank_turn_after_turn():
+    channels = _shared_sums(3)
+    for turn in range(4):  # each rank's two slots filled again, in turns
+        tensors = [
+            torch.tensor([0.1 * (r + 1), 1e8 * (-1) ** r, 3.0]) * (turn + 1)
+            for r in range(3)
+        ]
+        expected = tensors[0] + tensors[1] + tensors[2]  # in rank order
+        works = [channel.start(t) for channel, t in zip(channels, tensors, strict=True)]
+        for work in works:
+            work.wait()
+        for t in tensors:
+            assert torch.equal(t, expected)
+
+
+def test_a_rank_waiting_for_a_stopped_one_says_which():
+    first, _ = _shared_sums(2)
+    first.timeout = 0.05
+    work = first.start(torch.ones(3))  # rank 1 never publishes
+    with pytest.raises(RuntimeError, match=r"rank 0 waited .* for rank\(s\) \[1\]"):
+        work.wait()
 
 
 def test_row_wise_embedding_average_trains_as_the_dense_one(data_parallel_run):
