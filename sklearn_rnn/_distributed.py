@@ -354,7 +354,8 @@ class SharedSums:
     def __init__(self, memory, capacity, dtype, rank, world):
         header = 64 * world  # a cache line for each rank's count
         size = capacity * dtype.itemsize
-        self.capacity, self.rank, self.world = capacity, rank, world
+        self.capacity, self.dtype = capacity, dtype
+        self.rank, self.world = rank, world
         self.counts = memory[:header].view(torch.int64)[:: 64 // 8]
         self.slots = [
             [
@@ -508,6 +509,7 @@ class Ranks:
         self.rank = rank
         self.world = world
         self.backend = backend
+        self._average = None
 
     @property
     def main(self):
@@ -527,7 +529,19 @@ class Ranks:
                 f"fit trains on {device}: set device='cuda', or initialise the "
                 "process group with backend='gloo' to train on CPUs"
             )
-        return GradientAverage(module)
+        self._average = GradientAverage(module)
+        return self._average
+
+    def _largest(self, value):
+        """The largest of the ranks' ``value`` through the shared memory that the
+        gradients go through (while training), else ``None``."""
+        channel = None if self._average is None else self._average.channel
+        if channel is None:
+            return None
+        values = torch.zeros(self.world, dtype=channel.dtype)
+        values[self.rank] = value  # and zeros, which add nothing, from the others
+        channel.start(values).wait()
+        return float(values.max())
 
     def share(self, epoch):
         """This rank's batches of ``epoch`` (see :meth:`Epoch.shard`)."""
@@ -535,6 +549,9 @@ class Ranks:
 
     def maximum(self, value, device):
         """The largest of the ranks' ``value`` (a number)."""
+        largest = self._largest(value)
+        if largest is not None:
+            return largest
         largest = self._tensor([value], device)
         dist.all_reduce(largest, op=dist.ReduceOp.MAX)
         return float(largest)
@@ -543,6 +560,9 @@ class Ranks:
         """The reason to stop that the ranks settle on: ``None`` when none has one,
         else the weightiest any rank gives (a time budget over a callback), so that
         all stop at the same batch."""
+        code = self._largest(_REASONS.index(reason))
+        if code is not None:
+            return _REASONS[int(code)]
         code = self._tensor([_REASONS.index(reason)], device, torch.int64)
         dist.all_reduce(code, op=dist.ReduceOp.MAX)
         return _REASONS[int(code)]
