@@ -433,6 +433,9 @@ class SharedSums:
 
 
 class _SharedSum:
+    """A tensor published in turn ``turn`` of a :class:`SharedSums`; :meth:`wait`
+    puts the sum over the ranks into it."""
+
     def __init__(self, channel, tensor, turn, published):
         self.channel, self.tensor = channel, tensor
         self.turn, self.published = turn, published
