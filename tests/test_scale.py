@@ -252,7 +252,7 @@ results["two_steps"] = {
     "row_wise": two_steps(True),
     "dense": two_steps(False),
     "whole_table": two_steps(True, whole_table=True),
-    # through the process group (a machine without shared memory, or x86-64)
+    # through the process group, as where shared memory cannot be used
     "row_wise_gloo": two_steps(True, shared_memory=False),
     "whole_table_gloo": two_steps(True, whole_table=True, shared_memory=False),
 }
