@@ -92,8 +92,8 @@ def main():
         pairs[a, b] = entity_f1_score(y_b, pooled.predict(X_b))
         print(f"pair {a},{b}: {pairs[a, b]:.4f}")
     if pairs:
-        disjoint = [(a, a + 1) for a in range(0, 10, 2) if (a, a + 1) in pairs]
-        for a, b in disjoint:
+        seeds = sorted(taggers)  # in pairs of neighbours, no seed in two
+        for a, b in zip(seeds[0::2], seeds[1::2], strict=False):
             alone = statistics.mean([singles[a], singles[b]])
             rows.append(
                 (
