@@ -8,8 +8,9 @@ them decoded together as an :class:`~sklearn_rnn.EnsembleTagger` (what
 drawn by it instead). Records the single seeds, the spread over the first five, and
 the pairs' range.
 
-    python benchmarks/conll_seed_spread.py --seeds 0,1,2,3,4,5,6,7,8,9 --threads 1
-        # 6 to 13 minutes a seed on one thread; run two at once with --models
+    python benchmarks/conll_seed_spread.py --seeds 0,1,2,3,4 --threads 1
+        # about 20 minutes a seed on one thread (the defaults' two networks; 6 to
+        # 13 with n_networks=1); run two at once with --models
 
 ``--models DIR`` keeps each fitted tagger there (``seed<N>.joblib``) and loads those
 it finds instead of fitting them again, so that seeds can be fitted by several runs
@@ -67,8 +68,9 @@ def main():
         rows.append(
             (
                 "CoNLL-2003",
-                f"testb entity F1, LSTMSequenceTagger defaults, words alone, seed "
-                f"{seed} ({tagger.n_iter_} epochs, {how})",
+                f"testb entity F1, LSTMSequenceTagger defaults (n_networks="
+                f"{tagger.n_networks}), words alone, seed {seed} ({tagger.n_iter_} "
+                f"epochs, {how})",
                 f"{singles[seed]:.4f}",
                 "",
                 "",

@@ -519,18 +519,22 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         kwargs.update(self._network_kwargs(data))  # last: the recipe has the last word
         self._module_spec = (self._network, kwargs)
         self.module_ = self._new_module()
+        # a network, or several alike (the tagger's TaggerEnsembleNet)
+        networks = getattr(self.module_, "members", [self.module_])
         rows = self.reader_.take_pretrained_rows()
         if rows is not None:
-            self.module_.word_embedding.set_rows(*map(torch.from_numpy, rows))
-        unknown_rate = getattr(self.module_, "unknown_rate", None)
+            for network in networks:
+                network.word_embedding.set_rows(*map(torch.from_numpy, rows))
         rates = None
         if isinstance(self.reader_, SequenceReader):  # which counted the words
             alpha = getattr(self, "word_dropout", 0.0)
             rates = self.reader_.take_word_dropout_rates(alpha)
-        if unknown_rate is not None and rates is not None:
-            # word dropout: rare words are replaced more often than frequent ones
-            with torch.no_grad():
-                unknown_rate.copy_(torch.from_numpy(rates))
+        for network in networks:
+            unknown_rate = getattr(network, "unknown_rate", None)
+            if unknown_rate is not None and rates is not None:
+                # word dropout: rare words are replaced more often than frequent ones
+                with torch.no_grad():
+                    unknown_rate.copy_(torch.from_numpy(rates))
         self.optimizer_ = self._make_optimizer(self.module_)
 
     def _make_optimizer(self, module):

@@ -34,7 +34,7 @@ class EnsembleTagger(MetaEstimatorMixin, BaseEstimator):
     on the same data. ``predict`` decodes the members' mean CRF scores with Viterbi (the
     tag sequence with the highest geometric mean of the members' probabilities; it
     keeps to the tag scheme); ``predict_proba`` is the mean of their marginals.
-    Training and prediction cost ``n_estimators`` times one tagger's; give the
+    Training and prediction cost ``n_estimators`` times one member's; give the
     members a ``max_time`` to bound the fit. Keep a fitted ensemble with :meth:`save`
     (read back by :func:`~sklearn_rnn.load`; no code runs on loading), ``joblib`` or
     ``pickle``.
@@ -43,7 +43,8 @@ class EnsembleTagger(MetaEstimatorMixin, BaseEstimator):
     ----------
     estimator : LSTMSequenceTagger, default=None
         The settings every member shares (its ``random_state`` is replaced).
-        ``None`` means ``LSTMSequenceTagger()``.
+        ``None`` means ``LSTMSequenceTagger(n_networks=1)``: members of one network
+        each (a tagger's default is two, which this pools the same way).
 
     n_estimators : int, default=3
         How many taggers to train.
@@ -121,7 +122,7 @@ class EnsembleTagger(MetaEstimatorMixin, BaseEstimator):
         -------
         self : EnsembleTagger
         """
-        base = LSTMSequenceTagger() if self.estimator is None else self.estimator
+        base = self._base()
         if not isinstance(base, LSTMSequenceTagger):
             raise TypeError(
                 "EnsembleTagger pools LSTMSequenceTagger models; estimator is a "
@@ -150,6 +151,13 @@ class EnsembleTagger(MetaEstimatorMixin, BaseEstimator):
             vars(member).pop("_progress", None)
         self._set_members(members)
         return self
+
+    def _base(self):
+        """``estimator``, or the default member: a tagger of one network (the
+        ensemble pools its members as a tagger pools its ``n_networks``)."""
+        if self.estimator is None:
+            return LSTMSequenceTagger(n_networks=1)
+        return self.estimator
 
     @classmethod
     def from_estimators(cls, estimators):
@@ -192,6 +200,12 @@ class EnsembleTagger(MetaEstimatorMixin, BaseEstimator):
                     "vocabulary or other reading parameters): an ensemble's members "
                     "must be fitted with the same settings on the same data"
                 )
+            if member.n_networks != first.n_networks:
+                raise ValueError(
+                    f"Tagger {i} has n_networks={member.n_networks} and tagger 0 "
+                    f"n_networks={first.n_networks}: an ensemble's members must be "
+                    "fitted with the same settings"
+                )
             if (member.tags_, member.tag_scheme_) != (first.tags_, first.tag_scheme_):
                 raise ValueError(
                     f"Tagger {i} tags otherwise than tagger 0 (tags "
@@ -206,7 +220,9 @@ class EnsembleTagger(MetaEstimatorMixin, BaseEstimator):
         """The first member, predicting through the members' pooled network."""
         check_is_fitted(self, "estimators_")
         members = self.estimators_
-        network = TaggerEnsembleNet([member.module_ for member in members])
+        network = TaggerEnsembleNet(
+            [member.module_ for member in members], mean_marginals=True
+        )
         return members[0]._with_network(network)
 
     def predict(self, X):
@@ -297,8 +313,7 @@ class EnsembleTagger(MetaEstimatorMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
         # what its members read: token lists of strings, 2-D and 3-D numeric arrays
-        base = LSTMSequenceTagger() if self.estimator is None else self.estimator
-        member = base.__sklearn_tags__().input_tags
+        member = self._base().__sklearn_tags__().input_tags
         tags.input_tags.string = member.string
         tags.input_tags.three_d_array = member.three_d_array
         # transform gives one vector per token (a list of arrays), not a table

@@ -263,7 +263,9 @@ def _describe(estimator):
         )
     module = copy.deepcopy(estimator.module_).cpu().eval()
     if isinstance(estimator, LSTMSequenceTagger):
-        return TaggerGraph(module), reader, _tagger_outputs(estimator, module.crf)
+        several = isinstance(module, TaggerEnsembleNet)
+        graph = TaggerEnsembleGraph(module) if several else TaggerGraph(module)
+        return graph, reader, _tagger_outputs(estimator, module.crf)
     if isinstance(estimator, RNNTranslator):
         return TranslatorGraph(module), reader, _translator_outputs(estimator)
     if isinstance(estimator, CharLMGenerator):

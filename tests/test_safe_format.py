@@ -684,6 +684,22 @@ def test_a_class_under_a_taken_name_is_not_registered():
 # ---------------------------------------------------------------------- 7. ensembles
 
 
+def test_taggers_of_earlier_versions_load_with_their_one_network(ensemble_file):
+    # taggers saved before n_networks existed hold one network, whether the file
+    # came from a pickle (convert_legacy) or from a JSON without the parameter
+    def without_n_networks(meta):
+        meta["params"]["__dict__"] = [
+            p for p in meta["params"]["__dict__"] if p[0] != "n_networks"
+        ]
+
+    blob = _with_json(ensemble_file, without_n_networks, "members/0/sklearn_rnn.json")
+    for ensemble in (_load(ensemble_file), _load(blob)):
+        assert [m.n_networks for m in ensemble.estimators_] == [1, 1]
+        networks = [type(m.module_).__name__ for m in ensemble.estimators_]
+        assert networks == ["SequenceTaggerNet"] * 2
+        assert len(ensemble.predict(SENTENCES[:2])[1]) == 3
+
+
 def test_ensemble_members_are_flat_and_checked_alike(ensemble_file):
     names = sorted(_members(ensemble_file))
     assert names == sorted(

@@ -23,6 +23,7 @@ from sklearn.utils.estimator_checks import (
 
 from sklearn_rnn import LSTMSequenceTagger, _schemes
 from sklearn_rnn.metrics import entity_f1_scorer, token_accuracy_scorer
+from sklearn_rnn.nn import LinearChainCRF, TaggerEnsembleNet
 from sklearn_rnn.nn.tokens import CharCNN
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -55,7 +56,8 @@ def test_outputs_have_the_input_lengths(fitted):
     for p in proba:
         np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-6)
     vectors = tagger.transform(X)
-    assert [v.shape for v in vectors] == [(3, 32), (1, 32), (6, 32)]
+    # two networks (n_networks) of 2 x 16 each, side by side
+    assert [v.shape for v in vectors] == [(3, 64), (1, 64), (6, 64)]
     # the most probable label of each token is mostly the decoded one
     flat_argmax = [tagger.classes_[i] for p in proba for i in p.argmax(axis=1)]
     flat_pred = [t for p in predicted for t in p]
@@ -192,8 +194,8 @@ def test_iob1_probabilities_match_enumerated_marginals(
     module = tagger.module_
     inputs = tagger._encoded([sentence])
     batch = next(inputs.inference_batches(1))
-    with torch.no_grad():
-        emissions = module(batch.inputs, batch.lengths)[0]
+    with torch.no_grad():  # the two networks' mean scores, read by their mean CRF
+        emissions = module.emissions(module(batch.inputs, batch.lengths))[0]
     crf, k = module.crf, len(tagger.tags_)
     expected = np.zeros_like(proba)
     scores, paths = [], []
@@ -244,7 +246,7 @@ def test_numeric_frames_with_integer_labels(tagger_params):
     assert set(predicted[0]) <= {0, 1} and tagger.classes_.tolist() == [0, 1]
     assert tagger.score(X, y) > 0.9  # chance is about 0.5
     assert tagger.predict_proba(X[:1])[0].shape == (len(X[0]), 2)
-    assert tagger.transform(X[:1])[0].shape == (len(X[0]), 32)
+    assert tagger.transform(X[:1])[0].shape == (len(X[0]), 2 * 32)
     with pytest.raises(ValueError, match="needs token input"):
         LSTMSequenceTagger(pretrained_embeddings={"a": [1.0]}).fit(X, y)
 
@@ -294,19 +296,21 @@ def test_pretrained_embeddings_are_copied_and_can_stay_frozen(tagger_params, ner
         tagger = LSTMSequenceTagger(
             pretrained_embeddings=vectors, freeze_embeddings=frozen, **params
         ).fit(X, y)
-        weight = tagger.module_.features.embedding.table.detach()
-        assert weight.shape[1] == 3  # embedding_dim follows the vectors
         assert "zed" in tagger.vocabulary_  # unseen in fit, kept for predict
-        assert weight[tagger.vocabulary_["zed"]].tolist() == [9.0, 9.0, 9.0]
-        row = weight[tagger.vocabulary_["anna"]].tolist()
-        assert (row == [1.0, 2.0, 3.0]) is frozen
+        for network in tagger.module_.members:  # each starts from the vectors
+            weight = network.features.embedding.table.detach()
+            assert weight.shape[1] == 3  # embedding_dim follows the vectors
+            assert weight[tagger.vocabulary_["zed"]].tolist() == [9.0, 9.0, 9.0]
+            row = weight[tagger.vocabulary_["anna"]].tolist()
+            assert (row == [1.0, 2.0, 3.0]) is frozen
     assert tagger.pretrained_embeddings is vectors  # the parameter is untouched
     words, matrix = ["Anna", "Bo"], np.eye(2, 4)
     tagger = LSTMSequenceTagger(
         pretrained_embeddings=(words, matrix), freeze_embeddings=True, **params
     ).fit(X, y)
-    weight = tagger.module_.features.embedding.table.detach().cpu().numpy()
-    np.testing.assert_array_equal(weight[tagger.vocabulary_["bo"]], matrix[1])
+    for network in tagger.module_.members:
+        weight = network.features.embedding.table.detach().cpu().numpy()
+        np.testing.assert_array_equal(weight[tagger.vocabulary_["bo"]], matrix[1])
     with pytest.raises(ValueError, match="2 tokens but a matrix of shape"):
         LSTMSequenceTagger(pretrained_embeddings=(words, np.eye(3))).fit(X, y)
     with pytest.raises(ValueError, match="1-D vector of the same length"):
@@ -347,7 +351,7 @@ def test_categorical_token_features_are_learned(tmp_path, tagger_params):
     assert proba.shape == (3, 3) and len(tagger.predict([sentence])[0]) == 3
     assert tagger.transform([sentence])[0].shape == (
         3,
-        2 * tagger_params["hidden_size"],
+        tagger.n_networks * 2 * tagger_params["hidden_size"],
     )
     joblib.dump(tagger, tmp_path / "tagger.joblib")
     loaded = joblib.load(tmp_path / "tagger.joblib")
@@ -594,17 +598,53 @@ def test_unknown_word_replacement_targets_rare_words(tagger_params):
     tagger = LSTMSequenceTagger(
         word_dropout=0.5, **{**tagger_params, "max_iter": 1}
     ).fit(X, y)
-    rate = tagger.module_.features.unknown_rate
     expected = {"the": 0.5 / 3.5, "cat": 0.5 / 2.5, "dog": 0.5 / 1.5, "ran": 0.5 / 1.5}
-    for word, value in expected.items():
-        assert rate[tagger.vocabulary_[word]].item() == pytest.approx(value)
-    assert rate[:2].tolist() == [0.0, 0.0]  # padding and the unknown symbol
     loaded = pickle.loads(pickle.dumps(tagger))
-    torch.testing.assert_close(loaded.module_.features.unknown_rate, rate)
+    pairs = zip(tagger.module_.members, loaded.module_.members, strict=True)
+    for network, again in pairs:
+        rate = network.features.unknown_rate  # each network replaces words alike
+        for word, value in expected.items():
+            assert rate[tagger.vocabulary_[word]].item() == pytest.approx(value)
+        assert rate[:2].tolist() == [0.0, 0.0]  # padding and the unknown symbol
+        torch.testing.assert_close(again.features.unknown_rate, rate)
     off = LSTMSequenceTagger(word_dropout=0.0, **{**tagger_params, "max_iter": 1}).fit(
         X, y
     )
-    assert (off.module_.features.unknown_rate == 0).all()
+    assert all((n.features.unknown_rate == 0).all() for n in off.module_.members)
+
+
+# ---------------------------------------------------------------------- n_networks
+
+
+def test_the_networks_learn_apart_and_decode_as_one(fitted, ner_data, tagger_params):
+    tagger, X, y = fitted
+    X_test, y_test = ner_data(40, seed=1)
+    module = tagger.module_
+    assert isinstance(module, TaggerEnsembleNet) and len(module.members) == 2
+    first, second = module.members
+    # each from its own initial weights and draws, each a tagger on its own
+    assert not torch.equal(first.output.weight, second.output.weight)
+    for network in module.members:
+        assert tagger._with_network(network).score(X_test, y_test) > 0.9
+    # decoded as one: Viterbi over their mean emissions and mean CRF scores
+    batch = next(tagger._encoded(X_test[:5]).inference_batches(5))
+    with torch.no_grad():
+        scores = [net(batch.inputs, batch.lengths) for net in module.members]
+        crf = LinearChainCRF.mean([net.crf for net in module.members])
+        paths = crf.decode((scores[0] + scores[1]) / 2, batch.lengths)
+    decoded = tagger._labels_of_paths(
+        [p[:n].tolist() for p, n in zip(paths, batch.lengths.tolist(), strict=True)]
+    )
+    predicted = tagger.predict(X_test[:5])
+    assert [predicted[i] for i in batch.index] == decoded
+    # one network: SequenceTaggerNet, half the vectors
+    one = LSTMSequenceTagger(n_networks=1, **{**tagger_params, "max_iter": 2}).fit(X, y)
+    assert type(one.module_).__name__ == "SequenceTaggerNet"
+    assert one.transform(X_test[:1])[0].shape == (len(X_test[0]), 32)
+    # n_networks makes the network: a warm start may not change it
+    one.set_params(warm_start=True, n_networks=3)
+    with pytest.raises(ValueError, match=r"n_networks=3 \(fitted with 1\)"):
+        one.fit(X, y)
 
 
 def test_documented_defaults_are_the_real_ones():

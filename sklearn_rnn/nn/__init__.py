@@ -25,6 +25,7 @@ MODULES = {
     cls.__name__: cls
     for cls in (ManyToOneNet, CharLanguageModel, SequenceTaggerNet, Seq2SeqNet)
 }
+MODULES["TaggerEnsembleNet"] = TaggerEnsembleNet.alike
 
 __all__ = [
     "ATTENTIONS",

@@ -146,7 +146,13 @@ class TaggerEnsembleGraph(nn.Module):
 
     def __init__(self, net):
         super().__init__()
-        self.members = nn.ModuleList(TaggerGraph(member) for member in net.members)
+        # the networks of members that hold several (of the same number each, so
+        # that the mean over them all is the mean of the members' means)
+        self.members = nn.ModuleList(
+            TaggerGraph(network)
+            for member in net.members
+            for network in getattr(member, "members", [member])
+        )
 
     def forward(self, inputs, lengths, *chars):
         if not chars:

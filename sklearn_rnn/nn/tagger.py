@@ -152,10 +152,7 @@ class SequenceTaggerNet(nn.Module):
     def loss(self, inputs, lengths, targets, weights=None, state=None):
         scores = self(inputs, lengths)
         losses = self.sequence_losses(scores, targets, lengths)
-        if weights is not None:
-            losses = losses * weights
-        n_tokens = int(lengths.sum())
-        return LossOutput(losses.sum() / n_tokens, n_tokens, scores)
+        return _per_token(losses, lengths, weights, scores)
 
     def sequence_losses(self, scores, tags, lengths):
         if self.use_crf:
@@ -175,19 +172,48 @@ class SequenceTaggerNet(nn.Module):
 
 class TaggerEnsembleNet(nn.Module):
     """Several :class:`SequenceTaggerNet` that read the same inputs and score the same
-    tags, decoded as one.
+    tags, trained together or apart and decoded as one.
 
     ``forward`` stacks the members' scores ``(M, N, L, K)``; the emissions are their
     mean, decoded by the CRF of the members' mean potentials (the path with the
     highest geometric mean of the members' probabilities, within the masks);
-    ``marginals`` are the mean of the members' marginals; ``encode`` joins the
-    members' token vectors ``(N, L, sum of D*H)``.
+    ``marginals`` are those of that CRF, or with ``mean_marginals`` the mean of the
+    members' own marginals; ``encode`` joins the members' token vectors
+    ``(N, L, sum of D*H)``.
+
+    ``loss`` is the mean of the members' losses, so each member's gradient is its own
+    loss's, halved for two: trained together, members share the batches but not
+    their weights, initial draws or dropout, and an optimizer that ignores the
+    gradients' scale (Adam) steps each as it would alone, but for gradient clipping,
+    which measures them together. A member may be an ensemble itself (in an
+    :class:`EnsembleTagger` of taggers of several networks): the means are then
+    over the members.
+
+    Parameters
+    ----------
+    members : sequence of SequenceTaggerNet or TaggerEnsembleNet
+    mean_marginals : bool
+        Give the mean of the members' marginals rather than the marginals of the
+        distribution that decoding reads.
     """
 
-    def __init__(self, members):
+    def __init__(self, members, *, mean_marginals=False):
         super().__init__()
+        self.mean_marginals = mean_marginals
         self.members = nn.ModuleList(members)
-        self.crf = LinearChainCRF.mean([member.crf for member in members])
+
+    @classmethod
+    def alike(cls, n_members, **kwargs):
+        """``n_members`` new :class:`SequenceTaggerNet` of the same ``kwargs``, each
+        with its own initial weights (the name :data:`~sklearn_rnn.nn.MODULES` builds
+        ``TaggerEnsembleNet`` by)."""
+        return cls([SequenceTaggerNet(**kwargs) for _ in range(n_members)])
+
+    @property
+    def crf(self):
+        """The CRF of the members' mean start, transition and end scores (made anew
+        at each call, from the members' weights as they are)."""
+        return LinearChainCRF.mean([member.crf for member in self.members])
 
     def forward(self, inputs, lengths):
         return torch.stack([member(inputs, lengths) for member in self.members])
@@ -200,10 +226,22 @@ class TaggerEnsembleNet(nn.Module):
             [m.emissions(s) for m, s in zip(self.members, scores, strict=True)]
         ).mean(dim=0)
 
+    def loss(self, inputs, lengths, targets, weights=None, state=None):
+        scores = self(inputs, lengths)
+        losses = torch.stack(
+            [
+                m.sequence_losses(s, targets, lengths)
+                for m, s in zip(self.members, scores, strict=True)
+            ]
+        ).mean(dim=0)
+        return _per_token(losses, lengths, weights, scores)
+
     def decode(self, scores, lengths):
         return self.crf.decode(self.emissions(scores), lengths)
 
     def marginals(self, scores, lengths, pairs=True):
+        if not self.mean_marginals:
+            return self.crf.marginals(self.emissions(scores), lengths, pairs=pairs)
         each = [
             m.marginals(s, lengths, pairs=pairs)
             for m, s in zip(self.members, scores, strict=True)
@@ -211,3 +249,11 @@ class TaggerEnsembleNet(nn.Module):
         unary = torch.stack([u for u, _ in each]).mean(dim=0)
         pair = torch.stack([p for _, p in each]).mean(dim=0) if pairs else None
         return unary, pair
+
+
+def _per_token(losses, lengths, weights, scores):
+    """The sequences' ``losses`` ``(N,)``, weighted, as a mean over their tokens."""
+    if weights is not None:
+        losses = losses * weights
+    n_tokens = int(lengths.sum())
+    return LossOutput(losses.sum() / n_tokens, n_tokens, scores)
