@@ -348,12 +348,14 @@ def defaults_rows(X, y, X_b, y_b, crf_f1, crf_fit, columns=None, data="CoNLL-200
     as token features; early stopping on a tenth of the training data); their rows
     beside sklearn-crfsuite's figures."""
     params = {"feature_columns": columns} if columns else {}
+    if ARGS.networks:
+        params["n_networks"] = ARGS.networks
     f1, fit, _, epochs = tagger(params, X, y, X_b, y_b)
     print(f"  defaults: test F1 {f1:.4f}, {fit:.0f} s, {epochs} epochs", flush=True)
     test = "testb" if data == "CoNLL-2003" else "test"
-    words = ""
+    words = f" with n_networks={ARGS.networks}" if ARGS.networks else ""
     if columns:
-        words = f", (word, {', '.join(COLUMNS[c] for c in columns)}) tokens"
+        words += f", (word, {', '.join(COLUMNS[c] for c in columns)}) tokens"
     return [
         (
             data,
@@ -384,6 +386,7 @@ def wnut_defaults():
     print("WNUT-17, LSTMSequenceTagger:", flush=True)
     rows = defaults_rows(X, y, X_t, y_t, crf_f1, crf_fit, data="WNUT-17")
     command = "python benchmarks/bench_conll.py --wnut"
+    command += f" --networks {ARGS.networks}" if ARGS.networks else ""
     record(ARGS, command + (f" --seed {ARGS.seed}" if ARGS.seed else ""), rows)
 
 
@@ -418,6 +421,7 @@ def main():
         rows = defaults_rows(X, y, X_b, y_b, crf_f1, crf_fit, columns)
         command = "python benchmarks/bench_conll.py --defaults-only"
         command += f" --columns {ARGS.columns}" if ARGS.columns else ""
+        command += f" --networks {ARGS.networks}" if ARGS.networks else ""
         record(ARGS, command + (f" --seed {ARGS.seed}" if ARGS.seed else ""), rows)
         return
     chosen_f1, chosen_fit, chosen_speed, chosen_epochs = tagger(
@@ -498,6 +502,11 @@ if __name__ == "__main__":
             default="", help="--defaults-only: file columns beside the word (1: POS)"
         ),
         wnut=dict(action="store_true", help="the defaults on WNUT-17 only"),
+        networks=dict(
+            type=int,
+            default=None,
+            help="--defaults-only, --wnut: the defaults but for n_networks",
+        ),
     )
     if ARGS.quick:
         ARGS.no_record = True

@@ -9,8 +9,8 @@ drawn by it instead). Records the single seeds, the spread over the first five, 
 the pairs' range.
 
     python benchmarks/conll_seed_spread.py --seeds 0,1,2,3,4 --threads 1
-        # about 20 minutes a seed on one thread (the defaults' two networks; 6 to
-        # 13 with n_networks=1); run two at once with --models
+        # 6 to 13 minutes a seed on one thread (14 to 46 with --networks 2, which
+        # fits LSTMSequenceTagger(n_networks=2)); run two at once with --models
 
 ``--models DIR`` keeps each fitted tagger there (``seed<N>.joblib``) and loads those
 it finds instead of fitting them again, so that seeds can be fitted by several runs
@@ -44,7 +44,8 @@ def tagger_of(seed, X, y, models):
         return None, None
     with Timer() as t, warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        tagger = LSTMSequenceTagger(random_state=seed).fit(X, y)
+        networks = {"n_networks": ARGS.networks} if ARGS.networks else {}
+        tagger = LSTMSequenceTagger(random_state=seed, **networks).fit(X, y)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         joblib.dump(tagger, path)
@@ -68,8 +69,8 @@ def main():
         rows.append(
             (
                 "CoNLL-2003",
-                f"testb entity F1, LSTMSequenceTagger defaults (n_networks="
-                f"{tagger.n_networks}), words alone, seed {seed} ({tagger.n_iter_} "
+                f"testb entity F1, LSTMSequenceTagger defaults with n_networks="
+                f"{tagger.n_networks}, words alone, seed {seed} ({tagger.n_iter_} "
                 f"epochs, {how})",
                 f"{singles[seed]:.4f}",
                 "",
@@ -100,7 +101,8 @@ def main():
             rows.append(
                 (
                     "CoNLL-2003",
-                    f"testb entity F1, EnsembleTagger of defaults seeds {a} and {b}",
+                    f"testb entity F1, EnsembleTagger of defaults seeds {a} and {b} "
+                    f"(n_networks={taggers[a].n_networks} each)",
                     f"{pairs[a, b]:.4f}",
                     f"{alone:.4f} (its taggers alone, mean)",
                     f"{pairs[a, b] - alone:+.4f}",
@@ -110,7 +112,8 @@ def main():
         rows.append(
             (
                 "CoNLL-2003",
-                f"testb entity F1, EnsembleTagger of two defaults, every pair of seeds "
+                f"testb entity F1, EnsembleTagger of two defaults (n_networks="
+                f"{taggers[seeds[0]].n_networks} each), every pair of seeds "
                 f"{sorted(taggers)} ({len(every)} pairs: {min(every):.4f} to "
                 f"{max(every):.4f}, spread {max(every) - min(every):.4f})",
                 f"{statistics.mean(every):.4f}",
@@ -119,6 +122,8 @@ def main():
             )
         )
     command = f"python benchmarks/conll_seed_spread.py --seeds {ARGS.seeds}"
+    if ARGS.networks:
+        command += f" --networks {ARGS.networks}"
     if ARGS.models:
         command += f" --models {ARGS.models}"
     record(ARGS, command, rows)
@@ -130,5 +135,6 @@ if __name__ == "__main__":
         seeds=dict(default="0,1,2,3,4", help="one tagger per seed"),
         models=dict(default=None, help="a folder to keep and reuse fitted taggers"),
         score_only=dict(action="store_true", help="score what --models holds"),
+        networks=dict(type=int, default=None, help="the defaults but for n_networks"),
     )
     main()

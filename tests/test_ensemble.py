@@ -128,14 +128,6 @@ def test_random_state_fixes_the_ensemble_and_round_trips_keep_it(
     assert clone(pair).set_params(estimator__hidden_size=8).estimator.hidden_size == 8
 
 
-def test_the_default_members_hold_one_network_each():
-    # a tagger's default n_networks=2 pools two networks as the ensemble pools
-    # its members; the ensemble's default members hold one each
-    assert EnsembleTagger()._base().get_params() == (
-        LSTMSequenceTagger(n_networks=1).get_params()
-    )
-
-
 def test_bad_settings_are_refused(data, ensemble):
     (X, y), _ = data
     with pytest.raises(TypeError, match="pools LSTMSequenceTagger models; estimator"):
@@ -201,10 +193,10 @@ def test_from_estimators_refuses_taggers_that_read_or_tag_otherwise(pair, data):
     other = clone(pair.estimators_[1]).fit(X[:30], y[:30])  # another vocabulary
     with pytest.raises(ValueError, match="Tagger 1 reads input otherwise"):
         EnsembleTagger.from_estimators([pair.estimators_[0], other])
-    # the same reading, but one network where the other holds two
-    single = clone(pair.estimators_[1]).set_params(n_networks=1, max_iter=1)
-    with pytest.raises(ValueError, match="Tagger 1 has n_networks=1 and tagger 0 n"):
-        EnsembleTagger.from_estimators([pair.estimators_[0], single.fit(X, y)])
+    # the same reading, but two networks where the other holds one
+    double = clone(pair.estimators_[1]).set_params(n_networks=2, max_iter=1)
+    with pytest.raises(ValueError, match="Tagger 1 has n_networks=2 and tagger 0 n"):
+        EnsembleTagger.from_estimators([pair.estimators_[0], double.fit(X, y)])
     with pytest.raises(TypeError, match="estimator 1 is a str"):
         EnsembleTagger.from_estimators([pair.estimators_[0], "a tagger"])
     with pytest.raises(NotFittedError):

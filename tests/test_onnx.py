@@ -154,7 +154,15 @@ def _tuple_tokens(X):
 
 @pytest.mark.parametrize(
     "case",
-    ["iob2-chars", "iob1-features", "ioe1", "no-scheme", "no-crf", "no-chars-one-hot"],
+    [
+        "iob2-chars",
+        "iob1-features",
+        "ioe1",
+        "no-scheme",
+        "no-crf",
+        "no-chars-one-hot",
+        "two-networks",
+    ],
 )
 def test_a_tagger_serves_its_predictions(
     case, tmp_path, ner_data, tagger_params, to_scheme, monkeypatch
@@ -175,6 +183,8 @@ def test_a_tagger_serves_its_predictions(
         params["crf"] = False
     elif case == "no-chars-one-hot":
         params.update(char_features=False, embedding_dim=None, bidirectional=False)
+    elif case == "two-networks":  # their mean scores, and the marginals decoding reads
+        params["n_networks"] = 2
     tagger = LSTMSequenceTagger(**params).fit(X, y)
     served = _served(tagger, tmp_path, batch_size=5)
     assert served.predict(X_test) == tagger.predict(X_test)
@@ -366,8 +376,8 @@ def test_a_tagger_of_series_and_an_ensemble_serve_their_predictions(
     X_test = X[:5] + [rng.normal(size=(200, 2))]
     assert served.predict(X_test) == tagger.predict(X_test)
     X, y = ner_data(30)
-    ensemble = EnsembleTagger(
-        LSTMSequenceTagger(**{**tagger_params, "max_iter": 2}),
+    ensemble = EnsembleTagger(  # of members that hold two networks each
+        LSTMSequenceTagger(**{**tagger_params, "max_iter": 2, "n_networks": 2}),
         n_estimators=2,
         random_state=0,
     ).fit(X, y)

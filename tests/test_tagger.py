@@ -21,7 +21,7 @@ from sklearn.utils.estimator_checks import (
     check_set_params,
 )
 
-from sklearn_rnn import LSTMSequenceTagger, _schemes
+from sklearn_rnn import LSTMSequenceTagger, _schemes, load
 from sklearn_rnn.metrics import entity_f1_scorer, token_accuracy_scorer
 from sklearn_rnn.nn import LinearChainCRF, TaggerEnsembleNet
 from sklearn_rnn.nn.tokens import CharCNN
@@ -56,8 +56,7 @@ def test_outputs_have_the_input_lengths(fitted):
     for p in proba:
         np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-6)
     vectors = tagger.transform(X)
-    # two networks (n_networks) of 2 x 16 each, side by side
-    assert [v.shape for v in vectors] == [(3, 64), (1, 64), (6, 64)]
+    assert [v.shape for v in vectors] == [(3, 32), (1, 32), (6, 32)]
     # the most probable label of each token is mostly the decoded one
     flat_argmax = [tagger.classes_[i] for p in proba for i in p.argmax(axis=1)]
     flat_pred = [t for p in predicted for t in p]
@@ -178,23 +177,26 @@ def test_predicted_tags_always_follow_the_scheme(
         np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
 
 
+@pytest.mark.parametrize("n_networks", [1, 2])
 def test_iob1_probabilities_match_enumerated_marginals(
-    tagger_params, ner_data, to_scheme
+    n_networks, tagger_params, ner_data, to_scheme
 ):
     """IOB1's B- depends on the previous tag; its probability comes from the CRF's
-    pairwise marginals. Check against the probability of every IOBES path."""
+    pairwise marginals. Check against the probability of every IOBES path (of two
+    networks: of their mean scores under their mean CRF, which decoding reads)."""
     X, y = ner_data(40)
     X += [["Anna", "Bo", "met", "Rome"]]
     y += [["B-PER", "B-PER", "O", "B-LOC"]]
     # on the CPU: the test runs the network's parts by hand on CPU tensors
-    tagger = LSTMSequenceTagger(**{**tagger_params, "max_iter": 2}, device="cpu")
+    params = {**tagger_params, "max_iter": 2, "n_networks": n_networks}
+    tagger = LSTMSequenceTagger(**params, device="cpu")
     tagger.fit(X, to_scheme(y, "IOB1"))
     sentence = ["Bo", "Anna", "Oslo"]
     proba = tagger.predict_proba([sentence])[0]
     module = tagger.module_
     inputs = tagger._encoded([sentence])
     batch = next(inputs.inference_batches(1))
-    with torch.no_grad():  # the two networks' mean scores, read by their mean CRF
+    with torch.no_grad():
         emissions = module.emissions(module(batch.inputs, batch.lengths))[0]
     crf, k = module.crf, len(tagger.tags_)
     expected = np.zeros_like(proba)
@@ -246,7 +248,7 @@ def test_numeric_frames_with_integer_labels(tagger_params):
     assert set(predicted[0]) <= {0, 1} and tagger.classes_.tolist() == [0, 1]
     assert tagger.score(X, y) > 0.9  # chance is about 0.5
     assert tagger.predict_proba(X[:1])[0].shape == (len(X[0]), 2)
-    assert tagger.transform(X[:1])[0].shape == (len(X[0]), 2 * 32)
+    assert tagger.transform(X[:1])[0].shape == (len(X[0]), 32)
     with pytest.raises(ValueError, match="needs token input"):
         LSTMSequenceTagger(pretrained_embeddings={"a": [1.0]}).fit(X, y)
 
@@ -291,13 +293,14 @@ def test_explicit_validation_data_drives_early_stopping(
 def test_pretrained_embeddings_are_copied_and_can_stay_frozen(tagger_params, ner_data):
     X, y = ner_data(40)
     vectors = {"Anna": [1.0, 2.0, 3.0], "lives": [0.5, 0.5, 0.5], "Zed": [9, 9, 9.0]}
-    params = {**tagger_params, "max_iter": 2}
+    # two networks: each starts from the vectors
+    params = {**tagger_params, "max_iter": 2, "n_networks": 2}
     for frozen in (True, False):
         tagger = LSTMSequenceTagger(
             pretrained_embeddings=vectors, freeze_embeddings=frozen, **params
         ).fit(X, y)
         assert "zed" in tagger.vocabulary_  # unseen in fit, kept for predict
-        for network in tagger.module_.members:  # each starts from the vectors
+        for network in tagger.module_.members:
             weight = network.features.embedding.table.detach()
             assert weight.shape[1] == 3  # embedding_dim follows the vectors
             assert weight[tagger.vocabulary_["zed"]].tolist() == [9.0, 9.0, 9.0]
@@ -351,7 +354,7 @@ def test_categorical_token_features_are_learned(tmp_path, tagger_params):
     assert proba.shape == (3, 3) and len(tagger.predict([sentence])[0]) == 3
     assert tagger.transform([sentence])[0].shape == (
         3,
-        tagger.n_networks * 2 * tagger_params["hidden_size"],
+        2 * tagger_params["hidden_size"],
     )
     joblib.dump(tagger, tmp_path / "tagger.joblib")
     loaded = joblib.load(tmp_path / "tagger.joblib")
@@ -595,30 +598,30 @@ def test_sample_weight_and_warm_start(tagger_params, ner_data):
 def test_unknown_word_replacement_targets_rare_words(tagger_params):
     X = [["the", "cat", "sat"], ["the", "dog", "sat"], ["the", "cat", "ran"]]
     y = [["O", "B-A", "O"], ["O", "B-A", "O"], ["O", "B-A", "O"]]
-    tagger = LSTMSequenceTagger(
-        word_dropout=0.5, **{**tagger_params, "max_iter": 1}
-    ).fit(X, y)
+    # two networks: each replaces words alike
+    params = {**tagger_params, "max_iter": 1, "n_networks": 2}
+    tagger = LSTMSequenceTagger(word_dropout=0.5, **params).fit(X, y)
     expected = {"the": 0.5 / 3.5, "cat": 0.5 / 2.5, "dog": 0.5 / 1.5, "ran": 0.5 / 1.5}
     loaded = pickle.loads(pickle.dumps(tagger))
     pairs = zip(tagger.module_.members, loaded.module_.members, strict=True)
     for network, again in pairs:
-        rate = network.features.unknown_rate  # each network replaces words alike
+        rate = network.features.unknown_rate
         for word, value in expected.items():
             assert rate[tagger.vocabulary_[word]].item() == pytest.approx(value)
         assert rate[:2].tolist() == [0.0, 0.0]  # padding and the unknown symbol
         torch.testing.assert_close(again.features.unknown_rate, rate)
-    off = LSTMSequenceTagger(word_dropout=0.0, **{**tagger_params, "max_iter": 1}).fit(
-        X, y
-    )
+    off = LSTMSequenceTagger(word_dropout=0.0, **params).fit(X, y)
     assert all((n.features.unknown_rate == 0).all() for n in off.module_.members)
 
 
 # ---------------------------------------------------------------------- n_networks
 
 
-def test_the_networks_learn_apart_and_decode_as_one(fitted, ner_data, tagger_params):
-    tagger, X, y = fitted
+def test_two_networks_learn_apart_and_decode_as_one(tmp_path, ner_data, tagger_params):
+    X, y = ner_data(80)
     X_test, y_test = ner_data(40, seed=1)
+    tagger = LSTMSequenceTagger(n_networks=2, **tagger_params).fit(X, y)
+    assert tagger.score(X_test, y_test) > 0.9
     module = tagger.module_
     assert isinstance(module, TaggerEnsembleNet) and len(module.members) == 2
     first, second = module.members
@@ -637,14 +640,21 @@ def test_the_networks_learn_apart_and_decode_as_one(fitted, ner_data, tagger_par
     )
     predicted = tagger.predict(X_test[:5])
     assert [predicted[i] for i in batch.index] == decoded
-    # one network: SequenceTaggerNet, half the vectors
-    one = LSTMSequenceTagger(n_networks=1, **{**tagger_params, "max_iter": 2}).fit(X, y)
-    assert type(one.module_).__name__ == "SequenceTaggerNet"
-    assert one.transform(X_test[:1])[0].shape == (len(X_test[0]), 32)
+    # the networks' vectors side by side
+    assert tagger.transform(X_test[:1])[0].shape == (len(X_test[0]), 2 * 32)
+    assert len(tagger.get_feature_names_out()) == 64
+    # saved in the safe format and read back: the same model
+    tagger.save(tmp_path / "pair.skrnn")
+    loaded = load(tmp_path / "pair.skrnn")
+    assert loaded.n_networks == 2 and loaded.predict(X_test) == tagger.predict(X_test)
+    for a, b in zip(
+        loaded.predict_proba(X_test), tagger.predict_proba(X_test), strict=True
+    ):
+        np.testing.assert_array_equal(a, b)
     # n_networks makes the network: a warm start may not change it
-    one.set_params(warm_start=True, n_networks=3)
-    with pytest.raises(ValueError, match=r"n_networks=3 \(fitted with 1\)"):
-        one.fit(X, y)
+    tagger.set_params(warm_start=True, n_networks=3)
+    with pytest.raises(ValueError, match=r"n_networks=3 \(fitted with 2\)"):
+        tagger.fit(X, y)
 
 
 def test_documented_defaults_are_the_real_ones():
