@@ -87,7 +87,7 @@ from sklearn_rnn.metrics import entity_f1_score  # noqa: E402
 # fits its pair side by side.
 WORDS_ONLY = {
     # one network per tagger, as these settings were searched and recorded with
-    # (the defaults' n_networks=2 came later, issue 24); CHOSEN pools two taggers
+    # (n_networks came later, issue 24); CHOSEN pools two taggers
     "n_networks": 1,
     "learning_rate": "adaptive",
     "n_iter_no_change": 6,

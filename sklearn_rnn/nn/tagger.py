@@ -182,7 +182,7 @@ class TaggerEnsembleNet(nn.Module):
     ``(N, L, sum of D*H)``.
 
     ``loss`` is the mean of the members' losses, so each member's gradient is its own
-    loss's, halved for two: trained together, members share the batches but not
+    loss's over their number: trained together, members share the batches but not
     their weights, initial draws or dropout, and an optimizer that ignores the
     gradients' scale (Adam) steps each as it would alone, but for gradient clipping,
     which measures them together. A member may be an ensemble itself (in an
