@@ -686,14 +686,20 @@ def test_a_class_under_a_taken_name_is_not_registered():
 
 def test_taggers_of_earlier_versions_load_with_their_one_network(ensemble_file):
     # taggers saved before n_networks existed hold one network, whether the file
-    # came from a pickle (convert_legacy) or from a JSON without the parameter
+    # came from a pickle (convert_legacy) or from a JSON without the parameter; and
+    # the network the file holds wins over a parameter that says otherwise (what a
+    # missing parameter would read as, were the default ever above one)
     def without_n_networks(meta):
         meta["params"]["__dict__"] = [
             p for p in meta["params"]["__dict__"] if p[0] != "n_networks"
         ]
 
-    blob = _with_json(ensemble_file, without_n_networks, "members/0/sklearn_rnn.json")
-    for ensemble in (_load(ensemble_file), _load(blob)):
+    member = "members/0/sklearn_rnn.json"
+    blob = _with_json(ensemble_file, without_n_networks, member)
+    says_two = _with_json(
+        ensemble_file, lambda meta: _set_param(meta, "n_networks", 2), member
+    )
+    for ensemble in (_load(ensemble_file), _load(blob), _load(says_two)):
         assert [m.n_networks for m in ensemble.estimators_] == [1, 1]
         networks = [type(m.module_).__name__ for m in ensemble.estimators_]
         assert networks == ["SequenceTaggerNet"] * 2
