@@ -123,6 +123,31 @@ def median_seconds(fn, repeat):
     return statistics.median(times)
 
 
+def gpu_activity(run, n_batches):
+    """What ``run()`` asks of a CUDA GPU, per batch of its ``n_batches``: kernels,
+    memory copies (host to device, device to host and device to device), and the
+    fraction of the wall time in which a kernel or copy ran, read with torch's
+    profiler (which slows the run, so the times of speed rows come without it)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    torch.cuda.synchronize()
+    activities = [ProfilerActivity.CPU, ProfilerActivity.CUDA]
+    with profile(activities=activities) as prof, Timer() as wall:
+        run()
+        torch.cuda.synchronize()
+    kernels = copies = 0
+    busy_us = 0.0
+    for event in prof.events():
+        if event.device_type != torch.autograd.DeviceType.CUDA:
+            continue
+        if event.name.startswith("Memcpy"):
+            copies += 1
+        elif not event.name.startswith("Memset"):
+            kernels += 1
+        busy_us += event.time_range.elapsed_us()
+    return kernels / n_batches, copies / n_batches, busy_us / 1e6 / wall.seconds
+
+
 def record(args, command, rows):
     """Print ``rows`` (benchmark, metric, ours, reference, ratio) and append them;
     ``command`` reproduces them (a device other than the CPU is added to it)."""

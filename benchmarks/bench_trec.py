@@ -51,6 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
     Timer,
+    gpu_activity,
     load_trec,
     median_seconds,
     parse_args,
@@ -248,7 +249,8 @@ def select(X, y, candidates=None):
 
 def speed(X, y):
     """Median seconds for SPEED_EPOCHS epochs: ours, the plain loop, and the plain loop
-    with fused Adam; and our last model."""
+    with fused Adam; our last model; and on a GPU, what ours and the plain loop ask
+    of it per batch (see ``gpu_activity``)."""
     defaults = RNNClassifier()
     sizes = dict(
         epochs=SPEED_EPOCHS,
@@ -262,14 +264,30 @@ def speed(X, y):
         device=ARGS.device,
     )
     ours, plain, fused = [], [], []
+    params = dict(max_iter=SPEED_EPOCHS, early_stopping=False)
     for _ in range(3):  # interleaved, so that machine noise hits all three alike
-        params = dict(max_iter=SPEED_EPOCHS, early_stopping=False)
         clf, seconds = fit(params, X, y, seed=0)
         ours.append(seconds)
         plain.append(median_seconds(lambda: train_plain(X, y, **sizes), 1))
         fused.append(median_seconds(lambda: train_plain(X, y, fused=True, **sizes), 1))
     medians = [statistics.median(times) for times in (ours, plain, fused)]
-    return (*medians, clf)
+    activity = {}
+    if ARGS.device == "cuda":  # what each asks of the GPU, batch by batch
+        n_batches = SPEED_EPOCHS * -(-len(X) // sizes["batch_size"])
+        for name, run in (
+            ("ours", lambda: fit(params, X, y, seed=0)),
+            ("plain", lambda: train_plain(X, y, **sizes)),
+        ):
+            try:
+                activity[name] = kernels, copies, busy = gpu_activity(run, n_batches)
+            except Exception as error:  # the profiler is an aid: keep the timings
+                print(f"  the profiler failed on {name}: {error!r}")
+                return (*medians, clf, {})
+            print(
+                f"  {name}: {kernels:.1f} kernels and {copies:.1f} copies a batch; "
+                f"the GPU busy {busy:.0%} of the time (under the profiler)"
+            )
+    return (*medians, clf, activity)
 
 
 def pretrained_speed(X, y, n_words=400_000):
@@ -292,7 +310,7 @@ def pretrained_speed(X, y, n_words=400_000):
 def speed_rows(X, y, X_test, clf=None):
     """Time training (SPEED_EPOCHS epochs, beside the plain loop) and prediction with
     ``clf`` (the last timed model when None); the results table's rows."""
-    ours, plain, fused, timed = speed(X, y)
+    ours, plain, fused, timed, activity = speed(X, y)
     print(
         f"{SPEED_EPOCHS} epochs: ours {ours:.1f} s, plain {plain:.1f} s, "
         f"plain + fused Adam {fused:.1f} s"
@@ -330,6 +348,7 @@ def speed_rows(X, y, X_test, clf=None):
             f"{without:.1f} (no vectors)",
             f"{without / with_vectors:.2f}x",
         ),
+        *activity_rows(activity),
         ("TREC-6", "predict latency, 1 sample (ms)", f"{latency * 1000:.1f}", "", ""),
         (
             "TREC-6",
@@ -338,6 +357,23 @@ def speed_rows(X, y, X_test, clf=None):
             "",
             "",
         ),
+    ]
+
+
+def activity_rows(activity):
+    """Rows for what ours and the plain loop asked of the GPU (none off a GPU)."""
+    if not activity:
+        return []
+    (kernels, copies, busy), plain = activity["ours"], activity["plain"]
+    return [
+        (
+            "TREC-6",
+            f"training, GPU work per batch: kernels / memory copies (the GPU busy "
+            f"{busy:.0%} of the time, the plain loop {plain[2]:.0%}; torch profiler)",
+            f"{kernels:.1f} / {copies:.1f}",
+            f"{plain[0]:.1f} / {plain[1]:.1f} (plain torch loop)",
+            "",
+        )
     ]
 
 

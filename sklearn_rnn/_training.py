@@ -304,7 +304,7 @@ class Loop:
                 self._average.looked_up()
             out.loss.backward()
             if self._average is None:
-                total += out.loss.detach() * out.n_items
+                total.add_(out.loss.detach(), alpha=out.n_items)
                 count += out.n_items
             else:  # every rank's loss and items come summed with the gradients
                 loss_sum, n_items = self._average(out.n_items, out.loss.detach())
@@ -570,8 +570,8 @@ class WeightAverage(Callback):
     def on_batch_end(self, loop):
         self.steps += 1
         weight = 1.0 - min(self.decay, (1.0 + self.steps) / (10.0 + self.steps))
-        for average, parameter in zip(self.average, self.parameters, strict=True):
-            average.lerp_(parameter, weight)
+        # one kernel for all the parameters on a GPU (a loop there launches one each)
+        torch._foreach_lerp_(self.average, self.parameters, weight)
 
     @torch.no_grad()
     def on_validation_begin(self, loop):

@@ -504,3 +504,57 @@ def test_clip_gradients_on_cpu_gives_what_torch_clip_grad_norm_gives(scale):
             torch.cat([p.grad.ravel() for p in ours.parameters()])
         )
         assert total == pytest.approx(1.0, rel=1e-5)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("with_state", [False, True])
+def test_the_encoder_packs_as_torchs_pack_padded_sequence(cell, with_state):
+    # the encoder packs a ragged batch with one gather each way; outputs (zero past
+    # each length), the final state at each true last step and every gradient must
+    # be those of torch's pack_padded_sequence / pad_packed_sequence
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    from sklearn_rnn.nn import RecurrentEncoder
+
+    torch.manual_seed(0)
+    encoder = RecurrentEncoder(
+        n_channels=3, cell=cell, hidden_size=5, num_layers=2, bidirectional=True
+    )
+    lengths = torch.tensor([6, 6, 4, 2, 1])
+    inputs = torch.randn(5, 7, 3)  # one step more than the longest, as a front end
+    n_states = 2 if cell == "lstm" else 1
+    start = [torch.randn(4, 5, 5) for _ in range(n_states)] if with_state else None
+
+    def run(ours):
+        x = inputs.clone().requires_grad_()
+        state = None
+        if start is not None:
+            state = [s.clone().requires_grad_() for s in start]
+            state = tuple(state) if cell == "lstm" else state[0]
+        if ours:
+            outputs, final = encoder(x, lengths, state)
+        else:
+            packed = pack_padded_sequence(x, lengths, batch_first=True)
+            outputs, final = encoder.rnn(packed, state)
+            outputs, _ = pad_packed_sequence(outputs, batch_first=True, total_length=7)
+        final = final if isinstance(final, tuple) else (final,)
+        weights = torch.linspace(-1, 1, outputs.numel()).view_as(outputs)
+        loss = (outputs * weights).sum() + sum(f.pow(2).sum() for f in final)
+        encoder.zero_grad()
+        loss.backward()
+        grads = [x.grad] + [p.grad.clone() for p in encoder.parameters()]
+        if state is not None:
+            grads += [s.grad for s in (state if isinstance(state, tuple) else [state])]
+        return outputs.detach(), [f.detach() for f in final], grads
+
+    (ours, ours_final, ours_grads), (theirs, theirs_final, theirs_grads) = (
+        run(True),
+        run(False),
+    )
+    torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-6)
+    assert ours[3, 2:].abs().max() == 0  # zero past the length
+    mine_all, reference_all = ours_final + ours_grads, theirs_final + theirs_grads
+    for mine, reference in zip(mine_all, reference_all, strict=True):
+        torch.testing.assert_close(mine, reference, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match=r"decreasing order, got \[1, 6"):
+        encoder(inputs[:2], torch.tensor([1, 6]))

@@ -15,7 +15,7 @@ serve every step.
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from torch.nn.utils.rnn import PackedSequence
 
 UNK = 1  # the unknown-symbol index (0 is padding), as everywhere in this package
 
@@ -107,6 +107,48 @@ def unknown_rates(n_symbols, rate):
     rates = torch.full((n_symbols,), float(rate))
     rates[: UNK + 1] = 0.0
     return rates
+
+
+def packing_rows(lengths, total_length, device):
+    """Where a padded batch's steps go in a packed sequence: ``rows``, indices into
+    the batch's ``(N * L)`` steps flattened (batch first) in the packed order (step
+    by step, at each step the sequences still running), on ``device``, and the
+    packed sequence's ``batch_sizes`` (on the CPU, as torch wants them).
+
+    ``lengths`` ``(N,)`` on the CPU, sorted in decreasing order.
+
+    :func:`torch.nn.utils.rnn.pack_padded_sequence` and its inverse copy one slice
+    per step (one per length, going back), each a kernel launch or a device copy on
+    a GPU; one gather each way does the same work in a few launches, whatever the
+    length.
+    """
+    if bool((lengths[1:] > lengths[:-1]).any()):
+        raise ValueError(
+            f"Expected lengths in decreasing order, got {lengths.tolist()}"
+        )
+    running = torch.arange(int(lengths[0]))[:, None] < lengths[None, :]  # (L', N)
+    step, sequence = running.nonzero(as_tuple=True)  # step by step, in row order
+    rows = sequence * total_length + step
+    rows = rows.to(device, non_blocking=device.type == "cuda")
+    return rows, running.sum(dim=1)
+
+
+def pack_rows(features, rows, batch_sizes):
+    """The padded batch ``features`` ``(N, L, F)`` as a
+    :class:`~torch.nn.utils.rnn.PackedSequence`, its steps gathered at ``rows``
+    (see :func:`packing_rows`)."""
+    flat = features.reshape(-1, features.shape[-1])
+    # index_select, not indexing: its gradient is one scatter, where indexing's
+    # sorts the indices first on a GPU
+    return PackedSequence(flat.index_select(0, rows), batch_sizes)
+
+
+def unpack_rows(data, rows, shape):
+    """The inverse of :func:`pack_rows`: packed ``data`` ``(S, F)`` back in a padded
+    batch of ``shape`` ``(N, L)``, zero past each length."""
+    n, total_length = shape
+    padded = data.new_zeros((n * total_length, data.shape[-1]))
+    return padded.index_copy(0, rows, data).view(n, total_length, -1)
 
 
 def step_mask(lengths, total_length, device):
@@ -301,11 +343,10 @@ class RecurrentEncoder(nn.Module):
             # every sequence fills the batch: packing would only cost time
             outputs, state = self.rnn(features, state)
         else:
-            packed = pack_padded_sequence(features, lengths, batch_first=True)
+            rows, batch_sizes = packing_rows(lengths, total_length, features.device)
+            packed = pack_rows(features, rows, batch_sizes)
             outputs, state = self.rnn(packed, state)
-            outputs, _ = pad_packed_sequence(
-                outputs, batch_first=True, total_length=total_length
-            )
+            outputs = unpack_rows(outputs.data, rows, features.shape[:2])
         return outputs, state
 
     def start_state(self, n):
