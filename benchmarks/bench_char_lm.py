@@ -18,7 +18,8 @@ read from its start.
    in the time. (Rows before 2026-11-26 17:00 stopped fit with a timer, as Ctrl-C
    would.)
 3. Generation speed for one stream, ours against a naive loop that calls the module's
-   full forward once per character, interleaved, medians.
+   full forward once per character, and for 64 streams written as one batch.
+   Interleaved, medians.
 4. A 500-character sample.
 
     python benchmarks/bench_char_lm.py --threads 2      # about 15 minutes
@@ -50,6 +51,7 @@ SIZES = dict(
     batch_size=64,
 )
 TARGET = 1.45  # nats per character, from the issue
+STREAMS = 64  # texts written as one batch, for the batched generation speed
 
 
 def load():
@@ -148,12 +150,18 @@ def naive_generate(module, n_chars, seed):
 
 
 def generation_speed(args, gen):
+    """Characters per second: ours for one stream, and for ``STREAMS`` written as
+    one batch (all their characters counted); the naive loop. Interleaved,
+    medians."""
     n = args.gen_chars
     runs = {
         "ours": lambda: gen.generate(n, stop_at_end=False, random_state=0),
+        "streams": lambda: gen.generate(
+            n, stop_at_end=False, n_samples=STREAMS, random_state=0
+        ),
         "naive": lambda: naive_generate(gen.module_, n // 4, 0),
     }
-    counts = {"ours": n, "naive": n // 4}
+    counts = {"ours": n, "streams": n * STREAMS, "naive": n // 4}
     speeds = {name: [] for name in runs}
     for repeat in range(args.repeats):
         for name in runs if repeat % 2 == 0 else list(runs)[::-1]:
@@ -222,7 +230,7 @@ def main(args):
         )
     )
 
-    print("3. generation speed, one stream", flush=True)
+    print(f"3. generation speed, one stream and {STREAMS} streams", flush=True)
     speed = generation_speed(args, gen)
     rows.append(
         (
@@ -231,6 +239,16 @@ def main(args):
             f"{speed['ours']:,.0f}",
             f"{speed['naive']:,.0f} (full forward per char)",
             f"{speed['ours'] / speed['naive']:.2f}",
+        )
+    )
+    rows.append(
+        (
+            "tinyshakespeare",
+            f"generation chars/s, {STREAMS} streams as one batch (all their "
+            f"characters), median of {args.repeats}",
+            f"{speed['streams']:,.0f}",
+            f"{speed['ours']:,.0f} (one stream)",
+            f"{speed['streams'] / speed['ours']:.2f}",
         )
     )
 
