@@ -97,7 +97,7 @@ def replace_by_unknown(symbols, rates):
     and the unknown symbol stay as they are. Word dropout, for training."""
     draw = torch.rand(symbols.shape, device=symbols.device)
     drop = draw < rates[symbols]
-    return symbols.masked_fill(drop & (symbols > UNK), UNK)
+    return torch.where(drop & (symbols > UNK), UNK, symbols)
 
 
 def unknown_rates(n_symbols, rate):
@@ -122,6 +122,7 @@ def packing_rows(lengths, total_length, device):
     a GPU; one gather each way does the same work in a few launches, whatever the
     length.
     """
+    lengths = lengths.cpu()  # where they should be already
     if bool((lengths[1:] > lengths[:-1]).any()):
         raise ValueError(
             f"Expected lengths in decreasing order, got {lengths.tolist()}"
@@ -148,7 +149,8 @@ def unpack_rows(data, rows, shape):
     batch of ``shape`` ``(N, L)``, zero past each length."""
     n, total_length = shape
     padded = data.new_zeros((n * total_length, data.shape[-1]))
-    return padded.index_copy(0, rows, data).view(n, total_length, -1)
+    # in place on the fresh zeros: the out-of-place form would copy them first
+    return padded.index_copy_(0, rows, data).view(n, total_length, -1)
 
 
 def step_mask(lengths, total_length, device):
