@@ -97,7 +97,7 @@ def replace_by_unknown(symbols, rates):
     and the unknown symbol stay as they are. Word dropout, for training."""
     draw = torch.rand(symbols.shape, device=symbols.device)
     drop = draw < rates[symbols]
-    return torch.where(drop & (symbols > UNK), UNK, symbols)
+    return symbols.masked_fill(drop & (symbols > UNK), UNK)
 
 
 def unknown_rates(n_symbols, rate):

@@ -4,7 +4,6 @@ Shapes follow :mod:`sklearn_rnn.nn.encoder` (``N``, ``L``, ``D*H``); ``O`` is th
 of outputs (classes or regression targets).
 """
 
-import torch
 from torch import nn
 
 from ._protocol import LossOutput
@@ -13,8 +12,7 @@ from .tokens import TokenFeatures
 
 
 def _valid_mask(lengths, total_length, device):
-    """``(N, L, 1)`` booleans, true at the real (unpadded) steps (read with
-    ``torch.where``: one kernel, where ``masked_fill`` copies first)."""
+    """``(N, L, 1)`` booleans, true at the real (unpadded) steps."""
     return step_mask(lengths, total_length, device).unsqueeze(-1)
 
 
@@ -24,13 +22,13 @@ def pool_last(encoder, outputs, state, lengths):
 
 def pool_mean(encoder, outputs, state, lengths):
     mask = _valid_mask(lengths, outputs.shape[1], outputs.device)
-    total = torch.where(mask, outputs, 0.0).sum(dim=1)
+    total = outputs.masked_fill(~mask, 0.0).sum(dim=1)
     return total / lengths.to(outputs.device, outputs.dtype)[:, None]
 
 
 def pool_max(encoder, outputs, state, lengths):
     mask = _valid_mask(lengths, outputs.shape[1], outputs.device)
-    return torch.where(mask, outputs, float("-inf")).amax(dim=1)
+    return outputs.masked_fill(~mask, float("-inf")).amax(dim=1)
 
 
 # A new pooling is one entry: (encoder, outputs, final state, lengths) -> (N, D*H).
