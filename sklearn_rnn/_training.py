@@ -304,7 +304,7 @@ class Loop:
                 self._average.looked_up()
             out.loss.backward()
             if self._average is None:
-                total.add_(out.loss.detach(), alpha=out.n_items)
+                total += out.loss.detach() * out.n_items
                 count += out.n_items
             else:  # every rank's loss and items come summed with the gradients
                 loss_sum, n_items = self._average(out.n_items, out.loss.detach())

@@ -553,6 +553,9 @@ def test_the_encoder_packs_as_torchs_pack_padded_sequence(cell, with_state):
     )
     torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-6)
     assert ours[3, 2:].abs().max() == 0  # zero past the length
+    # laid out in memory as torch's are (time first), so that what draws at random
+    # over them in memory order (dropout) draws as it did with torch's packing
+    assert ours.stride() == theirs.stride()
     mine_all, reference_all = ours_final + ours_grads, theirs_final + theirs_grads
     for mine, reference in zip(mine_all, reference_all, strict=True):
         torch.testing.assert_close(mine, reference, rtol=1e-5, atol=1e-6)

@@ -110,11 +110,13 @@ def unknown_rates(n_symbols, rate):
 
 
 def packing_rows(lengths, total_length, device):
-    """Where a padded batch's steps go in a packed sequence: ``rows``, indices into
-    the batch's ``(N * L)`` steps flattened (batch first) in the packed order (step
-    by step, at each step the sequences still running), on ``device``, and the
-    packed sequence's ``batch_sizes`` (on the CPU, as torch wants them).
+    """Where a padded batch's steps go in a packed sequence, and back: ``rows``
+    ``(2, S)`` on ``device``, and the packed sequence's ``batch_sizes`` (on the CPU,
+    as torch wants them).
 
+    ``rows[0]`` indexes the batch's ``(N * L)`` steps flattened batch first, in the
+    packed order (step by step, at each step the sequences still running); ``rows[1]``
+    the same steps flattened time first, where :func:`unpack_rows` puts them back.
     ``lengths`` ``(N,)`` on the CPU, sorted in decreasing order.
 
     :func:`torch.nn.utils.rnn.pack_padded_sequence` and its inverse copy one slice
@@ -129,28 +131,34 @@ def packing_rows(lengths, total_length, device):
         )
     running = torch.arange(int(lengths[0]))[:, None] < lengths[None, :]  # (L', N)
     step, sequence = running.nonzero(as_tuple=True)  # step by step, in row order
-    rows = sequence * total_length + step
+    rows = torch.stack([sequence * total_length + step, step * len(lengths) + sequence])
     rows = rows.to(device, non_blocking=device.type == "cuda")
     return rows, running.sum(dim=1)
 
 
 def pack_rows(features, rows, batch_sizes):
     """The padded batch ``features`` ``(N, L, F)`` as a
-    :class:`~torch.nn.utils.rnn.PackedSequence`, its steps gathered at ``rows``
+    :class:`~torch.nn.utils.rnn.PackedSequence`, its steps gathered at ``rows[0]``
     (see :func:`packing_rows`)."""
     flat = features.reshape(-1, features.shape[-1])
     # index_select, not indexing: its gradient is one scatter, where indexing's
     # sorts the indices first on a GPU
-    return PackedSequence(flat.index_select(0, rows), batch_sizes)
+    return PackedSequence(flat.index_select(0, rows[0]), batch_sizes)
 
 
 def unpack_rows(data, rows, shape):
     """The inverse of :func:`pack_rows`: packed ``data`` ``(S, F)`` back in a padded
-    batch of ``shape`` ``(N, L)``, zero past each length."""
+    batch of ``shape`` ``(N, L)``, zero past each length.
+
+    The result is laid out time first in memory, a transposed view, as
+    :func:`torch.nn.utils.rnn.pad_packed_sequence` lays it out: what reads it in
+    memory order (the random draws of dropout) reads it as before.
+    """
     n, total_length = shape
-    padded = data.new_zeros((n * total_length, data.shape[-1]))
+    padded = data.new_zeros((total_length * n, data.shape[-1]))
     # in place on the fresh zeros: the out-of-place form would copy them first
-    return padded.index_copy_(0, rows, data).view(n, total_length, -1)
+    padded.index_copy_(0, rows[1], data)
+    return padded.view(total_length, n, -1).transpose(0, 1)
 
 
 def step_mask(lengths, total_length, device):
