@@ -57,7 +57,7 @@ from _common import (  # noqa: E402
     parse_args,
     record,
 )
-from plain_torch import train_plain  # noqa: E402
+from plain_torch import plain_sizes, train_plain  # noqa: E402
 from wordnet_vectors import (  # noqa: E402
     WordNet,
     common_ancestors,
@@ -251,17 +251,8 @@ def speed(X, y):
     """Median seconds for SPEED_EPOCHS epochs: ours, the plain loop, and the plain loop
     with fused Adam; our last model; and on a GPU, what ours and the plain loop ask
     of it per batch (see ``gpu_activity``)."""
-    defaults = RNNClassifier()
     sizes = dict(
-        epochs=SPEED_EPOCHS,
-        batch_size=defaults.batch_size,
-        embedding_dim=defaults.embedding_dim,
-        hidden_size=defaults.hidden_size,
-        dropout=defaults.dropout,
-        cell=defaults.cell,
-        lr=defaults.learning_rate_init,
-        clip=defaults.clip_grad_norm,
-        device=ARGS.device,
+        epochs=SPEED_EPOCHS, device=ARGS.device, **plain_sizes(RNNClassifier())
     )
     ours, plain, fused = [], [], []
     params = dict(max_iter=SPEED_EPOCHS, early_stopping=False)

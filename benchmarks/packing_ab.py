@@ -18,7 +18,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import Timer, load_trec, parse_args, record  # noqa: E402
-from plain_torch import train_plain  # noqa: E402
+from plain_torch import plain_sizes, train_plain  # noqa: E402
 
 from sklearn_rnn import RNNClassifier  # noqa: E402
 from sklearn_rnn.nn import RecurrentEncoder  # noqa: E402
@@ -42,7 +42,6 @@ def torch_packing_forward(self, inputs, lengths=None, state=None):
 
 def main(args):
     X, y = load_trec("TREC.train.all")
-    defaults = RNNClassifier()
     gathered = RecurrentEncoder.forward
 
     def ours(forward):
@@ -66,14 +65,8 @@ def main(args):
             X,
             y,
             epochs=args.epochs,
-            batch_size=defaults.batch_size,
-            embedding_dim=defaults.embedding_dim,
-            hidden_size=defaults.hidden_size,
-            dropout=defaults.dropout,
-            cell=defaults.cell,
-            lr=defaults.learning_rate_init,
-            clip=defaults.clip_grad_norm,
             device=args.device,
+            **plain_sizes(RNNClassifier()),
         ),
     }
     for run in runs.values():  # warm-up: first uses, lazy imports

@@ -28,6 +28,20 @@ class PlainNet(nn.Module):
         return self.output(self.dropout(pooled))
 
 
+def plain_sizes(classifier):
+    """The keyword arguments of :func:`train_plain` that give it the network, batch
+    and optimizer settings of ``classifier`` (an ``RNNClassifier``)."""
+    return dict(
+        batch_size=classifier.batch_size,
+        embedding_dim=classifier.embedding_dim,
+        hidden_size=classifier.hidden_size,
+        dropout=classifier.dropout,
+        cell=classifier.cell,
+        lr=classifier.learning_rate_init,
+        clip=classifier.clip_grad_norm,
+    )
+
+
 def train_plain(
     texts,
     labels,
