@@ -68,7 +68,7 @@ from ._training import (
 )
 from ._version import __version__
 from .exceptions import InconsistentVersionWarning
-from .nn import MODULES
+from .nn import MODULES, networks
 
 # The parameters an input reader takes (those an estimator has)
 _READER_SETTINGS = (
@@ -520,16 +520,16 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         self._module_spec = (self._network, kwargs)
         self.module_ = self._new_module()
         # a network, or several alike (the tagger's TaggerEnsembleNet)
-        networks = getattr(self.module_, "members", [self.module_])
+        held = networks(self.module_)
         rows = self.reader_.take_pretrained_rows()
         if rows is not None:
-            for network in networks:
+            for network in held:
                 network.word_embedding.set_rows(*map(torch.from_numpy, rows))
         rates = None
         if isinstance(self.reader_, SequenceReader):  # which counted the words
             alpha = getattr(self, "word_dropout", 0.0)
             rates = self.reader_.take_word_dropout_rates(alpha)
-        for network in networks:
+        for network in held:
             unknown_rate = getattr(network, "unknown_rate", None)
             if unknown_rate is not None and rates is not None:
                 # word dropout: rare words are replaced more often than frequent ones

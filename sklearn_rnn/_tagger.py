@@ -24,6 +24,7 @@ from ._docs import fill_doc
 from ._parameters import ENCODER, NUMERIC_INPUT, PRETRAINED, TRAINING, constraints
 from ._reader import TokenReader
 from .metrics import entity_f1_score, token_accuracy_score
+from .nn import networks
 
 # The scheme the network learns chunk tags in: it marks both ends of every chunk.
 INTERNAL_SCHEME = "IOBES"
@@ -348,8 +349,7 @@ class LSTMSequenceTagger(ClassNamePrefixFeaturesOutMixin, BaseRNN):
 
     @property
     def _n_features_out(self):
-        networks = getattr(self.module_, "members", [self.module_])
-        return sum(network.encoder.output_size for network in networks)
+        return sum(network.encoder.output_size for network in networks(self.module_))
 
     @property
     def transition_scores_(self):

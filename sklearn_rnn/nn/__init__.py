@@ -18,7 +18,7 @@ from .seq2seq import (
     UNKNOWN,
     Seq2SeqNet,
 )
-from .tagger import SequenceTaggerNet, TaggerEnsembleNet
+from .tagger import SequenceTaggerNet, TaggerEnsembleNet, networks
 from .tokens import CharCNN, TokenFeatures
 
 MODULES = {
@@ -46,6 +46,7 @@ __all__ = [
     "Seq2SeqNet",
     "SequenceTaggerNet",
     "TaggerEnsembleNet",
+    "networks",
     "TokenFeatures",
     "UNKNOWN",
     "WordEmbedding",

@@ -20,6 +20,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from .heads import POOLINGS
 from .language_model import _CELL_STEPS, _CELL_WEIGHTS
+from .tagger import networks
 
 
 class MaskedEncoder(nn.Module):
@@ -151,7 +152,7 @@ class TaggerEnsembleGraph(nn.Module):
         self.members = nn.ModuleList(
             TaggerGraph(network)
             for member in net.members
-            for network in getattr(member, "members", [member])
+            for network in networks(member)
         )
 
     def forward(self, inputs, lengths, *chars):

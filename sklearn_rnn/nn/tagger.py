@@ -251,6 +251,12 @@ class TaggerEnsembleNet(nn.Module):
         return unary, pair
 
 
+def networks(module):
+    """The networks ``module`` holds: a :class:`TaggerEnsembleNet`'s members, or the
+    module itself."""
+    return list(getattr(module, "members", [module]))
+
+
 def _per_token(losses, lengths, weights, scores):
     """The sequences' ``losses`` ``(N,)``, weighted, as a mean over their tokens."""
     if weights is not None:
