@@ -9,8 +9,9 @@ drawn by it instead). Records the single seeds, the spread over the first five, 
 the pairs' range.
 
     python benchmarks/conll_seed_spread.py --seeds 0,1,2,3,4 --threads 1
-        # 6 to 13 minutes a seed on one thread (14 to 46 with --networks 2, which
-        # fits LSTMSequenceTagger(n_networks=2)); run two at once with --models
+        # 6 to 13 minutes a seed on one thread (12 to 27 on two threads with
+        # --networks 2, which fits LSTMSequenceTagger(n_networks=2)); run two at
+        # once with --models
 
 ``--models DIR`` keeps each fitted tagger there (``seed<N>.joblib``) and loads those
 it finds instead of fitting them again, so that seeds can be fitted by several runs

@@ -89,9 +89,9 @@ class LSTMSequenceTagger(ClassNamePrefixFeaturesOutMixin, BaseRNN):
         less on the seed than one and score higher (CoNLL-2003, words alone, seeds
         0-4: 0.8555-0.8646 on testb, a spread of 0.009, against 0.8409-0.8548 for
         one network; WNUT-17 0.1991 against 0.1884), but take twice the time per
-        epoch to fit and to predict, and often more epochs (CoNLL-2003: 14-46
-        minutes on two cores, against 6-14). ``transform`` joins the networks'
-        vectors.
+        epoch to fit and to predict, and often more epochs (CoNLL-2003: 12-27
+        minutes on two threads, against 6-14 for one network on one thread).
+        ``transform`` joins the networks' vectors.
 
     tag_scheme : {"auto", "IOB1", "IOB2", "BIO", "IOE1", "IOE2", "IOBES", "BIOES", \
 "BILOU"} or None, default="auto"
@@ -183,8 +183,8 @@ class LSTMSequenceTagger(ClassNamePrefixFeaturesOutMixin, BaseRNN):
         "word_dropout": 0.25,
         "crf": True,
         # one network: two scored 0.8555-0.8646 on CoNLL-2003 testb with seeds 0-4
-        # (spread 0.009, against 0.0139), but took 14-46 minutes a fit against 6-14
-        # (benchmarks/results.md, issue 24, whose bound is 20)
+        # (spread 0.009, against 0.0139), but seed 1 took 27 minutes a fit on two
+        # threads (benchmarks/results.md, issue 24, whose bound is 20)
         "n_networks": 1,
         "tag_scheme": "auto",
         **PRETRAINED,
