@@ -73,7 +73,7 @@ def test_cross_val_score_on_text_and_regression():
     scores = cross_val_score(RNNClassifier(**QUICK), texts, labels, cv=2)
     assert scores.tolist() == [1.0, 1.0]
     X = np.random.RandomState(0).normal(size=(30, 6))
-    params = {**QUICK, "max_iter": 30, "learning_rate_init": 1e-2}
+    params = {**QUICK, "hidden_size": 16, "max_iter": 30, "learning_rate_init": 1e-2}
     scores = cross_val_score(RNNRegressor(**params), X, X.sum(axis=1), cv=3)
     assert (scores > 0.7).all()  # R^2: predicting the mean scores 0
 

@@ -7,6 +7,7 @@ of outputs (classes or regression targets).
 from torch import nn
 
 from ._protocol import LossOutput
+from .dropout import Dropout
 from .encoder import ConvFrontEnd, RecurrentEncoder, step_mask
 from .tokens import TokenFeatures
 
@@ -33,6 +34,9 @@ def pool_max(encoder, outputs, state, lengths):
 
 # A new pooling is one entry: (encoder, outputs, final state, lengths) -> (N, D*H).
 POOLINGS = {"last": pool_last, "mean": pool_mean, "max": pool_max}
+# the poolings that never read the final state, which the encoder may then skip
+# (its faster padded run: sklearn_rnn.nn.encoder.run_directions)
+STATELESS_POOLINGS = frozenset({"mean", "max"})
 
 
 # A new objective is one entry: (outputs (N, O), targets) -> per-sequence losses (N,).
@@ -136,7 +140,7 @@ class ManyToOneNet(nn.Module):
             encoder_kwargs["n_channels"] = self.features.output_size
         self.encoder = RecurrentEncoder(dropout=dropout, **encoder_kwargs)
         self.pooling = pooling
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.output = nn.Linear(self.encoder.output_size, n_outputs)
 
     @property
@@ -159,7 +163,8 @@ class ManyToOneNet(nn.Module):
             inputs = self.dropout(self.features(inputs))
         if self.front_end is not None:
             inputs, lengths = self.front_end(inputs, lengths)
-        outputs, state = self.encoder(inputs, lengths)
+        final_state = self.pooling not in STATELESS_POOLINGS
+        outputs, state = self.encoder(inputs, lengths, final_state=final_state)
         return POOLINGS[self.pooling](self.encoder, outputs, state, lengths)
 
     def forward(self, inputs, lengths):

@@ -11,6 +11,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ._protocol import LossOutput
+from .dropout import Dropout
 from .encoder import RecurrentEncoder
 
 
@@ -75,7 +76,7 @@ class CharLanguageModel(nn.Module):
             n_symbols=n_symbols, dropout=dropout, **encoder_kwargs
         )
         self.n_symbols = n_symbols
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.output = nn.Linear(self.encoder.output_size, n_symbols)
 
     def forward(self, inputs, state=None):

@@ -35,6 +35,7 @@ import torch
 from torch import nn
 
 from ._protocol import LossOutput
+from .dropout import Dropout
 from .encoder import CELLS, RecurrentEncoder
 
 PAD = 0
@@ -220,7 +221,7 @@ class Seq2SeqNet(nn.Module):
         self.attention = attention
         self.input_feeding = input_feeding and attention is not None
         self.label_smoothing = label_smoothing
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
 
         if target_embedding_dim is None:
             self.target_embedding = None

@@ -11,6 +11,7 @@ from torch import nn
 
 from ._protocol import LossOutput
 from .crf import LinearChainCRF
+from .dropout import Dropout
 from .encoder import RecurrentEncoder, step_mask
 
 # CharCNN is named here too: pickles of earlier versions name it in this module
@@ -111,7 +112,7 @@ class SequenceTaggerNet(nn.Module):
         else:
             self.features = None
             input_size = n_channels
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.encoder = RecurrentEncoder(
             n_channels=input_size, dropout=dropout, **encoder_kwargs
         )
@@ -138,7 +139,7 @@ class SequenceTaggerNet(nn.Module):
     def encode(self, inputs, lengths):
         if self.features is not None:
             inputs = self.dropout(self.features(inputs))
-        outputs, _ = self.encoder(inputs, lengths)
+        outputs, _ = self.encoder(inputs, lengths, final_state=False)
         return outputs
 
     def forward(self, inputs, lengths):
