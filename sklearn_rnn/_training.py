@@ -30,7 +30,7 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 
 from . import _progress
-from ._device import autocast
+from ._device import autocast, flushing_denormals
 from .exceptions import DivergenceWarning, InterruptedFitWarning
 
 # A new optimizer is one entry: (parameters, lr=..., weight_decay=...) -> Optimizer.
@@ -194,7 +194,8 @@ class Loop:
 
     def run(self):
         try:
-            return self._run()
+            with flushing_denormals():
+                return self._run()
         finally:
             if self._average is not None:
                 self._average.close()

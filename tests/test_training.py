@@ -561,3 +561,76 @@ def test_the_encoder_packs_as_torchs_pack_padded_sequence(cell, with_state):
         torch.testing.assert_close(mine, reference, rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match=r"decreasing order, got \[1, 6"):
         encoder(inputs[:2], torch.tensor([1, 6]))
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("with_state", [False, True])
+def test_the_padded_run_gives_the_packed_outputs_and_gradients(cell, with_state):
+    # without a final state wanted, a ragged LSTM batch on the CPU runs padded, each
+    # direction one call, the backward one over each sequence reversed within its
+    # length: outputs (zero past each length) and every gradient must be the
+    # packed run's, for stacked layers, both directions and a given initial state
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    from sklearn_rnn.nn import RecurrentEncoder
+    from sklearn_rnn.nn.encoder import run_directions
+
+    torch.manual_seed(0)
+    encoder = RecurrentEncoder(
+        n_channels=3, cell=cell, hidden_size=5, num_layers=2, bidirectional=True
+    )
+    lengths = torch.tensor([7, 6, 4, 2, 1])
+    inputs = torch.randn(5, 7, 3)
+    n_states = 2 if cell == "lstm" else 1
+    start = [torch.randn(4, 5, 5) for _ in range(n_states)] if with_state else None
+
+    def run(padded):
+        x = inputs.clone().requires_grad_()
+        state = None
+        if start is not None:
+            state = [s.clone().requires_grad_() for s in start]
+            state = tuple(state) if cell == "lstm" else state[0]
+        if padded and cell == "lstm":  # the encoder chooses the padded run itself
+            outputs, final = encoder(x, lengths, state, final_state=False)
+            assert final is None
+        elif padded:
+            outputs = run_directions(encoder.rnn, cell, x, lengths, state)
+        else:
+            packed = pack_padded_sequence(x, lengths, batch_first=True)
+            outputs, _ = encoder.rnn(packed, state)
+            outputs, _ = pad_packed_sequence(outputs, batch_first=True, total_length=7)
+        weights = torch.linspace(-1, 1, outputs.numel()).view_as(outputs)
+        encoder.zero_grad()
+        (outputs * weights).sum().backward()
+        grads = [x.grad] + [p.grad.clone() for p in encoder.parameters()]
+        if state is not None:
+            grads += [s.grad for s in (state if isinstance(state, tuple) else [state])]
+        return outputs.detach(), grads
+
+    (ours, ours_grads), (theirs, theirs_grads) = run(True), run(False)
+    torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-6)
+    assert ours[3, 2:].abs().max() == 0  # zero past the length
+    for mine, reference in zip(ours_grads, theirs_grads, strict=True):
+        torch.testing.assert_close(mine, reference, rtol=1e-4, atol=1e-6)
+    # a final state wanted: the packed run, whatever the cell
+    _, final = encoder(inputs, lengths)
+    assert final is not None
+
+
+def test_dropout_on_the_cpu_keeps_each_value_with_1_minus_p_and_rescales():
+    from sklearn_rnn.nn.dropout import Dropout
+
+    layer = Dropout(0.3)
+    x = torch.ones(200, 500, requires_grad=True)
+    torch.manual_seed(0)
+    y = layer(x)
+    kept = y != 0
+    assert kept.float().mean().item() == pytest.approx(0.7, abs=0.005)
+    torch.testing.assert_close(y[kept], torch.full_like(y[kept], 1 / 0.7))
+    y.sum().backward()  # the gradient passes where the value was kept, rescaled
+    torch.testing.assert_close(x.grad, y.detach())
+    torch.manual_seed(0)  # the mask follows torch's generator
+    assert torch.equal(layer(x), y)
+    assert layer.eval()(x) is x
+    assert torch.equal(Dropout(0.0).train()(x), x)
+    assert layer.train()(x.detach() * 0).abs().sum() == 0
