@@ -634,3 +634,25 @@ def test_dropout_on_the_cpu_keeps_each_value_with_1_minus_p_and_rescales():
     assert layer.eval()(x) is x
     assert torch.equal(Dropout(0.0).train()(x), x)
     assert layer.train()(x.detach() * 0).abs().sum() == 0
+
+
+def test_training_flushes_denormals_in_every_thread_and_gives_the_mode_back():
+    # a fit computes on several threads: each must flush numbers below float32's
+    # normal range (they are many times slower), and the user's mode comes back
+    from sklearn_rnn._device import flushing_denormals
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)  # the tests run on one thread
+    x = torch.full((2**22,), 1e-30)  # split among the threads
+    try:
+        assert (x * 1e-10 != 0).all()  # 1e-40: denormal, kept by default
+        with flushing_denormals():
+            assert (x * 1e-10 == 0).all()
+        assert (x * 1e-10 != 0).all()
+        torch.set_flush_denormal(True)  # a user's own setting is left as it is
+        with flushing_denormals():
+            pass
+        assert float(torch.tensor([1e-38]) / 1e3) == 0.0
+    finally:
+        torch.set_flush_denormal(False)
+        torch.set_num_threads(threads)
