@@ -197,9 +197,10 @@ def run_directions(rnn, cell, features, lengths, state=None):
     changes no output before it; the backward direction reads each sequence from its
     true end. On the CPU, torch runs a padded LSTM in oneDNN's fused kernel, where a
     packed one goes step by step through slices whose gradients are each a zeroed
-    copy of the whole packed input: this way trains a tagger's LSTM about twice as
-    fast. The final state is lost (a padded forward direction runs on past each
-    length), hence the packed run wherever it is wanted.
+    copy of the whole packed input: a bidirectional layer of 200 units, batches of
+    32 sequences of up to 30 steps, trains 1.8 times as fast this way. The final
+    state is lost (a padded forward direction runs on past each length), hence the
+    packed run wherever it is wanted.
 
     ``state`` is the initial state ``(K*D, N, H)`` (a pair for the LSTM) or ``None``
     for zeros; ``rnn`` is the encoder's ``nn.LSTM``, ``nn.GRU`` or ``nn.RNN``
@@ -220,16 +221,15 @@ def run_directions(rnn, cell, features, lengths, state=None):
                 getattr(rnn, f"{name}{suffix}")
                 for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
             ]
+            first = layer * directions + direction
+            at = slice(first, first + 1)  # this layer and direction's state
             if state is None:
                 h0 = x.new_zeros(1, n, rnn.hidden_size)
                 hx = (h0, h0) if cell == "lstm" else h0
+            elif cell == "lstm":
+                hx = (state[0][at], state[1][at])
             else:
-                at = layer * directions + direction
-                hx = (
-                    tuple(s[at : at + 1] for s in state)
-                    if cell == "lstm"
-                    else (state[at : at + 1])
-                )
+                hx = state[at]
             x_in = _gather_steps(x, index) if direction else x
             # (input, hx, weights, has_biases, num_layers, dropout, train,
             # bidirectional, batch_first), as nn.LSTM calls it
