@@ -43,8 +43,8 @@ class EnsembleTagger(MetaEstimatorMixin, BaseEstimator):
     ----------
     estimator : LSTMSequenceTagger, default=None
         The settings every member shares (its ``random_state`` is replaced).
-        ``None`` means ``LSTMSequenceTagger()``. Members of several networks
-        (``n_networks``) are pooled as the members' means.
+        ``None`` means ``LSTMSequenceTagger(n_networks=1)``: members of one network
+        each (a tagger's default is two, which this pools the same way).
 
     n_estimators : int, default=3
         How many taggers to train.
@@ -122,7 +122,7 @@ class EnsembleTagger(MetaEstimatorMixin, BaseEstimator):
         -------
         self : EnsembleTagger
         """
-        base = LSTMSequenceTagger() if self.estimator is None else self.estimator
+        base = self._base()
         if not isinstance(base, LSTMSequenceTagger):
             raise TypeError(
                 "EnsembleTagger pools LSTMSequenceTagger models; estimator is a "
@@ -151,6 +151,13 @@ class EnsembleTagger(MetaEstimatorMixin, BaseEstimator):
             vars(member).pop("_progress", None)
         self._set_members(members)
         return self
+
+    def _base(self):
+        """``estimator``, or the default member: a tagger of one network (the
+        ensemble pools its members as a tagger pools its ``n_networks``)."""
+        if self.estimator is None:
+            return LSTMSequenceTagger(n_networks=1)
+        return self.estimator
 
     @classmethod
     def from_estimators(cls, estimators):
@@ -306,8 +313,7 @@ class EnsembleTagger(MetaEstimatorMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
         # what its members read: token lists of strings, 2-D and 3-D numeric arrays
-        base = LSTMSequenceTagger() if self.estimator is None else self.estimator
-        member = base.__sklearn_tags__().input_tags
+        member = self._base().__sklearn_tags__().input_tags
         tags.input_tags.string = member.string
         tags.input_tags.three_d_array = member.three_d_array
         # transform gives one vector per token (a list of arrays), not a table

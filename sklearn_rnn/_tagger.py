@@ -4,8 +4,8 @@ The recipe: token features (a word embedding plus character features of each tok
 spelling, or numeric channels as they are) -> a bidirectional LSTM -> a score per tag
 and step -> a linear-chain CRF trained on its log-likelihood, decoded by Viterbi under
 the tag scheme's rules. Chunk tags are learned in IOBES whatever scheme they come in,
-and given back in that scheme. ``n_networks`` above one trains that many together as
-one :class:`~sklearn_rnn.nn.TaggerEnsembleNet`, decoded as one.
+and given back in that scheme. ``n_networks`` such networks (two by default) train
+together as one :class:`~sklearn_rnn.nn.TaggerEnsembleNet`, decoded as one.
 """
 
 import copy
@@ -40,9 +40,9 @@ class LSTMSequenceTagger(ClassNamePrefixFeaturesOutMixin, BaseRNN):
     character features of its spelling (so unseen words still carry their capitals,
     digits and affixes), read in context by a bidirectional LSTM, scored for every
     tag, and decoded jointly by a linear-chain CRF that only allows tag sequences
-    forming well-formed chunks. With ``n_networks=2`` two such networks train side by
-    side, each from its own initial weights, and are decoded as one: a model that
-    depends less on the seed, and scores higher, than either alone.
+    forming well-formed chunks. Two such networks train side by side by default, each
+    from its own initial weights, and are decoded as one (``n_networks``): a model
+    that depends less on the seed, and scores higher, than either alone.
 
     ``score`` is the entity-level micro F1 (conlleval's figure, as
     :func:`~sklearn_rnn.metrics.entity_f1_score` computes it) when the labels follow a
@@ -81,17 +81,16 @@ class LSTMSequenceTagger(ClassNamePrefixFeaturesOutMixin, BaseRNN):
         ``False`` trains each token's softmax alone (cross-entropy); decoding still
         keeps to the scheme's rules, with the steps otherwise independent.
 
-    n_networks : int, default=1
+    n_networks : int, default=2
         How many networks to train side by side in one model, each from its own
         initial weights and draws of dropout, on the same batches. They are decoded
         as one (the mean of their CRF scores, as :class:`EnsembleTagger` pools
         taggers) and early stopping watches their joint F1. Two networks depend
         less on the seed than one and score higher (CoNLL-2003, words alone, seeds
-        0-4: 0.8555-0.8646 on testb, a spread of 0.009, against 0.8409-0.8548 for
-        one network; WNUT-17 0.1991 against 0.1884), but take twice the time per
-        epoch to fit and to predict, and often more epochs (CoNLL-2003: 12-27
-        minutes on two threads, against 6-14 for one network on one thread).
-        ``transform`` joins the networks' vectors.
+        0-4: 0.8543-0.8614 on testb, a spread of 0.007, against 0.8409-0.8548 for
+        one network), for twice the time per epoch to fit and to predict, and
+        often more epochs (7-15 minutes a fit on two threads here); 1 trains a
+        single network. ``transform`` joins the networks' vectors.
 
     tag_scheme : {"auto", "IOB1", "IOB2", "BIO", "IOE1", "IOE2", "IOBES", "BIOES", \
 "BILOU"} or None, default="auto"
@@ -182,10 +181,10 @@ class LSTMSequenceTagger(ClassNamePrefixFeaturesOutMixin, BaseRNN):
         "feature_embedding_dim": 25,
         "word_dropout": 0.25,
         "crf": True,
-        # one network: two scored 0.8555-0.8646 on CoNLL-2003 testb with seeds 0-4
-        # (spread 0.009, against 0.0139), but seed 1 took 27 minutes a fit on two
-        # threads (benchmarks/results.md, issue 24, whose bound is 20)
-        "n_networks": 1,
+        # two networks decoded as one: CoNLL-2003 seeds 0-4 scored 0.8543-0.8614 on
+        # testb (spread 0.007, against 0.0139 for one network) in 7-15
+        # minutes a fit on two threads (benchmarks/results.md, issue 24)
+        "n_networks": 2,
         "tag_scheme": "auto",
         **PRETRAINED,
         "lowercase": True,

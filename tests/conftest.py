@@ -64,6 +64,8 @@ TAGGER_PARAMS = MappingProxyType(
         batch_size=8,
         max_iter=15,
         random_state=0,
+        # one network, the fast case (the default trains two; tests of two set it)
+        n_networks=1,
     )
 )
 

@@ -128,6 +128,15 @@ def test_random_state_fixes_the_ensemble_and_round_trips_keep_it(
     assert clone(pair).set_params(estimator__hidden_size=8).estimator.hidden_size == 8
 
 
+def test_the_default_members_hold_one_network_each():
+    # a tagger's default n_networks=2 pools two networks as the ensemble pools
+    # its members; the ensemble's default members hold one each
+    assert EnsembleTagger()._base().get_params() == (
+        LSTMSequenceTagger(n_networks=1).get_params()
+    )
+    assert LSTMSequenceTagger().n_networks == 2
+
+
 def test_bad_settings_are_refused(data, ensemble):
     (X, y), _ = data
     with pytest.raises(TypeError, match="pools LSTMSequenceTagger models; estimator"):
