@@ -8,10 +8,10 @@ them decoded together as an :class:`~sklearn_rnn.EnsembleTagger` (what
 drawn by it instead). Records the single seeds, the spread over the first five, and
 the pairs' range.
 
-    python benchmarks/conll_seed_spread.py --seeds 0,1,2,3,4 --threads 1
-        # 6 to 13 minutes a seed on one thread (12 to 27 on two threads with
-        # --networks 2, which fits LSTMSequenceTagger(n_networks=2)); run two at
-        # once with --models
+    python benchmarks/conll_seed_spread.py --seeds 0,1,2,3,4
+        # 7 to 15 minutes a seed on two threads with the defaults' two networks;
+        # --networks 1 fits one network a seed; to fit seeds side by side, run
+        # one process per seed with --threads 1 and the same --models
 
 ``--models DIR`` keeps each fitted tagger there (``seed<N>.joblib``) and loads those
 it finds instead of fitting them again, so that seeds can be fitted by several runs

@@ -620,7 +620,7 @@ def test_unknown_word_replacement_targets_rare_words(tagger_params):
 def test_two_networks_learn_apart_and_decode_as_one(tmp_path, ner_data, tagger_params):
     X, y = ner_data(80)
     X_test, y_test = ner_data(40, seed=1)
-    tagger = LSTMSequenceTagger(n_networks=2, **tagger_params).fit(X, y)
+    tagger = LSTMSequenceTagger(**{**tagger_params, "n_networks": 2}).fit(X, y)
     assert tagger.score(X_test, y_test) > 0.9
     module = tagger.module_
     assert isinstance(module, TaggerEnsembleNet) and len(module.members) == 2
