@@ -316,9 +316,10 @@ def flushing_denormals():
 
     As a network trains, saturated gates and vanishing products give numbers below
     float32's smallest normal one, on which the CPU computes many times slower: a
-    CoNLL-2003 tagger's epochs grew from 21 to 31 seconds over five epochs, and stay
-    at 23 with this (the same validation scores to five digits). Values that small
-    change no result that matters. If the mode is already on, it is left as it is.
+    CoNLL-2003 tagger's epochs grew from 21 to 31 seconds over five epochs, and
+    stayed at 23-25 with this (the same validation scores to five digits). Values
+    that small change no result that matters. If the mode is already on, it is left
+    as it is.
     """
     flushing = _flushes_denormals()
     if not flushing:

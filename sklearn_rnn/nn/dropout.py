@@ -12,8 +12,8 @@ from torch import nn
 
 
 def dropout(x, p, training):
-    """``nn.functional.dropout(x, p, training)``, with the mask drawn as uniform
-    numbers below ``p`` on the CPU."""
+    """``nn.functional.dropout(x, p, training)``; on the CPU each value is dropped
+    where a uniform number drawn for it falls below ``p``."""
     if not training or p == 0.0 or x.device.type != "cpu" or p == 1.0:
         return nn.functional.dropout(x, p, training)
     scale = (torch.rand_like(x) >= p).to(x.dtype).mul_(1.0 / (1.0 - p))
