@@ -633,7 +633,6 @@ def test_dropout_on_the_cpu_keeps_each_value_with_1_minus_p_and_rescales():
     assert torch.equal(layer(x), y)
     assert layer.eval()(x) is x
     assert torch.equal(Dropout(0.0).train()(x), x)
-    assert layer.train()(x.detach() * 0).abs().sum() == 0
 
 
 def test_training_flushes_denormals_in_every_thread_and_gives_the_mode_back():
