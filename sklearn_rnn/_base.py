@@ -808,7 +808,9 @@ class BaseManyToOne(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN):
     output features are named ``<classname>0``, ``<classname>1``, ...
     """
 
-    _network = "ManyToOneNet"
+    @property
+    def _network(self):
+        return "ManyToOneNet" if self.n_networks == 1 else "ManyToOneEnsembleNet"
 
     def _make_reader(self):
         """With ``char_features``, the tagger's reader, which gives each word its
@@ -822,7 +824,8 @@ class BaseManyToOne(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN):
     def _head_kwargs(self, data):
         """The network's settings that the classifier and the regressor share (their
         ``_network_kwargs`` add the outputs and the objective)."""
-        kwargs = {
+        kwargs = {} if self.n_networks == 1 else {"n_members": self.n_networks}
+        kwargs |= {
             "pooling": self.pooling,
             "downsample": self._downsampling(data),
             "word_dropout": self.word_dropout,
@@ -846,7 +849,9 @@ class BaseManyToOne(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN):
 
         Returns
         -------
-        ndarray of shape (n_samples, hidden_size * (2 if bidirectional else 1))
+        ndarray of shape (n_samples, n_networks * hidden_size * (2 if bidirectional \
+else 1))
+            Each network's vector, side by side.
         """
         return self._run(X, lambda module, batch: module.pool(*batch[:2]))
 
@@ -873,4 +878,4 @@ class BaseManyToOne(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN):
 
     @property
     def _n_features_out(self):
-        return self.module_.encoder.output_size
+        return sum(net.encoder.output_size for net in networks(self.module_))

@@ -82,6 +82,7 @@ class RNNClassifier(ClassifierMixin, BaseManyToOne):
         "pooling": "max",
         "downsample": "auto",
         "series_normalize": True,
+        "n_networks": 1,
         # a word seen c times replaced by the unknown symbol with probability
         # 0.25 / (0.25 + c), as the tagger's (issue 23; against none, one thread,
         # benchmarks/results.md): CR 10-fold 0.7971 against 0.7865, MPQA 0.8550

@@ -138,6 +138,14 @@ series_normalize : bool, default=True
     time-series classifiers usually read series; the values themselves stay, so
     nothing is lost. Doubles the input channels.
 
+n_networks : int, default=1
+    How many networks to train side by side in one model, each from its own initial
+    weights and draws of dropout, on the same batches. They predict as one: the
+    mean of their class probabilities (as scikit-learn's soft voting) or of their
+    outputs, which early stopping scores too. Several networks depend less on the
+    seed and usually score a little higher, for that many times the time to fit and
+    to predict. ``transform`` joins the networks' vectors.
+
 word_dropout : float, default=0.0
     Text and token input only: while training, replace a word seen ``c`` times in
     ``fit`` by the unknown symbol with probability

@@ -27,9 +27,10 @@ from ._regressor import RNNRegressor
 from ._tagger import LSTMSequenceTagger
 from ._translator import RNNTranslator
 from ._version import __version__
-from .nn import BOS, EOS, N_TARGET_SPECIAL, TaggerEnsembleNet
+from .nn import BOS, EOS, N_TARGET_SPECIAL, ManyToOneEnsembleNet, TaggerEnsembleNet
 from .nn.export import (
     GeneratorGraph,
+    ManyToOneEnsembleGraph,
     ManyToOneGraph,
     TaggerEnsembleGraph,
     TaggerGraph,
@@ -280,14 +281,16 @@ def _describe(estimator):
             },
         }
         return GeneratorGraph(module), reader, outputs
+    several = isinstance(module, ManyToOneEnsembleNet)
+    graph = ManyToOneEnsembleGraph(module) if several else ManyToOneGraph(module)
     if isinstance(estimator, RNNClassifier):
         return (
-            ManyToOneGraph(module),
+            graph,
             reader,
             {"task": "classification", "classes": estimator.classes_.tolist()},
         )
     return (
-        ManyToOneGraph(module),
+        graph,
         reader,
         {
             "task": "regression",

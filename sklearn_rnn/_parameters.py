@@ -28,6 +28,7 @@ CONSTRAINTS = {
     "cell": [StrOptions(set(CELLS))],
     "hidden_size": [_positive_int()],
     "num_layers": [_positive_int()],
+    "n_networks": [_positive_int()],
     "bidirectional": ["boolean"],
     "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
     "word_dropout": [Interval(numbers.Real, 0, None, closed="left")],

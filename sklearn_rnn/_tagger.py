@@ -202,7 +202,6 @@ class LSTMSequenceTagger(ClassNamePrefixFeaturesOutMixin, BaseRNN):
         _defaults,
         feature_embedding_dim=[Interval(numbers.Integral, 1, None, closed="left")],
         crf=["boolean"],
-        n_networks=[Interval(numbers.Integral, 1, None, closed="left")],
         tag_scheme=[StrOptions({"auto", *_schemes.SCHEMES, *_schemes.ALIASES}), None],
     )
 

@@ -64,6 +64,8 @@ def _served(estimator, tmp_path, **kwargs):
         dict(cell="rnn", embedding_dim=None, pooling="max"),
         dict(bidirectional=True, init_state="learned", lowercase=False),
         dict(char_features=True, char_filters=6, bidirectional=True, pooling="max"),
+        dict(n_networks=3, pooling="max"),
+        dict(n_networks=2, char_features=True, char_filters=6),
     ],
     ids=[
         "lstm-last",
@@ -71,6 +73,8 @@ def _served(estimator, tmp_path, **kwargs):
         "rnn-onehot-max",
         "bilstm-learned-cased",
         "spellings",
+        "three-networks",
+        "two-networks-spellings",
     ],
 )
 def test_a_text_classifier_serves_its_predictions(params, tmp_path):
@@ -106,6 +110,20 @@ def test_a_series_classifier_and_regressor_serve_their_predictions(tmp_path):
         np.testing.assert_allclose(
             served.predict(X_test), reg.predict(X_test), rtol=1e-4, atol=1e-4
         )
+    # several networks: the mean of their outputs, the mean of their probabilities
+    reg = RNNRegressor(**QUICK, n_networks=2).fit(X, np.linspace(-5, 100, 30))
+    np.testing.assert_allclose(
+        _served(reg, tmp_path).predict(X_test),
+        reg.predict(X_test),
+        rtol=1e-4,
+        atol=1e-4,
+    )
+    clf = RNNClassifier(**QUICK, n_networks=2, downsample=4).fit(X, labels)
+    np.testing.assert_allclose(
+        _served(clf, tmp_path).predict_proba(X_test),
+        clf.predict_proba(X_test),
+        atol=1e-4,
+    )
 
 
 @pytest.mark.parametrize("pooling", ["last", "max", "mean"])

@@ -13,9 +13,10 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, log_loss
 
-from sklearn_rnn import RNNClassifier, RNNRegressor
+from sklearn_rnn import RNNClassifier, RNNRegressor, load
 from sklearn_rnn._training import Progress, TrainingState, clip_gradients
 from sklearn_rnn.exceptions import DivergenceWarning
+from sklearn_rnn.nn import ManyToOneEnsembleNet
 
 
 def sign_task(n=120, seed=0):
@@ -655,3 +656,55 @@ def test_training_flushes_denormals_in_every_thread_and_gives_the_mode_back():
     finally:
         torch.set_flush_denormal(False)
         torch.set_num_threads(threads)
+
+
+def test_several_networks_learn_apart_and_predict_as_one(tmp_path):
+    X, y = word_task()
+    X_test, y_test = word_task(seed=1)
+    clf = RNNClassifier(hidden_size=16, max_iter=30, n_networks=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    assert clf.score(X_test, y_test) > 0.9
+    module = clf.module_
+    assert isinstance(module, ManyToOneEnsembleNet) and len(module.members) == 3
+    # each from its own initial weights and draws of dropout
+    first, second, _ = module.members
+    assert not torch.equal(first.output.weight, second.output.weight)
+    # one prediction: the mean of the networks' probabilities, as soft voting
+    mean_proba = clf._run(
+        X_test,
+        lambda net, batch: torch.stack(
+            [m(*batch[:2]).softmax(dim=-1) for m in net.members]
+        ).mean(dim=0),
+    )
+    np.testing.assert_allclose(clf.predict_proba(X_test), mean_proba, atol=1e-6)
+    # the networks' vectors side by side
+    assert clf.transform(X_test[:2]).shape == (2, 3 * 32)
+    assert len(clf.get_feature_names_out()) == 96
+    # saved in the safe format and read back: the same model
+    clf.save(tmp_path / "three.skrnn")
+    loaded = load(tmp_path / "three.skrnn")
+    assert loaded.n_networks == 3
+    np.testing.assert_array_equal(
+        loaded.predict_proba(X_test), clf.predict_proba(X_test)
+    )
+    # n_networks makes the network: a warm start may not change it
+    clf.set_params(warm_start=True, n_networks=2)
+    with pytest.raises(ValueError, match=r"n_networks=2 \(fitted with 3\)"):
+        clf.fit(X, y)
+
+
+def test_several_regression_networks_predict_their_mean_output():
+    rng = np.random.RandomState(0)
+    X = [rng.uniform(size=(rng.randint(2, 10), 1)) for _ in range(60)]
+    y = np.array([x.sum() for x in X])
+    reg = RNNRegressor(hidden_size=8, max_iter=5, n_networks=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X, y)
+    outputs = reg._run(
+        X, lambda net, batch: net.members[0](*batch[:2]) + net.members[1](*batch[:2])
+    )
+    expected = outputs[:, 0] / 2 * reg.target_scale_ + reg.target_mean_
+    np.testing.assert_allclose(reg.predict(X), expected.ravel(), rtol=1e-5)

@@ -7,7 +7,7 @@ from a name in it and plain keyword arguments, so its saved state never holds co
 from ._protocol import LossOutput
 from .crf import LinearChainCRF
 from .encoder import CELLS, OneHot, RecurrentEncoder, WordEmbedding
-from .heads import POOLINGS, ManyToOneNet
+from .heads import POOLINGS, ManyToOneEnsembleNet, ManyToOneNet
 from .language_model import CharLanguageModel
 from .seq2seq import (
     ATTENTIONS,
@@ -26,6 +26,7 @@ MODULES = {
     for cls in (ManyToOneNet, CharLanguageModel, SequenceTaggerNet, Seq2SeqNet)
 }
 MODULES["TaggerEnsembleNet"] = TaggerEnsembleNet.alike
+MODULES["ManyToOneEnsembleNet"] = ManyToOneEnsembleNet.alike
 
 __all__ = [
     "ATTENTIONS",
@@ -40,6 +41,7 @@ __all__ = [
     "CharLanguageModel",
     "LinearChainCRF",
     "LossOutput",
+    "ManyToOneEnsembleNet",
     "ManyToOneNet",
     "OneHot",
     "RecurrentEncoder",

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from .heads import POOLINGS
+from .heads import POOLINGS, combine_outputs
 from .language_model import _CELL_STEPS, _CELL_WEIGHTS
 from .tagger import networks
 
@@ -96,6 +96,34 @@ class ManyToOneGraph(nn.Module):
         if spellings is None:
             return self.net.output(pooled)
         return self.net.output(pooled), features.chars.features_of_rows(spellings)
+
+
+class ManyToOneEnsembleGraph(nn.Module):
+    """:class:`~sklearn_rnn.nn.ManyToOneEnsembleNet` for export: its ``(N, O)``
+    outputs, from the members' as it combines them (inputs as
+    :class:`ManyToOneGraph`'s; the members' character features side by side in
+    ``char_features``, and so in the features of ``spellings``)."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.objective = net.objective
+        self.members = nn.ModuleList(ManyToOneGraph(member) for member in net.members)
+
+    def forward(self, inputs, lengths, *chars):
+        if not chars:
+            outputs = [m(inputs, lengths) for m in self.members]
+            return combine_outputs(torch.stack(outputs), self.objective)
+        spelling_index, char_features, spellings = chars
+        outputs, spelled, start = [], [], 0
+        for member in self.members:
+            width = member.net.features.chars.output_size
+            mine = char_features[:, start : start + width]
+            out, features = member(inputs, lengths, spelling_index, mine, spellings)
+            outputs.append(out)
+            spelled.append(features)
+            start += width
+        combined = combine_outputs(torch.stack(outputs), self.objective)
+        return combined, torch.cat(spelled, dim=1)
 
 
 def _spelled(spelling_index, char_features):

@@ -4,6 +4,9 @@ Shapes follow :mod:`sklearn_rnn.nn.encoder` (``N``, ``L``, ``D*H``); ``O`` is th
 of outputs (classes or regression targets).
 """
 
+import math
+
+import torch
 from torch import nn
 
 from ._protocol import LossOutput
@@ -177,3 +180,69 @@ class ManyToOneNet(nn.Module):
         if weights is not None:
             losses = losses * weights
         return LossOutput(losses.mean(), len(losses), outputs)
+
+
+class ManyToOneEnsembleNet(nn.Module):
+    """Several :class:`ManyToOneNet` that read the same inputs, trained together and
+    predicting as one: the mean of their predictions.
+
+    ``forward`` gives ``(N, O)``: for ``"cross_entropy"``, the logarithm of the
+    members' mean class probabilities (a softmax of it is that mean, as
+    scikit-learn's soft voting averages), and for ``"squared_error"`` the mean of
+    their outputs. ``pool`` joins the members' vectors ``(N, sum of D*H)``.
+
+    ``loss`` is the mean of the members' own losses, so each member's gradient is its
+    own loss's over their number: members share the batches but not their weights,
+    initial draws or dropout, and an optimizer that ignores the gradients' scale
+    (Adam) steps each as it would alone, but for gradient clipping, which measures
+    them together. Its outputs are ``forward``'s, which early stopping scores.
+
+    Parameters
+    ----------
+    members : sequence of ManyToOneNet
+        Of one objective and one number of outputs.
+    """
+
+    def __init__(self, members):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+        objectives = {member.objective for member in self.members}
+        if len(objectives) != 1:
+            raise ValueError(f"Members of one objective expected, got {objectives}")
+        (self.objective,) = objectives
+
+    @classmethod
+    def alike(cls, n_members, **kwargs):
+        """``n_members`` new :class:`ManyToOneNet` of the same ``kwargs``, each with
+        its own initial weights (the name :data:`~sklearn_rnn.nn.MODULES` builds
+        ``ManyToOneEnsembleNet`` by)."""
+        return cls([ManyToOneNet(**kwargs) for _ in range(n_members)])
+
+    def pool(self, inputs, lengths):
+        return torch.cat([m.pool(inputs, lengths) for m in self.members], dim=-1)
+
+    def combine(self, outputs):
+        """The members' outputs, stacked ``(M, N, O)``, as one ``(N, O)``."""
+        return combine_outputs(outputs, self.objective)
+
+    def forward(self, inputs, lengths):
+        return self.combine(torch.stack([m(inputs, lengths) for m in self.members]))
+
+    def loss(self, inputs, lengths, targets, weights=None, state=None):
+        """The mean of the members' losses; the outputs are :meth:`forward`'s."""
+        outputs = torch.stack([m(inputs, lengths) for m in self.members])
+        losses = torch.stack(
+            [OBJECTIVES[self.objective](out, targets) for out in outputs]
+        ).mean(dim=0)
+        if weights is not None:
+            losses = losses * weights
+        return LossOutput(losses.mean(), len(losses), self.combine(outputs))
+
+
+def combine_outputs(outputs, objective):
+    """Several networks' outputs ``(M, N, O)`` as one ``(N, O)``: the logarithm of
+    the mean probabilities for ``"cross_entropy"``, the mean otherwise."""
+    if objective == "cross_entropy":
+        log_probs = torch.log_softmax(outputs, dim=-1)
+        return torch.logsumexp(log_probs, dim=0) - math.log(outputs.shape[0])
+    return outputs.mean(dim=0)

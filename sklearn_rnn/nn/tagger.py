@@ -253,8 +253,8 @@ class TaggerEnsembleNet(nn.Module):
 
 
 def networks(module):
-    """The networks ``module`` holds: a :class:`TaggerEnsembleNet`'s members, or the
-    module itself."""
+    """The networks ``module`` holds: the members of a :class:`TaggerEnsembleNet` or
+    a :class:`~sklearn_rnn.nn.ManyToOneEnsembleNet`, or the module itself."""
     return list(getattr(module, "members", [module]))
 
 
