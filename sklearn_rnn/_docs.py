@@ -142,9 +142,10 @@ n_networks : int, default=1
     How many networks to train side by side in one model, each from its own initial
     weights and draws of dropout, on the same batches. They predict as one: the
     mean of their class probabilities (as scikit-learn's soft voting) or of their
-    outputs, which early stopping scores too. Several networks depend less on the
-    seed and usually score a little higher, for that many times the time to fit and
-    to predict. ``transform`` joins the networks' vectors.
+    outputs, which early stopping scores too. Several networks score a little
+    higher, for that many times the time to predict and more to fit (three on CR and
+    MPQA, 10-fold: 0.8008 and 0.8592 against 0.7939 and 0.8530 for one, in about
+    three times the fit). ``transform`` joins the networks' vectors.
 
 word_dropout : float, default=0.0
     Text and token input only: while training, replace a word seen ``c`` times in
