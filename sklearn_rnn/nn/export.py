@@ -110,20 +110,28 @@ class ManyToOneEnsembleGraph(nn.Module):
         self.members = nn.ModuleList(ManyToOneGraph(member) for member in net.members)
 
     def forward(self, inputs, lengths, *chars):
-        if not chars:
-            outputs = [m(inputs, lengths) for m in self.members]
-            return combine_outputs(torch.stack(outputs), self.objective)
-        spelling_index, char_features, spellings = chars
-        outputs, spelled, start = [], [], 0
-        for member in self.members:
-            width = member.net.features.chars.output_size
-            mine = char_features[:, start : start + width]
-            out, features = member(inputs, lengths, spelling_index, mine, spellings)
-            outputs.append(out)
-            spelled.append(features)
-            start += width
-        combined = combine_outputs(torch.stack(outputs), self.objective)
-        return combined, torch.cat(spelled, dim=1)
+        outputs, spelled = _run_members(self.members, inputs, lengths, chars)
+        combined = combine_outputs(outputs, self.objective)
+        return combined if spelled is None else (combined, spelled)
+
+
+def _run_members(members, inputs, lengths, chars):
+    """The member graphs' outputs, stacked ``(M, ...)``, and with characters
+    (``chars``: ``spelling_index, char_features, spellings``) their features of
+    ``spellings`` side by side, each member reading its own columns of
+    ``char_features``; ``None`` without."""
+    if not chars:
+        return torch.stack([m(inputs, lengths) for m in members]), None
+    spelling_index, char_features, spellings = chars
+    outputs, spelled, start = [], [], 0
+    for member in members:
+        width = member.net.features.chars.output_size
+        mine = char_features[:, start : start + width]
+        out, features = member(inputs, lengths, spelling_index, mine, spellings)
+        outputs.append(out)
+        spelled.append(features)
+        start += width
+    return torch.stack(outputs), torch.cat(spelled, dim=1)
 
 
 def _spelled(spelling_index, char_features):
@@ -184,18 +192,9 @@ class TaggerEnsembleGraph(nn.Module):
         )
 
     def forward(self, inputs, lengths, *chars):
-        if not chars:
-            return torch.stack([m(inputs, lengths) for m in self.members]).mean(dim=0)
-        spelling_index, char_features, spellings = chars
-        emissions, spelled, start = [], [], 0
-        for member in self.members:
-            width = member.net.features.chars.output_size
-            mine = char_features[:, start : start + width]
-            scores, features = member(inputs, lengths, spelling_index, mine, spellings)
-            emissions.append(scores)
-            spelled.append(features)
-            start += width
-        return torch.stack(emissions).mean(dim=0), torch.cat(spelled, dim=1)
+        scores, spelled = _run_members(self.members, inputs, lengths, chars)
+        emissions = scores.mean(dim=0)
+        return emissions if spelled is None else (emissions, spelled)
 
 
 class TranslatorGraph(nn.Module):
