@@ -23,6 +23,8 @@ import sklearn_rnn
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("SKLEARN_RNN_DATA", ROOT.parent / "shared" / "data"))
 RESULTS = ROOT / "benchmarks" / "results.md"
+# torch threads of a run unless --threads says otherwise (the machine has two cores)
+DEFAULT_THREADS = 2
 
 HEADER = """# Benchmark results
 
@@ -37,7 +39,9 @@ ours minus the reference for scores, unless the row says otherwise.
 
 def parse_args(description, **extra):
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--threads", type=int, default=2, help="torch threads (fixed)")
+    parser.add_argument(
+        "--threads", type=int, default=DEFAULT_THREADS, help="torch threads (fixed)"
+    )
     parser.add_argument("--device", default="cpu")
     parser.add_argument(
         "--no-record", action="store_true", help="print only; leave results.md alone"
@@ -150,11 +154,14 @@ def gpu_activity(run, n_batches):
 
 def record(args, command, rows):
     """Print ``rows`` (benchmark, metric, ours, reference, ratio) and append them;
-    ``command`` reproduces them (a device other than the CPU is added to it)."""
+    ``command`` reproduces them (a device other than the CPU, and a number of torch
+    threads other than the default, are added to it)."""
     today = datetime.date.today().isoformat()
     where = machine(args)
     if args.device != "cpu" and "--device" not in command:
         command += f" --device {args.device}"
+    if args.threads != DEFAULT_THREADS and "--threads" not in command:
+        command += f" --threads {args.threads}"
     for benchmark, metric, ours, reference, ratio in rows:
         print(f"{benchmark:28s} {metric:38s} {ours:>12s} {reference:>14s} {ratio:>8s}")
     if args.no_record:
