@@ -221,12 +221,9 @@ class ManyToOneEnsembleNet(nn.Module):
     def pool(self, inputs, lengths):
         return torch.cat([m.pool(inputs, lengths) for m in self.members], dim=-1)
 
-    def combine(self, outputs):
-        """The members' outputs, stacked ``(M, N, O)``, as one ``(N, O)``."""
-        return combine_outputs(outputs, self.objective)
-
     def forward(self, inputs, lengths):
-        return self.combine(torch.stack([m(inputs, lengths) for m in self.members]))
+        outputs = torch.stack([m(inputs, lengths) for m in self.members])
+        return combine_outputs(outputs, self.objective)
 
     def loss(self, inputs, lengths, targets, weights=None, state=None):
         """The mean of the members' losses; the outputs are :meth:`forward`'s."""
@@ -236,7 +233,8 @@ class ManyToOneEnsembleNet(nn.Module):
         ).mean(dim=0)
         if weights is not None:
             losses = losses * weights
-        return LossOutput(losses.mean(), len(losses), self.combine(outputs))
+        combined = combine_outputs(outputs, self.objective)
+        return LossOutput(losses.mean(), len(losses), combined)
 
 
 def combine_outputs(outputs, objective):
