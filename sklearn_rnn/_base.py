@@ -830,12 +830,21 @@ class BaseManyToOne(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN):
             "downsample": self._downsampling(data),
             "word_dropout": self.word_dropout,
         }
+        if self.adversarial_eps > 0 and self._embeds_words():
+            kwargs["adversarial"] = self.adversarial_eps
         if getattr(self.reader_, "char_vocabulary", None) is not None:
             kwargs.update(
                 char_embedding_dim=self.char_embedding_dim,
                 char_filters=self.char_filters,
             )
         return kwargs
+
+    def _embeds_words(self):
+        """Whether the network reads text through a word embedding, which
+        ``adversarial_eps`` perturbs (not series, nor one-hot symbols)."""
+        return self.reader_.family == "symbols" and (
+            self.embedding_dim is not None or self.pretrained_embeddings is not None
+        )
 
     @fill_doc
     def transform(self, X):

@@ -32,6 +32,7 @@ CONSTRAINTS = {
     "bidirectional": ["boolean"],
     "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
     "word_dropout": [Interval(numbers.Real, 0, None, closed="left")],
+    "adversarial_eps": [Interval(numbers.Real, 0, None, closed="left")],
     "char_features": ["boolean"],
     "char_embedding_dim": [_positive_int()],
     "char_filters": [_positive_int()],

@@ -77,6 +77,8 @@ class RNNRegressor(RegressorMixin, BaseManyToOne):
         "n_networks": 1,
         # off: no text regression data to measure it on (the classifier's is 0.25)
         "word_dropout": 0.0,
+        # off: no text regression data to measure it on (the classifier's is 5.0)
+        "adversarial_eps": 0.0,
         **CHARACTERS,
         **TEXT_INPUT,
         **PRETRAINED,

@@ -16,7 +16,8 @@ from sklearn.metrics import accuracy_score, log_loss
 from sklearn_rnn import RNNClassifier, RNNRegressor, load
 from sklearn_rnn._training import Progress, TrainingState, clip_gradients
 from sklearn_rnn.exceptions import DivergenceWarning
-from sklearn_rnn.nn import ManyToOneEnsembleNet
+from sklearn_rnn.nn import ManyToOneEnsembleNet, ManyToOneNet
+from sklearn_rnn.nn.adversarial import EmbeddingAdversary
 
 
 def sign_task(n=120, seed=0):
@@ -693,6 +694,79 @@ def test_several_networks_learn_apart_and_predict_as_one(tmp_path):
     clf.set_params(warm_start=True, n_networks=2)
     with pytest.raises(ValueError, match=r"n_networks=2 \(fitted with 3\)"):
         clf.fit(X, y)
+
+
+def test_the_adversarial_perturbation_is_the_steepest_step_of_norm_eps():
+    torch.manual_seed(0)
+    net = ManyToOneNet(
+        n_outputs=2, n_symbols=20, embedding_dim=8, hidden_size=8, adversarial=0.5
+    )
+    inputs = torch.tensor([[3, 4, 5, 6], [7, 8, 0, 0]])
+    lengths, targets = torch.tensor([4, 2]), torch.tensor([0, 1])
+
+    def loss_of(adversary):
+        return torch.nn.functional.cross_entropy(
+            net(inputs, lengths, adversary), targets
+        )
+
+    adversary = EmbeddingAdversary(0.5)
+    clean = loss_of(adversary)
+    adversary.aim(clean)
+    step = adversary(torch.zeros(2, 4, 8))  # the perturbation itself
+    # each sentence moves 0.5 in all, its padding not at all
+    np.testing.assert_allclose(step.flatten(1).norm(dim=1), [0.5, 0.5], rtol=1e-5)
+    assert torch.all(step[1, 2:] == 0) and torch.all(step[1, :2] != 0)
+    # it raises the loss, and more than a random step of the same size
+    moved = loss_of(lambda vectors: vectors + step)
+    noise = torch.randn(2, 4, 8) * (step != 0)
+    noise = 0.5 * noise / noise.flatten(1).norm(dim=1)[:, None, None]
+    assert moved > loss_of(lambda vectors: vectors + noise) > 0
+    assert moved > clean
+    # training scores both batches; evaluating, the clean one only
+    net.train()
+    np.testing.assert_allclose(
+        net.loss(inputs, lengths, targets).loss.item(),
+        (clean + moved).item(),
+        rtol=1e-5,
+    )
+    net.eval()
+    np.testing.assert_allclose(
+        net.loss(inputs, lengths, targets).loss.item(), clean.item(), rtol=1e-6
+    )
+    with pytest.raises(ValueError, match="adversarial needs symbol input"):
+        ManyToOneNet(n_outputs=2, n_channels=3, adversarial=1.0)
+
+
+def test_adversarial_training_is_the_text_default_and_ignored_for_series(tmp_path):
+    X, y = word_task(n=60)
+    fits = {}
+    for eps in (5.0, 0.0):
+        clf = RNNClassifier(hidden_size=8, max_iter=3, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            fits[eps] = clf.set_params(adversarial_eps=eps).fit(X, y)
+    assert RNNClassifier().adversarial_eps == 5.0
+    assert fits[5.0].module_.adversarial == 5.0
+    assert fits[0.0].module_.adversarial == 0.0
+    # the same seed, another training: the extra loss moved the weights
+    assert fits[5.0].loss_curve_[0] > fits[0.0].loss_curve_[0]
+    assert not np.allclose(fits[5.0].predict_proba(X), fits[0.0].predict_proba(X))
+    fits[5.0].save(tmp_path / "adversarial.skrnn")
+    assert load(tmp_path / "adversarial.skrnn").module_.adversarial == 5.0
+    # one-hot symbols have no word vectors to move
+    one_hot = RNNClassifier(embedding_dim=None, hidden_size=8, max_iter=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        assert one_hot.fit(X, y).module_.adversarial == 0.0
+    # a series has no word vectors: the setting changes nothing
+    X, y = sign_task(n=40)
+    probas = []
+    for eps in (5.0, 0.0):
+        clf = RNNClassifier(hidden_size=8, max_iter=2, adversarial_eps=eps)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            probas.append(clf.set_params(random_state=0).fit(X, y).predict_proba(X))
+    np.testing.assert_array_equal(*probas)
 
 
 def test_several_regression_networks_predict_their_mean_output():

@@ -352,7 +352,8 @@ class RecurrentEncoder(nn.Module):
     step. A ``state`` passed in continues from there (truncated backpropagation through
     time, generation) instead of starting from ``init_state``. With
     ``final_state=False`` the state returned is ``None``, and a ragged batch of the
-    LSTM on the CPU runs padded, which is faster (see :func:`run_directions`).
+    LSTM on the CPU runs padded, which is faster (see :func:`run_directions`). An
+    ``adversary`` perturbs the input features (see :meth:`embed`).
     """
 
     def __init__(
@@ -419,15 +420,20 @@ class RecurrentEncoder(nn.Module):
         else:
             self.initial_state = None
 
-    def embed(self, inputs):
-        """Input features ``(N, L, F)`` of a padded batch."""
+    def embed(self, inputs, adversary=None):
+        """Input features ``(N, L, F)`` of a padded batch; an ``adversary`` (see
+        :mod:`sklearn_rnn.nn.adversarial`) perturbs the embeddings, before dropout."""
         if self.training and self.unknown_rate is not None:
             inputs = replace_by_unknown(inputs, self.unknown_rate)
         features = self.input_layer(inputs)
+        if adversary is not None:
+            features = adversary(features)
         return self.dropout(features) if self.symbolic else features
 
-    def forward(self, inputs, lengths=None, state=None, *, final_state=True):
-        features = self.embed(inputs)
+    def forward(
+        self, inputs, lengths=None, state=None, *, final_state=True, adversary=None
+    ):
+        features = self.embed(inputs, adversary)
         if state is None:
             state = self.start_state(features.shape[0])
         total_length = features.shape[1]

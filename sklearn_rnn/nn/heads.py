@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from ._protocol import LossOutput
+from .adversarial import adversarial_loss
 from .dropout import Dropout
 from .encoder import ConvFrontEnd, RecurrentEncoder, step_mask
 from .tokens import TokenFeatures
@@ -82,6 +83,10 @@ class ManyToOneNet(nn.Module):
         the encoder embeds the word indices ``(N, L)`` itself.
     char_embedding_dim, char_filters, feature_sizes, feature_embedding_dim
         The token features' (see :class:`~sklearn_rnn.nn.tokens.TokenFeatures`).
+    adversarial : float
+        For symbol input, while training: above 0, :meth:`loss` adds the loss of the
+        batch whose token vectors are moved this far (L2 norm per sequence) in the
+        direction that raises the loss (see :mod:`sklearn_rnn.nn.adversarial`).
     **encoder_kwargs
         Passed to :class:`~sklearn_rnn.nn.encoder.RecurrentEncoder`.
 
@@ -89,7 +94,8 @@ class ManyToOneNet(nn.Module):
     -----
     ``forward(inputs, lengths)`` -> ``(N, O)``; ``pool(inputs, lengths)`` ->
     ``(N, D*H)``; ``loss(inputs, lengths, targets, weights)`` -> a
-    :class:`~sklearn_rnn.nn.LossOutput` with the outputs.
+    :class:`~sklearn_rnn.nn.LossOutput` with the outputs. ``forward`` and ``pool``
+    take an ``adversary`` that perturbs the token vectors.
     """
 
     def __init__(
@@ -105,6 +111,7 @@ class ManyToOneNet(nn.Module):
         char_filters=50,
         feature_sizes=(),
         feature_embedding_dim=25,
+        adversarial=0.0,
         **encoder_kwargs,
     ):
         super().__init__()
@@ -114,7 +121,10 @@ class ManyToOneNet(nn.Module):
             raise ValueError(
                 f"Expected objective in {sorted(OBJECTIVES)}, got {objective!r}"
             )
+        if adversarial > 0 and encoder_kwargs.get("n_symbols") is None:
+            raise ValueError("adversarial needs symbol input (n_symbols)")
         self.objective = objective
+        self.adversarial = adversarial
         self.front_end = None
         if downsample > 1:
             if encoder_kwargs.get("n_channels") is None:
@@ -161,25 +171,40 @@ class ManyToOneNet(nn.Module):
             return self.features.unknown_rate
         return self.encoder.unknown_rate
 
-    def pool(self, inputs, lengths):
+    def pool(self, inputs, lengths, adversary=None):
         if self.features is not None:  # token features, dropped out as embeddings
-            inputs = self.dropout(self.features(inputs))
+            inputs = self.features(inputs)
+            if adversary is not None:
+                inputs = adversary(inputs)
+            inputs = self.dropout(inputs)
+            adversary = None
         if self.front_end is not None:
             inputs, lengths = self.front_end(inputs, lengths)
         final_state = self.pooling not in STATELESS_POOLINGS
-        outputs, state = self.encoder(inputs, lengths, final_state=final_state)
+        outputs, state = self.encoder(
+            inputs, lengths, final_state=final_state, adversary=adversary
+        )
         return POOLINGS[self.pooling](self.encoder, outputs, state, lengths)
 
-    def forward(self, inputs, lengths):
-        return self.output(self.dropout(self.pool(inputs, lengths)))
+    def forward(self, inputs, lengths, adversary=None):
+        return self.output(self.dropout(self.pool(inputs, lengths, adversary)))
+
+    # what _many_to_one_loss reads: the outputs it scores, each sequence's loss of
+    # them, and the outputs the network predicts from them
+    scored_outputs = forward
+
+    def per_sequence_loss(self, outputs, targets):
+        """Each sequence's loss ``(N,)`` of the outputs ``(N, O)``."""
+        return OBJECTIVES[self.objective](outputs, targets)
+
+    def combine(self, outputs):
+        """The outputs it predicts from the scored ones: the same."""
+        return outputs
 
     def loss(self, inputs, lengths, targets, weights=None, state=None):
-        """The mean loss of the batch's sequences, weighted by ``weights``."""
-        outputs = self(inputs, lengths)
-        losses = OBJECTIVES[self.objective](outputs, targets)
-        if weights is not None:
-            losses = losses * weights
-        return LossOutput(losses.mean(), len(losses), outputs)
+        """The mean loss of the batch's sequences, weighted by ``weights`` (plus the
+        adversarial batch's, when ``adversarial`` is set and the network trains)."""
+        return _many_to_one_loss(self, inputs, lengths, targets, weights)
 
 
 class ManyToOneEnsembleNet(nn.Module):
@@ -218,23 +243,58 @@ class ManyToOneEnsembleNet(nn.Module):
         ``ManyToOneEnsembleNet`` by)."""
         return cls([ManyToOneNet(**kwargs) for _ in range(n_members)])
 
+    @property
+    def adversarial(self):
+        """The members' ``adversarial`` (alike, as :meth:`alike` builds them)."""
+        return self.members[0].adversarial
+
     def pool(self, inputs, lengths):
         return torch.cat([m.pool(inputs, lengths) for m in self.members], dim=-1)
 
-    def forward(self, inputs, lengths):
-        outputs = torch.stack([m(inputs, lengths) for m in self.members])
-        return combine_outputs(outputs, self.objective)
+    def forward(self, inputs, lengths, adversary=None):
+        return self.combine(self.scored_outputs(inputs, lengths, adversary))
+
+    def scored_outputs(self, inputs, lengths, adversary=None):
+        """Each member's outputs, ``(M, N, O)``."""
+        return torch.stack([m(inputs, lengths, adversary) for m in self.members])
 
     def loss(self, inputs, lengths, targets, weights=None, state=None):
         """The mean of the members' losses; the outputs are :meth:`forward`'s."""
-        outputs = torch.stack([m(inputs, lengths) for m in self.members])
-        losses = torch.stack(
+        return _many_to_one_loss(self, inputs, lengths, targets, weights)
+
+    def per_sequence_loss(self, outputs, targets):
+        """The mean of the members' losses of each sequence ``(N,)``, from their
+        outputs ``(M, N, O)``."""
+        return torch.stack(
             [OBJECTIVES[self.objective](out, targets) for out in outputs]
         ).mean(dim=0)
+
+    def combine(self, outputs):
+        """The members' outputs ``(M, N, O)`` as the ensemble's ``(N, O)``."""
+        return combine_outputs(outputs, self.objective)
+
+
+def _many_to_one_loss(net, inputs, lengths, targets, weights):
+    """The ``loss`` of :class:`ManyToOneNet` and :class:`ManyToOneEnsembleNet`: the
+    mean of ``net.per_sequence_loss`` over the batch, weighted by ``weights``, plus
+    that of the adversarial batch while ``net`` trains with ``adversarial`` above 0;
+    its outputs are the clean batch's, combined as ``net`` predicts."""
+
+    def mean_loss(outputs):
+        losses = net.per_sequence_loss(outputs, targets)
         if weights is not None:
             losses = losses * weights
-        combined = combine_outputs(outputs, self.objective)
-        return LossOutput(losses.mean(), len(losses), combined)
+        return losses.mean()
+
+    def run(adversary):
+        return net.scored_outputs(inputs, lengths, adversary)
+
+    if net.training and net.adversarial > 0:
+        loss, outputs = adversarial_loss(run, mean_loss, net.adversarial)
+    else:
+        outputs = run(None)
+        loss = mean_loss(outputs)
+    return LossOutput(loss, len(targets), net.combine(outputs))
 
 
 def combine_outputs(outputs, objective):
