@@ -24,9 +24,12 @@ from sklearn_rnn import RNNClassifier  # noqa: E402
 from sklearn_rnn.nn import RecurrentEncoder  # noqa: E402
 
 
-def torch_packing_forward(self, inputs, lengths=None, state=None):
-    """``RecurrentEncoder.forward`` as it was, with torch's packing."""
-    features = self.embed(inputs)
+def torch_packing_forward(
+    self, inputs, lengths=None, state=None, *, final_state=True, adversary=None
+):
+    """``RecurrentEncoder.forward`` as it was, with torch's packing (and the final
+    state whether asked for or not)."""
+    features = self.embed(inputs, adversary)
     if state is None:
         state = self.start_state(features.shape[0])
     total_length = features.shape[1]
@@ -52,6 +55,7 @@ def main(args):
                 RNNClassifier(
                     max_iter=args.epochs,
                     early_stopping=False,
+                    adversarial_eps=0.0,  # the plain loop's work: one batch a step
                     random_state=0,
                     device=args.device,
                 ).fit(X, y)
