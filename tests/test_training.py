@@ -16,8 +16,7 @@ from sklearn.metrics import accuracy_score, log_loss
 from sklearn_rnn import RNNClassifier, RNNRegressor, load
 from sklearn_rnn._training import Progress, TrainingState, clip_gradients
 from sklearn_rnn.exceptions import DivergenceWarning
-from sklearn_rnn.nn import ManyToOneEnsembleNet, ManyToOneNet
-from sklearn_rnn.nn.adversarial import EmbeddingAdversary
+from sklearn_rnn.nn import EmbeddingAdversary, ManyToOneEnsembleNet, ManyToOneNet
 
 
 def sign_task(n=120, seed=0):

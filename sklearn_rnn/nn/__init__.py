@@ -5,6 +5,7 @@ from a name in it and plain keyword arguments, so its saved state never holds co
 """
 
 from ._protocol import LossOutput
+from .adversarial import EmbeddingAdversary
 from .crf import LinearChainCRF
 from .encoder import CELLS, OneHot, RecurrentEncoder, WordEmbedding
 from .heads import POOLINGS, ManyToOneEnsembleNet, ManyToOneNet
@@ -39,6 +40,7 @@ __all__ = [
     "POOLINGS",
     "CharCNN",
     "CharLanguageModel",
+    "EmbeddingAdversary",
     "LinearChainCRF",
     "LossOutput",
     "ManyToOneEnsembleNet",
