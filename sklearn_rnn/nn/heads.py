@@ -191,7 +191,9 @@ class ManyToOneNet(nn.Module):
 
     # what _many_to_one_loss reads: the outputs it scores, each sequence's loss of
     # them, and the outputs the network predicts from them
-    scored_outputs = forward
+    def scored_outputs(self, inputs, lengths, adversary=None):
+        """The outputs ``(N, O)``, through ``__call__`` (and its hooks)."""
+        return self(inputs, lengths, adversary)
 
     def per_sequence_loss(self, outputs, targets):
         """Each sequence's loss ``(N,)`` of the outputs ``(N, O)``."""
