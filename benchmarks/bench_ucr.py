@@ -83,7 +83,8 @@ def main(args):
     params = json.loads(args.params)
     label = json.dumps(params, sort_keys=True) if params else "defaults"
     rows, gaps = [], []
-    for name in args.sets.split(","):
+    names = args.sets.split(",")
+    for name in names:
         X, y, X_test, y_test = load(name)
         with Timer() as ref_time:
             rocket, dtw = (
@@ -139,10 +140,9 @@ def main(args):
                 "",
             ),
         ]
-    if gaps and len(gaps) == len(args.sets.split(",")):
+    if gaps and len(gaps) == len(names):
         mean_gap = statistics.mean(gaps)
         print(f"mean accuracy minus MiniRocket's: {mean_gap:+.4f}")
-        names = args.sets.split(",")
         # the target's mean is over all the sets; a subset's row names its own
         where = (
             "UCR dev + JapaneseVowels"
