@@ -93,13 +93,9 @@ class RNNClassifier(ClassifierMixin, BaseManyToOne):
         # the same folds and seeds, benchmarks/results.md): CR 10-fold 0.8082
         # against 0.7939 (7 folds up, 2 down), MPQA 0.8588 against 0.8530 (8 up, 1
         # down), TREC-6 seeds 0-2 0.902, 0.906, 0.902 against 0.894, 0.902, 0.894;
-        # about 2.5 times the time of an epoch. 10, the same way: TREC-6 0.912,
-        # 0.910, 0.918, but MPQA 0.8574 (7 folds of 10 below 5) and CR 0.8080 (its
-        # folds from a stopped benchmark run and a scratch run, not in results.md). Each
-        # sentence moved 3 * sqrt(its length) (3 per word; branch
-        # adversarial-per-word): MPQA 0.8593, TREC-6 0.904, 0.894, 0.904, CR folds
-        # 0-7 0.8030 against 0.8060. 7.5: TREC-6 0.912, 0.910, 0.912, MPQA 0.8606
-        # (6 folds up, 4 down); CR not yet measured, so 5 stays
+        # about 2.5 times the time of an epoch. 7.5 and 10 gain on TREC-6 but not
+        # on MPQA and CR, and a distance per word lost on TREC-6 and CR (figures in
+        # docs/choosing_settings.rst and the closing notes of issue 23)
         "adversarial_eps": 5.0,
         **CHARACTERS,
         **TEXT_INPUT,
