@@ -77,6 +77,7 @@ _READER_SETTINGS = (
     "max_vocabulary_size",
     "standardize",
     "series_normalize",
+    "series_differences",
     "layout",
     "analyzer",
     "char_features",

@@ -82,6 +82,10 @@ class RNNClassifier(ClassifierMixin, BaseManyToOne):
         "pooling": "max",
         "downsample": "auto",
         "series_normalize": True,
+        # off: each channel's step-to-step change beside it won on ArrowHead,
+        # OSULeaf and Japanese Vowels but lost on PLAID (issue 23; figures in
+        # docs/choosing_settings.rst)
+        "series_differences": False,
         "n_networks": 1,
         # a word seen c times replaced by the unknown symbol with probability
         # 0.25 / (0.25 + c), as the tagger's (issue 23; against none, one thread,

@@ -138,6 +138,12 @@ series_normalize : bool, default=True
     time-series classifiers usually read series; the values themselves stay, so
     nothing is lost. Doubles the input channels.
 
+series_differences : bool, default=False
+    Numeric input only: beside each channel, feed the network its change from one
+    step to the next (0 at a series' first step), as derivative DTW reads series:
+    the slopes that outline a shape, whatever its level. With ``series_normalize``
+    the changes get their z-normalised copy too. Doubles the input channels again.
+
 n_networks : int, default=1
     How many networks to train side by side in one model, each from its own initial
     weights and draws of dropout, on the same batches. They predict as one: the
@@ -345,9 +351,10 @@ vocabulary_ : dict
 n_channels_ : int
     Channels of numeric input.
 
-input_mean_, input_scale_ : ndarray of shape (n_channels,) or None
-    Channel statistics used by ``standardize`` (with ``series_normalize``, of the
-    ``2 * n_channels`` the network reads: the channels, then their normalised copies).
+input_mean_, input_scale_ : 1-D ndarray or None
+    Channel statistics used by ``standardize``, one per channel the network reads:
+    the input's ``n_channels_``, then their changes (``series_differences``), then
+    the normalised copies of both (``series_normalize``).
 
 n_features_in_ : int
     Time steps of a 2-D numeric table seen in ``fit`` (only set for such input).

@@ -63,6 +63,7 @@ CONSTRAINTS = {
     "n_iter_no_change": [_positive_int()],
     "downsample": [_positive_int(), StrOptions({"auto"})],
     "series_normalize": ["boolean"],
+    "series_differences": ["boolean"],
     "tol": [Interval(numbers.Real, 0, None, closed="left")],
     "callbacks": [list, tuple, None],
     "warm_start": ["boolean"],

@@ -33,8 +33,10 @@ class SequenceReader:
     ----------
     owner : str
         The estimator's class name, for messages.
-    lowercase, min_frequency, max_vocabulary_size, standardize, series_normalize, layout
+    lowercase, min_frequency, max_vocabulary_size, standardize, layout
         As the estimators' parameters of those names.
+    series_normalize, series_differences : bool
+        As the estimators' parameters of those names (numeric input).
     analyzer : {"word", "char", "auto"}
         How raw strings split: by the tokenizer (words and punctuation by default),
         or into characters; ``"auto"`` picks characters when no string of the
@@ -43,6 +45,7 @@ class SequenceReader:
 
     # files and pickles written before the setting existed read series as they are
     series_normalize = False
+    series_differences = False
     # and pickles of earlier versions never counted words
     word_counts = None
 
@@ -55,6 +58,7 @@ class SequenceReader:
         max_vocabulary_size=None,
         standardize=True,
         series_normalize=False,
+        series_differences=False,
         layout=None,
         analyzer="word",
     ):
@@ -64,6 +68,7 @@ class SequenceReader:
         self.max_vocabulary_size = max_vocabulary_size
         self.standardize = standardize
         self.series_normalize = series_normalize
+        self.series_differences = series_differences
         self.layout = layout
         self.analyzer = analyzer
         self.family = None  # "symbols" or "numeric", once fitted
@@ -137,6 +142,8 @@ class SequenceReader:
         if fit:
             self.n_channels = sequences[0].shape[1]
         stacked = _input.Stacked.of_arrays(sequences)  # checks every value
+        if self.series_differences:
+            stacked = _with_differences(stacked)
         if self.series_normalize:
             stacked = _with_series_shape(stacked)
         steps = stacked.values[1:]
@@ -183,7 +190,9 @@ class SequenceReader:
     def network_kwargs(self):
         """What the network's input layer needs to know of the input."""
         if self.family == "numeric":
-            copies = 2 if self.series_normalize else 1
+            copies = (2 if self.series_differences else 1) * (
+                2 if self.series_normalize else 1
+            )
             return {"n_channels": copies * self.n_channels}
         kwargs = {"n_symbols": len(self.vocabulary) + _input.N_SPECIAL}
         if self.pretrained_rows is not None:
@@ -372,6 +381,16 @@ def reader_from_state(data):
         if getattr(reader, name) is not None:
             setattr(reader, name, np.asarray(getattr(reader, name), np.float32))
     return reader
+
+
+def _with_differences(stacked):
+    """``stacked`` numeric steps ``(T, C)`` with, beside each channel, its change
+    from the step before (0 at each sequence's first step)."""
+    steps, lengths = stacked.values[1:], stacked.lengths
+    change = np.zeros_like(steps)
+    np.subtract(steps[1:], steps[:-1], out=change[1:])
+    change[_input.offsets_of(lengths)] = 0.0
+    return _input.Stacked.of_steps(np.concatenate([steps, change], axis=1), lengths)
 
 
 def _with_series_shape(stacked):

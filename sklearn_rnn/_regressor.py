@@ -74,6 +74,7 @@ class RNNRegressor(RegressorMixin, BaseManyToOne):
         "pooling": "max",
         "downsample": "auto",
         "series_normalize": True,
+        "series_differences": False,
         "n_networks": 1,
         # off: no text regression data to measure it on (the classifier's is 0.25)
         "word_dropout": 0.0,

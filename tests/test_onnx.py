@@ -126,15 +126,23 @@ def test_a_series_classifier_and_regressor_serve_their_predictions(tmp_path):
     )
 
 
-@pytest.mark.parametrize("pooling", ["last", "max", "mean"])
-def test_long_series_serve_through_the_convolutional_front_end(pooling, tmp_path):
+@pytest.mark.parametrize(
+    "pooling, differences", [("last", False), ("max", False), ("mean", True)]
+)
+def test_long_series_serve_through_the_convolutional_front_end(
+    pooling, differences, tmp_path
+):
     # the defaults read long series through strided convolutions (downsample) and
-    # each channel's within-series copy (series_normalize): both travel to the file
+    # each channel's within-series copy (series_normalize), and series_differences
+    # adds the steps' changes: all travel to the file
     rng = np.random.default_rng(0)
     X = [rng.normal(size=(n, 2)) for n in rng.integers(80, 400, size=20)]
-    clf = RNNClassifier(**QUICK, pooling=pooling, bidirectional=True)
+    clf = RNNClassifier(
+        **QUICK, pooling=pooling, bidirectional=True, series_differences=differences
+    )
     clf.fit(X, [0, 1] * 10)
     assert clf.downsample_ > 1 and clf.series_normalize
+    assert clf.module_.front_end.reduce.in_channels == (8 if differences else 4)
     served = _served(clf, tmp_path, batch_size=3)
     # lengths below, at and just past multiples of the stride, and far longer
     stride = clf.downsample_

@@ -1,12 +1,14 @@
 """What the classifier and the regressor do with numeric series by default: the
-convolutional front end for long series (``downsample``) and each channel's
-within-series shape beside its values (``series_normalize``)."""
+convolutional front end for long series (``downsample``), each channel's
+within-series shape beside its values (``series_normalize``); and on request their
+step-to-step changes (``series_differences``)."""
 
 import numpy as np
 import pytest
 import torch
 
 from sklearn_rnn import RNNClassifier, RNNRegressor, load
+from sklearn_rnn._reader import SequenceReader
 from sklearn_rnn.nn.encoder import ConvFrontEnd
 
 
@@ -132,3 +134,63 @@ def test_series_normalize_reads_shapes_whatever_their_level_and_scale(tmp_path):
     with pytest.warns(Warning):
         off.fit(X, y)
     assert off.module_.encoder.rnn.input_size == 1
+
+
+@pytest.mark.parametrize("normalize", [False, True])
+def test_series_differences_are_each_series_own_changes(normalize):
+    X = [
+        np.array([[1.0, 10.0], [4.0, 10.0], [2.0, 13.0]], dtype=np.float32),
+        np.array([[5.0, 0.0], [5.0, -2.0]], dtype=np.float32),
+    ]
+    reader = SequenceReader(
+        owner="RNNClassifier",
+        standardize=False,
+        series_normalize=normalize,
+        series_differences=True,
+    )
+    stacked = reader.fit_read(X, "numeric")
+    steps = stacked.values[1:]
+    assert reader.network_kwargs() == {"n_channels": 8 if normalize else 4}
+    # the values, then their changes: zero at each series' first step, never the
+    # change from the series before
+    np.testing.assert_array_equal(steps[:, :2], np.concatenate(X))
+    changes = [[0, 0], [3, 0], [-2, 3], [0, 0], [0, -2]]
+    np.testing.assert_array_equal(steps[:, 2:4], changes)
+    if normalize:  # then both z-normalised within their series
+        first = steps[:3, 7]  # the first series' changes of its second channel
+        np.testing.assert_allclose(first, (np.array([0, 0, 3]) - 1) / np.sqrt(2))
+
+
+def test_series_differences_are_learned_from_and_travel_with_the_model(tmp_path):
+    # the class is whether the series moves in small steps or jumps; each series'
+    # values are drawn from the same levels either way, in another order
+    rng = np.random.default_rng(0)
+
+    def draw(n):
+        X, y = [], []
+        for i in range(n):
+            levels = np.sort(rng.normal(size=30))
+            if i % 2:  # jumps: the same values, shuffled
+                levels = rng.permutation(levels)
+            X.append(levels[:, None].astype(np.float32))
+            y.append(i % 2)
+        return X, np.array(y)
+
+    X, y = draw(64)
+    X_test, y_test = draw(40)
+    clf = RNNClassifier(
+        series_differences=True, hidden_size=8, max_iter=15, learning_rate_init=0.01
+    )
+    with pytest.warns(Warning):
+        clf.set_params(random_state=0).fit(X, y)
+    assert clf.input_mean_.shape == (4,)  # values, changes, and their shapes
+    assert clf.module_.encoder.rnn.input_size == 4
+    assert clf.score(X_test, y_test) >= 0.9
+    clf.save(tmp_path / "model.zip")
+    np.testing.assert_allclose(
+        load(tmp_path / "model.zip").predict_proba(X_test), clf.predict_proba(X_test)
+    )
+    # a fitted setting is the model's: a warm start may not change it
+    clf.set_params(warm_start=True, series_differences=False)
+    with pytest.raises(ValueError, match="series_differences"):
+        clf.fit(X, y)
