@@ -22,6 +22,7 @@ of another shape may also replace the data hooks (``_dataset``, ``_split_validat
 import copy
 import os
 import tempfile
+import time
 import uuid
 import warnings
 from abc import ABCMeta, abstractmethod
@@ -67,7 +68,12 @@ from ._training import (
     snapshot,
 )
 from ._version import __version__
-from .exceptions import InconsistentVersionWarning
+from .exceptions import (
+    DivergenceWarning,
+    InconsistentVersionWarning,
+    InterruptedFitWarning,
+    RefitWarning,
+)
 from .nn import MODULES, networks
 
 # The parameters an input reader takes (those an estimator has)
@@ -314,6 +320,14 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                     module_device(self.module_),
                     snapshot(self.module_, self.optimizer_),
                 )
+            # refit: train again on all of X for the epochs early stopping chose on
+            # the part it held out (not on X_val, which is not training data)
+            refit = (
+                getattr(self, "refit", False)
+                and first
+                and X_val is None
+                and valid_data is not None
+            )
             seed = int(self._rng.integers(2**62))
             # each rank its own dropout masks (the weights are rank 0's, below)
             with seeded(device, seed + (0 if ranks is None else ranks.rank)):
@@ -324,7 +338,9 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                         group["lr"] = self.learning_rate_init
                 place(self.module_, self.optimizer_, device)
                 self._prepare_training()
-                Loop(
+                initial = snapshot(self.module_, self.optimizer_) if refit else None
+                started = time.perf_counter()
+                reason = Loop(
                     self.module_,
                     self.optimizer_,
                     state=self._training_state,
@@ -344,6 +360,12 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                     ranks=ranks,
                     precision=training_dtype(self.precision, device),
                 ).run()
+                if hasattr(self, "refit"):
+                    self.refit_loss_curve_ = None
+                if refit and reason in ("converged", "max_iter"):
+                    self._refit_on_all(
+                        data, initial, device, ranks, time.perf_counter() - started
+                    )
         except BaseException:
             vars(self).clear()
             vars(self).update(before)
@@ -356,11 +378,70 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         self._publish_training_state(validated=valid_data is not None)
         return self
 
-    def _callbacks(self, incremental, validated, main=True):
+    def _refit_on_all(self, data, initial, device, ranks, used):
+        """``refit``: train the network again from its ``initial`` weights on all of
+        ``data``, the held-out part included, for as many epochs as early stopping
+        chose; ``used`` seconds of ``max_time`` are gone. The early-stopped weights
+        stay when the refit does not run to its end (out of time, diverged,
+        interrupted), with a warning that says so."""
+        n_epochs = self._training_state.best_epoch
+        left = None if self.max_time is None else self.max_time - used
+        if n_epochs < 1 or (left is not None and left <= 0):
+            return
+        kept = snapshot(self.module_, self.optimizer_)
+        restore(self.module_, self.optimizer_, initial)
+        state = TrainingState()
+        main = ranks is None or ranks.main
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            reason = Loop(
+                self.module_,
+                self.optimizer_,
+                state=state,
+                device=device,
+                n_epochs=n_epochs,
+                epoch_batches=lambda: self._epoch_batches(data),
+                clip_grad_norm=self.clip_grad_norm,
+                callbacks=self._callbacks(
+                    False, False, main=main, max_time=left, refit=True
+                ),
+                warn_unconverged=False,
+                ranks=ranks,
+                precision=training_dtype(self.precision, device),
+            ).run()
+        done = reason == "max_iter"
+        for warning in caught:  # the loop's own words on a cut-short refit are wrong
+            if done or not issubclass(
+                warning.category, (InterruptedFitWarning, DivergenceWarning)
+            ):
+                warnings.warn(warning.message, warning.category, stacklevel=5)
+        if done:
+            self.refit_loss_curve_ = list(state.loss_curve)
+            return
+        restore(self.module_, self.optimizer_, kept)
+        why = {
+            "max_time": "max_time ran out",
+            "diverged": "its loss diverged",
+            "interrupted": "it was interrupted",
+        }.get(reason, f"it stopped ({reason})")
+        warnings.warn(
+            f"The refit on all the training data stopped after {state.n_iter} of "
+            f"{n_epochs} epochs because {why}; the model keeps the early-stopped "
+            "weights (the best epoch on the held-out data).",
+            InterruptedFitWarning if reason == "interrupted" else RefitWarning,
+            # warn <- _refit_on_all <- _fit <- fit <- its fit context <- the user
+            stacklevel=5,
+        )
+
+    def _callbacks(
+        self, incremental, validated, main=True, *, max_time=None, refit=False
+    ):
         """What the loop does besides training, in the order it must happen;
         only the ``main`` process of several that train together writes
-        checkpoints and prints."""
-        budget = None if self.max_time is None else TimeBudget(self.max_time)
+        checkpoints and prints. A ``refit`` trains for the epochs it is given,
+        within ``max_time`` seconds (the parameter's, by default)."""
+        max_time = self.max_time if max_time is None else max_time
+        budget = None if max_time is None else TimeBudget(max_time)
         callbacks = [] if budget is None else [budget]
         # partial_fit's epochs have no planned end to anneal towards, nor to stop at
         if self.learning_rate == "cosine" and not incremental:
@@ -370,7 +451,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                 StoppingRule(
                     self.n_iter_no_change,
                     self.tol,
-                    active=not incremental,
+                    active=not incremental and not refit,
                     lr_decay=LR_DECAY if self.learning_rate == "adaptive" else None,
                     lr_patience=max(1, self.n_iter_no_change // 3),
                     min_batches=PATIENCE_MIN_BATCHES,
@@ -383,9 +464,10 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
             callbacks.append(UserCallbacks(self.callbacks))
         # an ensemble labels its members' lines (see EnsembleTagger.fit); only the
         # first rank of a data-parallel fit prints
-        callbacks.append(
-            Progress(self.verbose if main else 0, **getattr(self, "_progress", {}))
-        )
+        progress = dict(getattr(self, "_progress", {}))
+        if refit:
+            progress["label"] = " ".join(filter(None, [progress.get("label"), "refit"]))
+        callbacks.append(Progress(self.verbose if main else 0, **progress))
         if self.ema_decay is not None and not incremental:
             callbacks.append(WeightAverage(self.ema_decay))  # last: see its notes
         return callbacks

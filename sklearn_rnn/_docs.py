@@ -117,6 +117,26 @@ X : list of str, list of token lists, array-like or list of arrays
 X : list of str, list of token lists, array-like or list of arrays
     Sequences of the kind seen in ``fit``.
 """,
+    "refit_parameter": """
+refit : bool, default=False
+    After early stopping has chosen how many epochs to train on the
+    ``validation_fraction`` it held out of ``X``, train the network again from its
+    initial weights on all of ``X``, held-out samples included, for that many epochs,
+    so that no sample is left unlearned (as scikit-learn's
+    ``LogisticRegressionCV(refit=True)`` refits on all folds). A fit takes about 1.6
+    times as long. Only when early stopping holds data out and ``n_iter_no_change``
+    or ``max_iter`` end the first fit (not after ``max_time`` or a callback, nor in
+    ``partial_fit`` or a ``warm_start`` fit). The refit shares ``max_time``, and
+    ``callbacks`` see its epochs too (records without ``valid_score``); should it not
+    run to its end (out of time, a diverging loss, a callback, Ctrl-C), the
+    early-stopped weights stay, with a warning.
+""",
+    "refit_attributes": """
+refit_loss_curve_ : list of float or None
+    The training loss of each epoch of the refit on all the data (``refit``), or
+    ``None`` when the model is the early-stopped one. ``n_iter_``, ``loss_curve_``
+    and ``validation_scores_`` describe the fit that chose the epochs.
+""",
     "pooling_parameter": """
 pooling : {"last", "mean", "max"}, default="max"
     How the states of a sequence become one vector: ``"last"`` takes the state at the

@@ -64,6 +64,7 @@ CONSTRAINTS = {
     "downsample": [_positive_int(), StrOptions({"auto"})],
     "series_normalize": ["boolean"],
     "series_differences": ["boolean"],
+    "refit": ["boolean"],
     "tol": [Interval(numbers.Real, 0, None, closed="left")],
     "callbacks": [list, tuple, None],
     "warm_start": ["boolean"],
@@ -121,6 +122,7 @@ TRAINING = dict(
 # than what the network is: a warm start or partial_fit may change them; any other
 # change needs a new network.
 TRAINING_PARAMS = frozenset(TRAINING) | {
+    "refit",
     "class_weight",
     "seq_len",
     "label_smoothing",

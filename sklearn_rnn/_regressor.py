@@ -38,6 +38,8 @@ class RNNRegressor(RegressorMixin, BaseManyToOne):
 
     {{training_parameters}}
 
+    {{refit_parameter}}
+
     Attributes
     ----------
     n_outputs_ : int
@@ -51,6 +53,8 @@ class RNNRegressor(RegressorMixin, BaseManyToOne):
         ``"auto"`` chose); 1 means none.
 
     {{training_attributes}}
+
+    {{refit_attributes}}
 
     See Also
     --------
@@ -85,6 +89,7 @@ class RNNRegressor(RegressorMixin, BaseManyToOne):
         **PRETRAINED,
         **NUMERIC_INPUT,
         **TRAINING,
+        "refit": False,
     }
     _parameter_constraints: dict = constraints(_defaults)
 

@@ -59,6 +59,8 @@ class TrainingState:
     best_validation_score: float = -math.inf
     best_validation_loss: float = math.inf
     n_iter: int = 0
+    # the epoch (of n_iter) whose weights early stopping kept as the best
+    best_epoch: int = 0
 
 
 class Callback:
@@ -372,7 +374,7 @@ class Loop:
             f"Stopped at {limit} before the {watched} stopped improving; raise "
             f"{self.reason} for a better fit.",
             ConvergenceWarning,
-            stacklevel=_STACKLEVEL,
+            stacklevel=_STACKLEVEL + 1,
         )
 
 
@@ -448,6 +450,7 @@ class EarlyStopping(Callback):
             if better or self.best is None:
                 state.best_validation_score = max(score, state.best_validation_score)
                 state.best_validation_loss = loss
+                state.best_epoch = state.n_iter
                 self.best = snapshot(loop.module, loop.optimizer)
         else:
             improved = record["train_loss"] < state.best_loss - rule.tol

@@ -11,6 +11,11 @@ class InterruptedFitWarning(UserWarning):
     """``fit`` was interrupted (Ctrl-C); the model trained so far was kept."""
 
 
+class RefitWarning(ConvergenceWarning):
+    """The refit on all the training data (``refit=True``) did not run to its end
+    (``max_time`` ran out, or its loss diverged); the early-stopped model was kept."""
+
+
 class InconsistentVersionWarning(UserWarning):
     """A model saved by another version of sklearn-rnn was loaded.
 
