@@ -13,7 +13,8 @@ class InterruptedFitWarning(UserWarning):
 
 class RefitWarning(ConvergenceWarning):
     """The refit on all the training data (``refit=True``) did not run to its end
-    (``max_time`` ran out, or its loss diverged); the early-stopped model was kept."""
+    (``max_time`` ran out, its loss diverged or a callback stopped it); the
+    early-stopped model was kept."""
 
 
 class InconsistentVersionWarning(UserWarning):
