@@ -18,8 +18,9 @@ checkpoint_dir : str, path-like or None, default=None
 
 _LEARNING_RATE_PARAMETER = """
 learning_rate : {"constant", "adaptive", "cosine"}, default="constant"
-    ``"constant"`` keeps ``learning_rate_init``. ``"adaptive"`` divides it by 5 whenever
-    a third of ``n_iter_no_change`` epochs (at least one) pass without improvement.
+    ``"constant"`` keeps ``learning_rate_init``. ``"adaptive"`` divides it by 5 on
+    each shorter plateau of a third of ``n_iter_no_change`` epochs (at least one),
+    stretched and guarded against noise as the stopping rule is (see the user guide).
     ``"cosine"`` lowers it batch by batch along half a cosine, from
     ``learning_rate_init`` to 0 at the end of the planned training: ``max_iter`` epochs,
     or ``max_time`` seconds when that comes first -- usually the best model for a

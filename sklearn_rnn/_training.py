@@ -395,8 +395,9 @@ class StoppingRule:
       line fitted to it over the patience must not gain ``tol`` or more.
 
     The weights kept are those of the best epoch even when it beat the one before by
-    less than ``tol``. With ``lr_decay``, every ``lr_patience`` epochs without
-    improvement first multiply the learning rate by ``lr_decay``."""
+    less than ``tol``. With ``lr_decay``, a shorter plateau of ``lr_patience`` epochs
+    (stretched and guarded alike) first multiplies the learning rate by ``lr_decay``,
+    and the count starts again."""
 
     n_iter_no_change: int = 10
     tol: float = 1e-4
@@ -405,10 +406,20 @@ class StoppingRule:
     lr_patience: int = 3
     min_batches: int = 1
 
-    def patience(self, batches_per_epoch):
-        """Epochs without improvement that make a plateau."""
+    def patience(self, batches_per_epoch, epochs=None):
+        """Epochs without improvement that make a plateau (of ``n_iter_no_change``
+        epochs, or of ``epochs``)."""
         stretch = math.ceil(self.min_batches / max(batches_per_epoch or 1, 1))
-        return self.n_iter_no_change * max(stretch, 1)
+        return (epochs or self.n_iter_no_change) * max(stretch, 1)
+
+    def plateau(self, state, since, patience, validated):
+        """Whether ``since`` epochs without improvement make a plateau of
+        ``patience``: enough of them, and no gain on average over the last
+        ``patience`` epochs of what is watched."""
+        if since < patience:
+            return False
+        watched = state.validation_scores if validated else state.loss_curve
+        return not self.still_improving(watched[-patience:], higher_is_better=validated)
 
     def still_improving(self, recent, higher_is_better):
         """Whether a line fitted to ``recent`` (one figure an epoch) gains ``tol``
@@ -431,6 +442,8 @@ class EarlyStopping(Callback):
 
     def on_train_begin(self, loop):
         self.no_improvement = 0
+        # epochs without improvement since the learning rate last fell
+        self.since_decay = 0
         self.best = None
 
     def on_validation_end(self, loop, record):
@@ -455,23 +468,21 @@ class EarlyStopping(Callback):
         else:
             improved = record["train_loss"] < state.best_loss - rule.tol
         self.no_improvement = 0 if improved else self.no_improvement + 1
-        if (
-            rule.active
-            and rule.lr_decay is not None
-            and self.no_improvement
-            and self.no_improvement % rule.lr_patience == 0
-        ):
-            for group in loop.optimizer.param_groups:
-                group["lr"] *= rule.lr_decay
+        self.since_decay = 0 if improved else self.since_decay + 1
+        if rule.active and rule.lr_decay is not None:
+            patience = rule.patience(loop.batches_per_epoch, rule.lr_patience)
+            if rule.plateau(state, self.since_decay, patience, "valid_score" in record):
+                self.since_decay = 0
+                for group in loop.optimizer.param_groups:
+                    group["lr"] *= rule.lr_decay
 
     def on_epoch_end(self, loop, record):
-        rule, state = self.rule, loop.state
+        rule = self.rule
         patience = rule.patience(loop.batches_per_epoch)
-        if not rule.active or self.no_improvement < patience:
-            return
         validated = "valid_score" in record
-        watched = state.validation_scores if validated else state.loss_curve
-        if not rule.still_improving(watched[-patience:], higher_is_better=validated):
+        if rule.active and rule.plateau(
+            loop.state, self.no_improvement, patience, validated
+        ):
             loop.stop("converged")
 
     def on_train_end(self, loop):

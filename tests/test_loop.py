@@ -163,6 +163,29 @@ def test_patience_covers_min_batches_steps_when_epochs_are_short():
     assert reason == "converged" and state.n_iter == 2 + 12
 
 
+def learning_rates(state):
+    return [record["lr"] for record in state.history]
+
+
+def test_adaptive_rate_falls_only_on_a_plateau_as_the_stopping_rule_sees_it():
+    # the noisy loss that still falls on average: a new best only every fourth
+    # epoch, which used to cut the rate after every three epochs without one
+    rule = StoppingRule(n_iter_no_change=3, tol=0.0, lr_decay=0.5, lr_patience=3)
+    losses = [10 - 0.5 * i + (1.5 if i % 4 else 0.0) for i in range(30)]
+    _, state, reason, _ = run(train_losses=losses, n_epochs=30, rule=rule)
+    assert reason == "max_iter" and set(learning_rates(state)) == {1.0}
+
+    # a level after epoch 2, with one batch an epoch: the rate's patience of one
+    # epoch stretches to four, as the stopping patience stretches to twelve
+    rule = StoppingRule(
+        n_iter_no_change=3, tol=0.0, lr_decay=0.5, lr_patience=1, min_batches=4
+    )
+    _, state, reason, _ = run(train_losses=[5, 4] + [4] * 20, n_epochs=22, rule=rule)
+    assert reason == "converged" and state.n_iter == 2 + 12
+    # halved after epochs 6 and 10, the record of an epoch giving the rate it used
+    assert learning_rates(state) == [1.0] * 6 + [0.5] * 4 + [0.25] * 4
+
+
 def test_reaching_max_iter_warns():
     _, state, reason, caught = run(train_losses=list(range(10, 0, -1)), n_epochs=4)
     assert reason == "max_iter" and state.n_iter == 4
