@@ -58,6 +58,7 @@ from ._training import (
     LearningRateSchedule,
     Loop,
     Progress,
+    RateReplay,
     StoppingRule,
     TimeBudget,
     TrainingState,
@@ -446,6 +447,9 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         # partial_fit's epochs have no planned end to anneal towards, nor to stop at
         if self.learning_rate == "cosine" and not incremental:
             callbacks.append(LearningRateSchedule(cosine_annealing, budget))
+        if self.learning_rate == "adaptive" and refit:  # the rates the fit chose
+            history = self._training_state.history
+            callbacks.append(RateReplay([record["lr"] for record in history]))
         callbacks.append(
             EarlyStopping(
                 StoppingRule(

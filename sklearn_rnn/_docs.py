@@ -127,7 +127,9 @@ refit : bool, default=False
     ``LogisticRegressionCV(refit=True)`` refits on all folds). A fit takes about 1.6
     times as long. Only when early stopping holds data out and ``n_iter_no_change``
     or ``max_iter`` end the first fit (not after ``max_time`` or a callback, nor in
-    ``partial_fit`` or a ``warm_start`` fit). The refit shares ``max_time``, and
+    ``partial_fit`` or a ``warm_start`` fit). Its learning rate retraces the fit's
+    epoch by epoch with ``learning_rate="adaptive"``, and with ``"cosine"`` anneals
+    over the refit's own epochs. The refit shares ``max_time``, and
     ``callbacks`` see its epochs too (records without ``valid_score``); should it not
     run to its end (out of time, a diverging loss, a callback, Ctrl-C), the
     early-stopped weights stay, with a warning.

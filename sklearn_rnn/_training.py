@@ -561,6 +561,19 @@ class LearningRateSchedule(Callback):
             group["lr"] = base * factor
 
 
+class RateReplay(Callback):
+    """Sets the learning rate of each epoch to ``rates[epoch - 1]``: a refit retraces
+    the rates that ``learning_rate="adaptive"`` chose in the fit it repeats."""
+
+    def __init__(self, rates):
+        self.rates = rates
+
+    def on_epoch_begin(self, loop):
+        rate = self.rates[min(loop.epoch, len(self.rates)) - 1]
+        for group in loop.optimizer.param_groups:
+            group["lr"] = rate
+
+
 class WeightAverage(Callback):
     """An exponential moving average of a module's trainable parameters (frozen ones
     never change), updated after every optimizer step. The decay starts low and rises

@@ -116,3 +116,19 @@ def test_the_warnings_of_a_refit_point_at_the_callers_line():
         "RefitWarning",
     }
     assert {w.filename for w in caught} == {__file__}
+
+
+def test_a_refit_retraces_the_learning_rates_of_an_adaptive_fit():
+    X, y = reviews()
+    seen = []
+    # tol=1: no epoch counts as an improvement, so the rate falls on every plateau
+    clf = RNNClassifier(
+        **{**QUICK, "learning_rate": "adaptive", "tol": 1.0, "n_iter_no_change": 6},
+        refit=True,
+        callbacks=[seen.append],
+    ).fit(X, y)
+    fit_rates = [r["lr"] for r in seen if "valid_score" in r]
+    refit_rates = [r["lr"] for r in seen if "valid_score" not in r]
+    assert len(refit_rates) == len(clf.refit_loss_curve_) == best_epoch(clf)
+    assert refit_rates == fit_rates[: len(refit_rates)]
+    assert len(set(refit_rates)) > 1  # the replay includes a fall in the rate
