@@ -89,6 +89,7 @@ class RNNRegressor(RegressorMixin, BaseManyToOne):
         **PRETRAINED,
         **NUMERIC_INPUT,
         **TRAINING,
+        # off, unlike the classifier's: no regression data measured it (issue 23)
         "refit": False,
     }
     _parameter_constraints: dict = constraints(_defaults)

@@ -43,7 +43,7 @@ def best_epoch(clf):
 
 def test_refit_trains_on_all_the_data_for_the_chosen_epochs(tmp_path):
     X, y = reviews()
-    early = RNNClassifier(**QUICK).fit(X, y)
+    early = RNNClassifier(**QUICK, refit=False).fit(X, y)
     assert early.refit_loss_curve_ is None
     clf = RNNClassifier(**QUICK, refit=True).fit(X, y)
     # the fit that chose the epochs is the same; the model is another network
@@ -59,6 +59,16 @@ def test_refit_trains_on_all_the_data_for_the_chosen_epochs(tmp_path):
     assert again.refit_loss_curve_ == clf.refit_loss_curve_
 
 
+def test_the_classifier_refits_by_default_and_the_regressor_does_not():
+    # early stopping is on by default from 1,000 samples
+    X, y = reviews(1000)
+    quick = {k: v for k, v in QUICK.items() if k != "early_stopping"}
+    clf = RNNClassifier(**{**quick, "max_iter": 3}).fit(X, y)
+    assert len(clf.refit_loss_curve_) == best_epoch(clf)
+    reg = RNNRegressor(**{**quick, "max_iter": 3}).fit(X, y.astype(float))
+    assert reg.validation_scores_ and reg.refit_loss_curve_ is None
+
+
 def test_refit_needs_data_held_out_of_X():
     X, y = reviews(60)
     # no early stopping: nothing was held out
@@ -70,7 +80,7 @@ def test_refit_needs_data_held_out_of_X():
 
 def test_a_refit_cut_short_keeps_the_early_stopped_model():
     X, y = reviews()
-    early = RNNClassifier(**QUICK).fit(X, y)
+    early = RNNClassifier(**QUICK, refit=False).fit(X, y)
 
     def interrupt_the_refit(record):
         if "valid_score" not in record:  # the refit's epochs hold no held-out score

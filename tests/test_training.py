@@ -120,6 +120,7 @@ def test_early_stopping_restores_the_best_epoch(monkeypatch):
         n_iter_no_change=3,
         validation_fraction=0.25,
         batch_size=15,  # ten batches an epoch: the patience is three epochs
+        refit=False,  # the early-stopped model, not one trained again on all of X
         random_state=0,
     )
     clf.fit(X, y)
