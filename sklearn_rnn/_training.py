@@ -569,9 +569,9 @@ class RateReplay(Callback):
         self.rates = rates
 
     def on_epoch_begin(self, loop):
-        rate = self.rates[min(loop.epoch, len(self.rates)) - 1]
+        # a refit runs no more epochs than the fit it repeats (its best epoch's)
         for group in loop.optimizer.param_groups:
-            group["lr"] = rate
+            group["lr"] = self.rates[loop.epoch - 1]
 
 
 class WeightAverage(Callback):
