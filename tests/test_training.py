@@ -740,19 +740,19 @@ def test_the_adversarial_perturbation_is_the_steepest_step_of_norm_eps():
 def test_adversarial_training_is_the_text_default_and_ignored_for_series(tmp_path):
     X, y = word_task(n=60)
     fits = {}
-    for eps in (5.0, 0.0):
+    for eps in (10.0, 0.0):
         clf = RNNClassifier(hidden_size=8, max_iter=3, random_state=0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             fits[eps] = clf.set_params(adversarial_eps=eps).fit(X, y)
-    assert RNNClassifier().adversarial_eps == 5.0
-    assert fits[5.0].module_.adversarial == 5.0
+    assert RNNClassifier().adversarial_eps == 10.0
+    assert fits[10.0].module_.adversarial == 10.0
     assert fits[0.0].module_.adversarial == 0.0
     # the same seed, another training: the extra loss moved the weights
-    assert fits[5.0].loss_curve_[0] > fits[0.0].loss_curve_[0]
-    assert not np.allclose(fits[5.0].predict_proba(X), fits[0.0].predict_proba(X))
-    fits[5.0].save(tmp_path / "adversarial.skrnn")
-    assert load(tmp_path / "adversarial.skrnn").module_.adversarial == 5.0
+    assert fits[10.0].loss_curve_[0] > fits[0.0].loss_curve_[0]
+    assert not np.allclose(fits[10.0].predict_proba(X), fits[0.0].predict_proba(X))
+    fits[10.0].save(tmp_path / "adversarial.skrnn")
+    assert load(tmp_path / "adversarial.skrnn").module_.adversarial == 10.0
     # one-hot symbols have no word vectors to move
     one_hot = RNNClassifier(embedding_dim=None, hidden_size=8, max_iter=1)
     with warnings.catch_warnings():
@@ -761,7 +761,7 @@ def test_adversarial_training_is_the_text_default_and_ignored_for_series(tmp_pat
     # a series has no word vectors: the setting changes nothing
     X, y = sign_task(n=40)
     probas = []
-    for eps in (5.0, 0.0):
+    for eps in (10.0, 0.0):
         clf = RNNClassifier(hidden_size=8, max_iter=2, adversarial_eps=eps)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
