@@ -85,6 +85,7 @@ _READER_SETTINGS = (
     "standardize",
     "series_normalize",
     "series_differences",
+    "series_scale",
     "layout",
     "analyzer",
     "char_features",
@@ -962,6 +963,13 @@ else 1))
             stride = max(1, round(median / AUTO_DOWNSAMPLE_STEPS))
         self.downsample_ = int(stride)
         return self.downsample_
+
+    @property
+    def series_scale_(self):
+        """Whether the network reads each series' scale (``series_scale``, or what
+        ``"auto"`` chose); ``False`` for text."""
+        check_is_fitted(self, "reader_")
+        return bool(self.reader_.series_scale)
 
     def _outputs(self, X):
         """The network's outputs for ``X``: ``(n_samples, n_outputs)``."""

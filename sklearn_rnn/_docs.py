@@ -167,6 +167,17 @@ series_differences : bool, default=False
     the slopes that outline a shape, whatever its level. With ``series_normalize``
     the changes get their z-normalised copy too. Doubles the input channels again.
 
+series_scale : bool or "auto", default="auto"
+    Numeric input only: after the other channels, feed the network the logarithm of
+    each channel's standard deviation over its own series (plus a hundredth of the
+    training series' median, so that a flat series has one), the same at every
+    step. Standardising a channel as a whole squashes series whose scales differ by
+    orders of magnitude (electrical currents of appliances, counts) to near zero,
+    and the z-normalised copy of ``series_normalize`` drops the scale; this gives
+    it back. ``"auto"`` turns it on when, for some channel, the 90th percentile of
+    the training series' standard deviations is more than 10 times the 10th; the
+    choice is ``series_scale_``. Ignored for text.
+
 n_networks : int, default=1
     How many networks to train side by side in one model, each from its own initial
     weights and draws of dropout, on the same batches. They predict as one: the
@@ -377,7 +388,8 @@ n_channels_ : int
 input_mean_, input_scale_ : 1-D ndarray or None
     Channel statistics used by ``standardize``, one per channel the network reads:
     the input's ``n_channels_``, then their changes (``series_differences``), then
-    the normalised copies of both (``series_normalize``).
+    the normalised copies of both (``series_normalize``), then the series' scales
+    (``series_scale``).
 
 n_features_in_ : int
     Time steps of a 2-D numeric table seen in ``fit`` (only set for such input).

@@ -64,6 +64,7 @@ CONSTRAINTS = {
     "downsample": [_positive_int(), StrOptions({"auto"})],
     "series_normalize": ["boolean"],
     "series_differences": ["boolean"],
+    "series_scale": ["boolean", StrOptions({"auto"})],
     "refit": ["boolean"],
     "tol": [Interval(numbers.Real, 0, None, closed="left")],
     "callbacks": [list, tuple, None],

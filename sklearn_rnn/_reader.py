@@ -22,6 +22,12 @@ from . import _input
 from ._registry import register
 
 _WHITE = re.compile(r"\s")
+# series_scale="auto" gives the network each series' scale when, for some channel,
+# the 90th percentile of the series' standard deviations is more than this many
+# times the 10th: a spread that standardising the channel as a whole would squash
+# (PLAID's currents: over 100,000 times; Japanese Vowels: at most 4.3; the
+# z-normalised UCR series: 1)
+AUTO_SCALE_SPREAD = 10.0
 
 
 @register
@@ -37,6 +43,9 @@ class SequenceReader:
         As the estimators' parameters of those names.
     series_normalize, series_differences : bool
         As the estimators' parameters of those names (numeric input).
+    series_scale : bool or "auto"
+        As the estimators' parameter (numeric input); ``"auto"`` becomes ``True`` or
+        ``False`` in ``fit_read``, which also sets ``scale_floor``.
     analyzer : {"word", "char", "auto"}
         How raw strings split: by the tokenizer (words and punctuation by default),
         or into characters; ``"auto"`` picks characters when no string of the
@@ -46,6 +55,8 @@ class SequenceReader:
     # files and pickles written before the setting existed read series as they are
     series_normalize = False
     series_differences = False
+    series_scale = False
+    scale_floor = None
     # and pickles of earlier versions never counted words
     word_counts = None
 
@@ -59,6 +70,7 @@ class SequenceReader:
         standardize=True,
         series_normalize=False,
         series_differences=False,
+        series_scale=False,
         layout=None,
         analyzer="word",
     ):
@@ -69,6 +81,8 @@ class SequenceReader:
         self.standardize = standardize
         self.series_normalize = series_normalize
         self.series_differences = series_differences
+        self.series_scale = series_scale
+        self.scale_floor = None  # per channel, once fitted with series_scale
         self.layout = layout
         self.analyzer = analyzer
         self.family = None  # "symbols" or "numeric", once fitted
@@ -142,10 +156,15 @@ class SequenceReader:
         if fit:
             self.n_channels = sequences[0].shape[1]
         stacked = _input.Stacked.of_arrays(sequences)  # checks every value
+        if fit:
+            self._fit_series_scale(stacked)
+        scales = _series_scales(stacked) if self.series_scale else None
         if self.series_differences:
             stacked = _with_differences(stacked)
         if self.series_normalize:
             stacked = _with_series_shape(stacked)
+        if scales is not None:
+            stacked = _with_series_scale(stacked, scales, self.scale_floor)
         steps = stacked.values[1:]
         if fit:
             self.mean = self.scale = None
@@ -154,10 +173,33 @@ class SequenceReader:
                 std = values.std(axis=0)
                 self.mean = values.mean(axis=0).astype(np.float32)
                 self.scale = np.where(std > 0, std, 1.0).astype(np.float32)
+                if scales is not None:  # the log scales, last: a spread of less
+                    # than a factor of e is not blown up to one of unit variance
+                    tail = self.scale[-self.n_channels :]
+                    np.maximum(tail, 1.0, out=tail)
         if self.mean is not None:
             steps -= self.mean
             steps /= self.scale
         return stacked
+
+    def _fit_series_scale(self, stacked):
+        """Decide ``series_scale`` (``"auto"``: whether some channel's series
+        differ in scale by more than ``AUTO_SCALE_SPREAD`` times, between the 10th
+        and 90th percentiles of their standard deviations) and its ``scale_floor``:
+        a hundredth of each channel's median standard deviation, so that flat
+        series get a finite logarithm."""
+        self.scale_floor = None
+        if self.series_scale is False:
+            return
+        scales = _series_scales(stacked)
+        low, median, high = np.percentile(scales, [10, 50, 90], axis=0)
+        if self.series_scale == "auto":
+            spread = high > AUTO_SCALE_SPREAD * low
+            self.series_scale = bool(np.any(spread))
+            if not self.series_scale:
+                return
+        floor = np.where(median > 0, median / 100, 1.0)
+        self.scale_floor = floor.astype(np.float32)
 
     def _fit_vocabulary(self, sequences):
         """The vocabulary of the training ``sequences``; their words' counts stay in
@@ -192,7 +234,7 @@ class SequenceReader:
         if self.family == "numeric":
             copies = (2 if self.series_differences else 1) * (
                 2 if self.series_normalize else 1
-            )
+            ) + (1 if self.series_scale else 0)
             return {"n_channels": copies * self.n_channels}
         kwargs = {"n_symbols": len(self.vocabulary) + _input.N_SPECIAL}
         if self.pretrained_rows is not None:
@@ -377,7 +419,7 @@ def reader_from_state(data):
     readers = {cls.__name__: cls for cls in (SequenceReader, TokenReader)}
     reader = object.__new__(readers[data["class"]])
     vars(reader).update(data["state"], pretrained_rows=None, word_counts=None)
-    for name in ("mean", "scale"):
+    for name in ("mean", "scale", "scale_floor"):
         if getattr(reader, name) is not None:
             setattr(reader, name, np.asarray(getattr(reader, name), np.float32))
     return reader
@@ -393,26 +435,49 @@ def _with_differences(stacked):
     return _input.Stacked.of_steps(np.concatenate([steps, change], axis=1), lengths)
 
 
-def _with_series_shape(stacked):
-    """``stacked`` numeric steps ``(T, C)`` with, beside each channel, its copy
-    z-normalised over the steps of its own sequence: its shape without its level and
-    scale (a constant channel gives zeros). One pass over all steps, no loop over
-    sequences (each holds at least one step)."""
+def _centred(stacked):
+    """Each step of ``stacked`` minus its sequence's mean (float64), and ``(N, C)``:
+    each channel's standard deviation over each sequence's steps. One pass over all
+    steps, no loop over sequences (each holds at least one step)."""
     steps, lengths = stacked.values[1:], stacked.lengths
     starts = _input.offsets_of(lengths)
     wide = steps.astype(np.float64)
     mean = np.add.reduceat(wide, starts, axis=0) / lengths[:, None]
     centred = wide - np.repeat(mean, lengths, axis=0)
     std = np.sqrt(np.add.reduceat(centred**2, starts, axis=0) / lengths[:, None])
+    return centred, std
+
+
+def _with_series_shape(stacked):
+    """``stacked`` numeric steps ``(T, C)`` with, beside each channel, its copy
+    z-normalised over the steps of its own sequence: its shape without its level and
+    scale (a constant channel gives zeros)."""
+    steps, lengths = stacked.values[1:], stacked.lengths
+    centred, std = _centred(stacked)
     shape = centred / np.repeat(np.where(std > 0, std, 1.0), lengths, axis=0)
     both = np.concatenate([steps, shape.astype(np.float32)], axis=1)
+    return _input.Stacked.of_steps(both, lengths)
+
+
+def _series_scales(stacked):
+    """``(N, C)``: each channel's standard deviation over each sequence's steps."""
+    return _centred(stacked)[1]
+
+
+def _with_series_scale(stacked, scales, floor):
+    """``stacked`` numeric steps with, after all its channels, the logarithm of each
+    input channel's standard deviation over its sequence (``scales``, ``(N, C)``;
+    ``floor`` added first), the same at every step of the sequence."""
+    steps, lengths = stacked.values[1:], stacked.lengths
+    level = np.log(scales + floor).astype(np.float32)
+    both = np.concatenate([steps, np.repeat(level, lengths, axis=0)], axis=1)
     return _input.Stacked.of_steps(both, lengths)
 
 
 def _plain(reader):
     """A reader's settings and fitted state, comparable with ``==``."""
     state = dict(vars(reader))
-    for name in ("mean", "scale"):
+    for name in ("mean", "scale", "scale_floor"):
         if state.get(name) is not None:
             state[name] = state[name].tolist()
     state.pop("pretrained_rows", None)

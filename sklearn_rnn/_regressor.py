@@ -52,6 +52,10 @@ class RNNRegressor(RegressorMixin, BaseManyToOne):
         The stride of the convolutional front end (``downsample``, or what
         ``"auto"`` chose); 1 means none.
 
+    series_scale_ : bool
+        Whether the network reads each series' scale (``series_scale``, or what
+        ``"auto"`` chose).
+
     {{training_attributes}}
 
     {{refit_attributes}}
@@ -79,6 +83,9 @@ class RNNRegressor(RegressorMixin, BaseManyToOne):
         "downsample": "auto",
         "series_normalize": True,
         "series_differences": False,
+        # as the classifier's: a rule on the data, not on the task (no regression
+        # series to measure it on)
+        "series_scale": "auto",
         "n_networks": 1,
         # off: no text regression data to measure it on (the classifier's is 0.25)
         "word_dropout": 0.0,

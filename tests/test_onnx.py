@@ -127,22 +127,30 @@ def test_a_series_classifier_and_regressor_serve_their_predictions(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "pooling, differences", [("last", False), ("max", False), ("mean", True)]
+    "pooling, differences, scale",
+    [("last", False, False), ("max", False, True), ("mean", True, False)],
 )
 def test_long_series_serve_through_the_convolutional_front_end(
-    pooling, differences, tmp_path
+    pooling, differences, scale, tmp_path
 ):
     # the defaults read long series through strided convolutions (downsample) and
-    # each channel's within-series copy (series_normalize), and series_differences
-    # adds the steps' changes: all travel to the file
+    # each channel's within-series copy (series_normalize), series_differences
+    # adds the steps' changes and series_scale each series' scale: all travel to
+    # the file
     rng = np.random.default_rng(0)
     X = [rng.normal(size=(n, 2)) for n in rng.integers(80, 400, size=20)]
     clf = RNNClassifier(
-        **QUICK, pooling=pooling, bidirectional=True, series_differences=differences
+        **QUICK,
+        pooling=pooling,
+        bidirectional=True,
+        series_differences=differences,
+        series_scale=scale,
     )
     clf.fit(X, [0, 1] * 10)
     assert clf.downsample_ > 1 and clf.series_normalize
-    assert clf.module_.front_end.reduce.in_channels == (8 if differences else 4)
+    assert clf.series_scale_ is scale
+    channels = (8 if differences else 4) + (2 if scale else 0)
+    assert clf.module_.front_end.reduce.in_channels == channels
     served = _served(clf, tmp_path, batch_size=3)
     # lengths below, at and just past multiples of the stride, and far longer
     stride = clf.downsample_

@@ -1,7 +1,8 @@
 """What the classifier and the regressor do with numeric series by default: the
 convolutional front end for long series (``downsample``), each channel's
-within-series shape beside its values (``series_normalize``); and on request their
-step-to-step changes (``series_differences``)."""
+within-series shape beside its values (``series_normalize``), each series' scale
+where series differ in it by orders of magnitude (``series_scale``); and on request
+their step-to-step changes (``series_differences``)."""
 
 import numpy as np
 import pytest
@@ -193,4 +194,83 @@ def test_series_differences_are_learned_from_and_travel_with_the_model(tmp_path)
     # a fitted setting is the model's: a warm start may not change it
     clf.set_params(warm_start=True, series_differences=False)
     with pytest.raises(ValueError, match="series_differences"):
+        clf.fit(X, y)
+
+
+def test_series_scale_is_each_series_log_scale_where_scales_spread():
+    rng = np.random.default_rng(0)
+    shapes = [rng.normal(size=(int(n), 1)) for n in rng.integers(5, 30, size=40)]
+    even = [(x / x.std()).astype(np.float32) for x in shapes]
+    reader = SequenceReader(
+        owner="RNNClassifier", series_normalize=True, series_scale="auto"
+    )
+    reader.fit_read(even, "numeric")  # one scale: nothing to tell apart
+    assert reader.series_scale is False and reader.scale_floor is None
+    assert reader.network_kwargs() == {"n_channels": 2}
+    # scales from 1e-3 to 1e3, and a flat series
+    scales = 10.0 ** np.linspace(-3, 3, len(even))
+    spread = [(x * s).astype(np.float32) for x, s in zip(even, scales, strict=True)]
+    spread[0] = np.full((4, 1), 7.0, dtype=np.float32)
+    reader = SequenceReader(
+        owner="RNNClassifier",
+        standardize=False,
+        series_normalize=True,
+        series_scale="auto",
+    )
+    stacked = reader.fit_read(spread, "numeric")
+    assert reader.series_scale is True
+    assert reader.network_kwargs() == {"n_channels": 3}  # values, shape, scale
+    stds = np.array([x.std() for x in spread])
+    np.testing.assert_allclose(reader.scale_floor, [np.median(stds) / 100], rtol=1e-6)
+    # the last channel: the log of the series' scale (past the floor), at each step
+    level = stacked.values[1:, 2]
+    expected = np.repeat(np.log(stds + reader.scale_floor[0]), [len(x) for x in spread])
+    np.testing.assert_allclose(level, expected, rtol=1e-5)
+    assert np.isfinite(level).all()
+    # reading new series uses the floor fitted, and False leaves the channel out
+    new = reader.read([spread[5] * 2], "numeric").values[1:, 2]
+    np.testing.assert_allclose(new, np.log(2 * stds[5] + reader.scale_floor[0]))
+    off = SequenceReader(owner="RNNClassifier", series_scale=False)
+    off.fit_read(spread, "numeric")
+    assert off.network_kwargs() == {"n_channels": 1}
+    # forced on where every series has one scale, standardising does not blow the
+    # rounding in their logarithms up into a channel of unit variance
+    forced = SequenceReader(owner="RNNClassifier", series_scale=True)
+    level = forced.fit_read(even, "numeric").values[1:, -1]
+    assert forced.scale[-1] == 1.0 and np.abs(level).max() < 1e-3
+
+
+def test_series_scale_is_learned_from_and_travels_with_the_model(tmp_path):
+    # the label is whether a series is louder than 1, its scale drawn from 1e-3 to
+    # 1e3: standardising the values as a whole squashes all but the loudest to zero
+    rng = np.random.default_rng(0)
+
+    def draw(n):
+        scales = 10.0 ** rng.uniform(-3, 3, size=n)
+        X = [(rng.normal(size=(20, 1)) * s).astype(np.float32) for s in scales]
+        return X, (scales > 1).astype(int)
+
+    X, y = draw(64)
+    X_test, y_test = draw(40)
+    scores = {}
+    for scale in ("auto", False):
+        clf = RNNClassifier(
+            series_scale=scale, hidden_size=8, max_iter=15, learning_rate_init=0.01
+        )
+        with pytest.warns(Warning):
+            clf.set_params(random_state=0).fit(X, y)
+        scores[scale] = clf.score(X_test, y_test)
+    assert scores["auto"] >= 0.9 and scores["auto"] >= scores[False] + 0.1
+    clf.set_params(series_scale="auto", random_state=0)
+    with pytest.warns(Warning):
+        clf.fit(X, y)
+    assert clf.series_scale_ is True
+    assert clf.input_mean_.shape == (3,)
+    clf.save(tmp_path / "model.zip")
+    np.testing.assert_allclose(
+        load(tmp_path / "model.zip").predict_proba(X_test), clf.predict_proba(X_test)
+    )
+    # a fitted setting is the model's: a warm start may not change it
+    clf.set_params(warm_start=True, series_scale=False)
+    with pytest.raises(ValueError, match="series_scale"):
         clf.fit(X, y)
