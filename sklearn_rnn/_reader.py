@@ -156,9 +156,11 @@ class SequenceReader:
         if fit:
             self.n_channels = sequences[0].shape[1]
         stacked = _input.Stacked.of_arrays(sequences)  # checks every value
+        scales = None if self.series_scale is False else _series_scales(stacked)
         if fit:
-            self._fit_series_scale(stacked)
-        scales = _series_scales(stacked) if self.series_scale else None
+            self._fit_series_scale(scales)
+        if not self.series_scale:
+            scales = None
         if self.series_differences:
             stacked = _with_differences(stacked)
         if self.series_normalize:
@@ -182,16 +184,16 @@ class SequenceReader:
             steps /= self.scale
         return stacked
 
-    def _fit_series_scale(self, stacked):
+    def _fit_series_scale(self, scales):
         """Decide ``series_scale`` (``"auto"``: whether some channel's series
         differ in scale by more than ``AUTO_SCALE_SPREAD`` times, between the 10th
         and 90th percentiles of their standard deviations) and its ``scale_floor``:
         a hundredth of each channel's median standard deviation, so that flat
-        series get a finite logarithm."""
+        series get a finite logarithm. ``scales``: ``(N, C)``, each training
+        series' standard deviations (``None`` with ``series_scale=False``)."""
         self.scale_floor = None
-        if self.series_scale is False:
+        if scales is None:
             return
-        scales = _series_scales(stacked)
         low, median, high = np.percentile(scales, [10, 50, 90], axis=0)
         if self.series_scale == "auto":
             spread = high > AUTO_SCALE_SPREAD * low
