@@ -205,7 +205,9 @@ adversarial_eps : float, default=0.0
     an embedding row starts at a norm of about ``sqrt(embedding_dim)``) in the
     direction that raises its loss fastest, and trains on the sum of both losses
     (which ``loss_curve_`` holds), so that sentences near those seen in ``fit`` get
-    the same answer. An epoch takes about 2.5 times as long. 0 turns it off.
+    the same answer. An epoch takes about 2.5 times as long. 0 turns it off. With
+    ``pretrained_embeddings``, a smaller move may do better: on TREC-6, a vote with
+    word vectors scored about two points more at 5 than at 10.
 
 char_features : bool, default=False
     Text and token input only: beside each word's embedding, read its spelling
