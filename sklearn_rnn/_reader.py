@@ -156,10 +156,10 @@ class SequenceReader:
         if fit:
             self.n_channels = sequences[0].shape[1]
         stacked = _input.Stacked.of_arrays(sequences)  # checks every value
-        scales = None if self.series_scale is False else _series_scales(stacked)
+        scales = _series_scales(stacked) if self.series_scale else None
         if fit:
             self._fit_series_scale(scales)
-        if not self.series_scale:
+        if not self.series_scale:  # "auto" chose none
             scales = None
         if self.series_differences:
             stacked = _with_differences(stacked)
@@ -190,7 +190,7 @@ class SequenceReader:
         and 90th percentiles of their standard deviations) and its ``scale_floor``:
         a hundredth of each channel's median standard deviation, so that flat
         series get a finite logarithm. ``scales``: ``(N, C)``, each training
-        series' standard deviations (``None`` with ``series_scale=False``)."""
+        series' standard deviations (``None`` when ``series_scale`` is off)."""
         self.scale_floor = None
         if scales is None:
             return
