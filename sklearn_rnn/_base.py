@@ -99,6 +99,15 @@ LR_DECAY = 0.2
 PATIENCE_MIN_BATCHES = 10
 # downsample="auto" reads long series in about this many recurrent steps
 AUTO_DOWNSAMPLE_STEPS = 40
+# batch_size="auto": a tenth of the training sequences (at least ten batches an
+# epoch, as Wang et al.'s FCN and Fawaz et al. train on small series sets), between
+# these
+AUTO_BATCH_SIZE_MIN, AUTO_BATCH_SIZE_MAX = 8, 32
+
+
+def auto_batch_size(n_samples):
+    """The training batch size ``batch_size="auto"`` gives ``n_samples`` sequences."""
+    return int(np.clip(n_samples // 10, AUTO_BATCH_SIZE_MIN, AUTO_BATCH_SIZE_MAX))
 
 
 class BaseRNN(BaseEstimator, metaclass=ABCMeta):
@@ -223,7 +232,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         """``function(module, batch)`` over ``X`` through the one inference path;
         ``combine`` puts the batches' outputs together (see :mod:`_inference`)."""
         data = self._encoded(X)  # checks that the model is fitted
-        return combine(self.module_, data, function, self.batch_size)
+        return combine(self.module_, data, function, self._inference_batch_size)
 
     def _sample_weights(self, sample_weight, targets, n_samples):
         """Per-sample loss weights (sample_weight times class weights), scaled to mean 1
@@ -310,6 +319,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                 train_data, valid_data = self._split_validation(data)
             if ranks is not None:
                 ranks.check_same(len(train_data), "training data", device)
+            self.batch_size_ = self._training_batch_size(len(train_data))
             if self.checkpoint_dir is not None:
                 # a folder that cannot hold checkpoints fails here, before training
                 self.checkpoint_path_ = self._new_checkpoint_path()
@@ -574,14 +584,29 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         """Set on ``module_`` the training settings it holds that a warm start may
         change (a loss option, say), from the parameters as they are now."""
 
+    def _training_batch_size(self, n_samples):
+        """Sequences per training batch for ``n_samples`` training sequences:
+        ``batch_size``, or what ``"auto"`` makes of it."""
+        if self.batch_size == "auto":
+            return auto_batch_size(n_samples)
+        return self.batch_size
+
+    @property
+    def _inference_batch_size(self):
+        """The ``batch_size`` that prediction and validation start from (they read
+        larger batches still; see :mod:`_inference`)."""
+        if self.batch_size == "auto":
+            return AUTO_BATCH_SIZE_MAX
+        return self.batch_size
+
     def _epoch_batches(self, data):
         """The batches of one training epoch (shuffled, length-bucketed)."""
-        return data.training_batches(self.batch_size, self._rng)
+        return data.training_batches(self.batch_size_, self._rng)
 
     def _evaluate(self, module, data):
         """Validation loss (weighted mean) and score on held-out ``data``."""
         loss, collected = _inference.mean_loss(
-            module, data, self.batch_size, self._validation_outputs
+            module, data, self._inference_batch_size, self._validation_outputs
         )
         return loss, self._validation_score(collected)
 

@@ -98,6 +98,21 @@ standardize : bool, default=True
     + _LAYOUT_PARAMETER
 )
 
+_BATCH_SIZE_PARAMETER = """
+batch_size : int, default=32
+    Sequences per mini-batch. Batches are drawn from pools of similar length and padded
+    only to their own longest sequence.
+"""
+# the classifier's and the regressor's: they may take "auto"
+_AUTO_BATCH_SIZE_PARAMETER = """
+batch_size : int or "auto", default="auto"
+    Sequences per mini-batch. Batches are drawn from pools of similar length and padded
+    only to their own longest sequence. ``"auto"`` takes a tenth of the training
+    sequences, at least 8 and at most 32 (``batch_size_`` says what it chose): from
+    320 sequences on that is 32, and a set of a few dozen series still gets several
+    optimizer steps an epoch.
+"""
+
 _HISTORY_ATTRIBUTE = """
 history_ : list of dict
     One record per epoch: ``epoch``, ``train_loss``, ``lr`` (the learning rate of its
@@ -281,11 +296,8 @@ max_iter : int, default=200
     Maximum number of epochs (passes over the training data).
 """
     + _MAX_TIME_PARAMETER
+    + _BATCH_SIZE_PARAMETER
     + """
-batch_size : int, default=32
-    Sequences per mini-batch. Batches are drawn from pools of similar length and padded
-    only to their own longest sequence.
-
 learning_rate_init : float, default=2e-3
     Learning rate of the optimizer.
 """
@@ -375,6 +387,10 @@ best_loss_ : float or None
 n_iter_ : int
     Epochs trained, over all calls of ``fit`` and ``partial_fit`` since the last fresh
     start.
+
+batch_size_ : int
+    Sequences per training batch in the last call of ``fit`` or ``partial_fit``
+    (``batch_size``, or what ``"auto"`` chose).
 """
     + _HISTORY_ATTRIBUTE
     + """
@@ -402,6 +418,11 @@ checkpoint_path_ : str
 }
 
 # Each parameter of these groups alone too, for an estimator that shares only some.
+# the classifier's and the regressor's training parameters, with batch_size="auto"
+PARAGRAPHS["many_to_one_training_parameters"] = PARAGRAPHS[
+    "training_parameters"
+].replace(_BATCH_SIZE_PARAMETER, _AUTO_BATCH_SIZE_PARAMETER)
+
 for _group in ("encoder_parameters", "training_parameters"):
     for _block in re.split(r"\n(?=\w+ : )", PARAGRAPHS[_group].strip("\n")):
         PARAGRAPHS[_block.split(" : ", 1)[0]] = _block

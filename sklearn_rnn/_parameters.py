@@ -133,6 +133,10 @@ TRAINING_PARAMS = frozenset(TRAINING) | {
 }
 
 
+# the classifier's and the regressor's batch_size, which may be "auto"
+BATCH_SIZE_OR_AUTO = [_positive_int(), StrOptions({"auto"})]
+
+
 def constraints(defaults, **own):
     """The ``_parameter_constraints`` of an estimator with parameters ``defaults``:
     the shared constraint of each, and ``own`` for the ones only it has."""

@@ -8,6 +8,7 @@ from sklearn.utils.validation import check_array
 from ._base import BaseManyToOne
 from ._docs import fill_doc
 from ._parameters import (
+    BATCH_SIZE_OR_AUTO,
     CHARACTERS,
     ENCODER,
     NUMERIC_INPUT,
@@ -36,7 +37,7 @@ class RNNRegressor(RegressorMixin, BaseManyToOne):
 
     {{pretrained_parameters}}
 
-    {{training_parameters}}
+    {{many_to_one_training_parameters}}
 
     {{refit_parameter}}
 
@@ -89,17 +90,19 @@ class RNNRegressor(RegressorMixin, BaseManyToOne):
         "n_networks": 1,
         # off: no text regression data to measure it on (the classifier's is 0.25)
         "word_dropout": 0.0,
-        # off: no text regression data to measure it on (the classifier's is 5.0)
+        # off: no text regression data to measure it on (the classifier's is 10.0)
         "adversarial_eps": 0.0,
         **CHARACTERS,
         **TEXT_INPUT,
         **PRETRAINED,
         **NUMERIC_INPUT,
         **TRAINING,
+        # as the classifier's: a rule on the size of the data, not on the task
+        "batch_size": "auto",
         # off, unlike the classifier's: no regression data measured it (issue 23)
         "refit": False,
     }
-    _parameter_constraints: dict = constraints(_defaults)
+    _parameter_constraints: dict = constraints(_defaults, batch_size=BATCH_SIZE_OR_AUTO)
 
     @fill_doc
     @_fit_context(prefer_skip_nested_validation=True)

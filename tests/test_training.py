@@ -154,6 +154,33 @@ def test_early_stopping_auto_depends_on_the_sample_count(monkeypatch):
         assert len(clf.fit(X, y).validation_scores_) == 2
 
 
+@pytest.mark.parametrize("Estimator", [RNNClassifier, RNNRegressor])
+def test_batch_size_auto_takes_a_tenth_of_the_training_sequences(Estimator):
+    def fit(n, **params):
+        X, y = sign_task(n)
+        if Estimator is RNNRegressor:
+            y = (y == "pos").astype(float)
+        model = Estimator(hidden_size=4, max_iter=1, random_state=0, **params)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return model.fit(X, y)
+
+    assert Estimator().batch_size == "auto"
+    # at least 8, at most 32: the optimizer takes one step a batch
+    for n, batch in [(30, 8), (150, 15), (400, 32)]:
+        model = fit(n, early_stopping=False)
+        assert model.batch_size_ == batch
+        steps = [s["step"] for s in model.optimizer_.state.values()]
+        assert int(steps[0]) == -(-n // batch)
+        assert model.predict(sign_task(n)[0]).shape == (n,)
+    # a tenth of what trains: the held-out part does not count
+    held_out = fit(400, early_stopping=True, validation_fraction=0.5)
+    assert held_out.batch_size_ == 20
+    assert fit(30, batch_size=7, early_stopping=False).batch_size_ == 7
+    with pytest.raises(ValueError, match="'batch_size' parameter"):
+        fit(30, batch_size="large")
+
+
 # One batch holds every sample (so shuffling changes nothing), no dropout, no
 # validation split, raw inputs (standardising would read the removed or repeated
 # samples too), and SGD, whose steps scale with the loss; on the CPU, where the
