@@ -252,7 +252,7 @@ def speed(X, y):
     with fused Adam; our last model; and on a GPU, what ours and the plain loop ask
     of it per batch (see ``gpu_activity``)."""
     sizes = dict(
-        epochs=SPEED_EPOCHS, device=ARGS.device, **plain_sizes(RNNClassifier())
+        epochs=SPEED_EPOCHS, device=ARGS.device, **plain_sizes(RNNClassifier(), len(X))
     )
     ours, plain, fused = [], [], []
     # the plain loop's work: one batch a step, without the adversarial one

@@ -70,7 +70,7 @@ def main(args):
             y,
             epochs=args.epochs,
             device=args.device,
-            **plain_sizes(RNNClassifier()),
+            **plain_sizes(RNNClassifier(), len(X)),
         ),
     }
     for run in runs.values():  # warm-up: first uses, lazy imports

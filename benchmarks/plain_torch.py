@@ -9,6 +9,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pad_sequence
 
+from sklearn_rnn._base import auto_batch_size
 from sklearn_rnn._data import build_vocabulary, default_tokenizer
 
 
@@ -28,11 +29,15 @@ class PlainNet(nn.Module):
         return self.output(self.dropout(pooled))
 
 
-def plain_sizes(classifier):
+def plain_sizes(classifier, n_samples):
     """The keyword arguments of :func:`train_plain` that give it the network, batch
-    and optimizer settings of ``classifier`` (an ``RNNClassifier``)."""
+    and optimizer settings of ``classifier`` (an ``RNNClassifier``) for a fit on
+    ``n_samples`` sequences."""
+    batch_size = classifier.batch_size
+    if batch_size == "auto":
+        batch_size = auto_batch_size(n_samples)
     return dict(
-        batch_size=classifier.batch_size,
+        batch_size=batch_size,
         embedding_dim=classifier.embedding_dim,
         hidden_size=classifier.hidden_size,
         dropout=classifier.dropout,
