@@ -417,12 +417,12 @@ checkpoint_path_ : str
 """,
 }
 
-# Each parameter of these groups alone too, for an estimator that shares only some.
 # the classifier's and the regressor's training parameters, with batch_size="auto"
 PARAGRAPHS["many_to_one_training_parameters"] = PARAGRAPHS[
     "training_parameters"
 ].replace(_BATCH_SIZE_PARAMETER, _AUTO_BATCH_SIZE_PARAMETER)
 
+# Each parameter of these groups alone too, for an estimator that shares only some.
 for _group in ("encoder_parameters", "training_parameters"):
     for _block in re.split(r"\n(?=\w+ : )", PARAGRAPHS[_group].strip("\n")):
         PARAGRAPHS[_block.split(" : ", 1)[0]] = _block
