@@ -103,6 +103,10 @@ AUTO_DOWNSAMPLE_STEPS = 40
 # epoch, as Wang et al.'s FCN and Fawaz et al. train on small series sets), between
 # these
 AUTO_BATCH_SIZE_MIN, AUTO_BATCH_SIZE_MAX = 8, 32
+# window_warp="auto" warps a tenth of each series where the training series' median
+# length is at least this (a window of 6 steps or more; shorter series, read step by
+# step, keep their timing)
+AUTO_WINDOW_WARP, AUTO_WINDOW_WARP_MIN_STEPS = 0.1, 60
 
 
 def auto_batch_size(n_samples):
@@ -945,6 +949,9 @@ class BaseManyToOne(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN):
         }
         if self.adversarial_eps > 0 and self._embeds_words():
             kwargs["adversarial"] = self.adversarial_eps
+        warp = self._window_warping(data)
+        if warp > 0:
+            kwargs["window_warp"] = warp
         if getattr(self.reader_, "char_vocabulary", None) is not None:
             kwargs.update(
                 char_embedding_dim=self.char_embedding_dim,
@@ -988,6 +995,24 @@ else 1))
             stride = max(1, round(median / AUTO_DOWNSAMPLE_STEPS))
         self.downsample_ = int(stride)
         return self.downsample_
+
+    def _window_warping(self, data):
+        """The share of each series that training warps (0: none) for the training
+        ``data``: ``window_warp``, or what ``"auto"`` makes of it."""
+        warp = self.window_warp
+        if self.reader_.family != "numeric":
+            return 0.0
+        if warp == "auto":
+            median = float(np.median(data.sequences.lengths))
+            warp = AUTO_WINDOW_WARP if median >= AUTO_WINDOW_WARP_MIN_STEPS else 0.0
+        return float(warp)
+
+    @property
+    def window_warp_(self):
+        """The share of each series' length that training warped (``window_warp``,
+        or what ``"auto"`` chose); 0.0 for none, and for text."""
+        check_is_fitted(self, "module_")
+        return float(self._module_spec[1].get("window_warp", 0.0))
 
     @property
     def series_scale_(self):

@@ -65,6 +65,10 @@ class RNNClassifier(ClassifierMixin, BaseManyToOne):
         Whether the network reads each series' scale (``series_scale``, or what
         ``"auto"`` chose).
 
+    window_warp_ : float
+        The share of each series' length that training warped (``window_warp``, or
+        what ``"auto"`` chose); 0.0 for none.
+
     {{training_attributes}}
 
     {{refit_attributes}}
@@ -100,6 +104,10 @@ class RNNClassifier(ClassifierMixin, BaseManyToOne):
         # against 0.8175, 0.8324, 0.8361 (MiniRocket 0.8771); "auto" leaves it off
         # for the z-normalised UCR sets and Japanese Vowels
         "series_scale": "auto",
+        # a tenth of each series run at twice or half its speed while training, for
+        # series of a median length of 60 steps or more (issue 23; bench_ucr.py, one
+        # thread, medians of seeds 0-2; figures in docs/choosing_settings.rst)
+        "window_warp": "auto",
         "n_networks": 1,
         # a word seen c times replaced by the unknown symbol with probability
         # 0.25 / (0.25 + c), as the tagger's (issue 23; against none, one thread,

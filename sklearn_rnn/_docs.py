@@ -193,6 +193,16 @@ series_scale : bool or "auto", default="auto"
     the training series' standard deviations is more than 10 times the 10th; the
     choice is ``series_scale_``. Ignored for text.
 
+window_warp : float or "auto", default="auto"
+    Numeric input only, while training: each series of each batch has a window of
+    this share of its length, placed at random, run at twice or half its speed, and
+    is resampled back to its own length (window warping, Le Guennec et al. 2016), so
+    that the network learns shapes that do not hang on their exact timing; 0 turns
+    it off. ``"auto"`` warps 0.1 of each series when the training series' median
+    length is 60 steps or more, and leaves shorter series (read step by step) as
+    they are; the value used is ``window_warp_``. Prediction reads series as they
+    are. Ignored for text.
+
 n_networks : int, default=1
     How many networks to train side by side in one model, each from its own initial
     weights and draws of dropout, on the same batches. They predict as one: the

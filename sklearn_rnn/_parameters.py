@@ -65,6 +65,7 @@ CONSTRAINTS = {
     "series_normalize": ["boolean"],
     "series_differences": ["boolean"],
     "series_scale": ["boolean", StrOptions({"auto"})],
+    "window_warp": [Interval(numbers.Real, 0, 1, closed="left"), StrOptions({"auto"})],
     "refit": ["boolean"],
     "tol": [Interval(numbers.Real, 0, None, closed="left")],
     "callbacks": [list, tuple, None],

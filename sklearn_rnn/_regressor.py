@@ -57,6 +57,10 @@ class RNNRegressor(RegressorMixin, BaseManyToOne):
         Whether the network reads each series' scale (``series_scale``, or what
         ``"auto"`` chose).
 
+    window_warp_ : float
+        The share of each series' length that training warped (``window_warp``, or
+        what ``"auto"`` chose); 0.0 for none.
+
     {{training_attributes}}
 
     {{refit_attributes}}
@@ -87,6 +91,9 @@ class RNNRegressor(RegressorMixin, BaseManyToOne):
         # as the classifier's: a rule on the data, not on the task (no regression
         # series to measure it on)
         "series_scale": "auto",
+        # off: warping the timing of a series may change what it should predict (a
+        # duration, a sum), and no regression series measured it
+        "window_warp": 0.0,
         "n_networks": 1,
         # off: no text regression data to measure it on (the classifier's is 0.25)
         "word_dropout": 0.0,

@@ -1,8 +1,9 @@
 """What the classifier and the regressor do with numeric series by default: the
 convolutional front end for long series (``downsample``), each channel's
 within-series shape beside its values (``series_normalize``), each series' scale
-where series differ in it by orders of magnitude (``series_scale``); and on request
-their step-to-step changes (``series_differences``)."""
+where series differ in it by orders of magnitude (``series_scale``), long series
+warped in time while the classifier trains (``window_warp``); and on request their
+step-to-step changes (``series_differences``)."""
 
 import numpy as np
 import pytest
@@ -10,6 +11,8 @@ import torch
 
 from sklearn_rnn import RNNClassifier, RNNRegressor, load
 from sklearn_rnn._reader import SequenceReader
+from sklearn_rnn.nn import ManyToOneNet
+from sklearn_rnn.nn.augment import window_warp
 from sklearn_rnn.nn.encoder import ConvFrontEnd
 
 
@@ -269,3 +272,62 @@ def test_series_scale_is_learned_from_and_travels_with_the_model(tmp_path):
     assert clf.series_scale_ is True
     assert clf.input_mean_.shape == (3,)
     check_the_setting_travels(clf, X, y, X_test, tmp_path, series_scale=False)
+
+
+def test_window_warp_runs_one_window_of_each_series_at_twice_or_half_speed():
+    # a ramp comes back as the map of where each step reads from
+    torch.manual_seed(0)
+    lengths = torch.tensor([100] * 32 + [50] * 32)
+    inputs = torch.zeros(64, 100, 2)
+    for i, n in enumerate(lengths.tolist()):
+        inputs[i, :n, 0] = torch.arange(float(n))
+        inputs[i, :n, 1] = -torch.arange(float(n))
+    out = window_warp(inputs, lengths, 0.2)
+    assert out.shape == inputs.shape
+    torch.testing.assert_close(out[..., 1], -out[..., 0])  # every channel alike
+    squeezed = 0
+    for i, n in enumerate(lengths.tolist()):
+        source = out[i, :n, 0]
+        assert not out[i, n:].any()  # zero past the length
+        assert source[0] == 0 and source[-1] == pytest.approx(n - 1)
+        steps = source.diff()
+        assert (steps > 0).all()
+        # two speeds, one twice the other (steps across a window's ends lie between)
+        assert steps.max() / steps.min() == pytest.approx(2.0, rel=0.01)
+        fast = steps > (steps.max() * steps.min()).sqrt()
+        read_fast, read_slow = steps[fast].sum(), steps[~fast].sum()
+        # the window is the part that reads a fifth of the series
+        assert min(read_fast, read_slow) == pytest.approx(0.2 * n, abs=2)
+        squeezed += bool(read_fast < read_slow)
+    assert 10 < squeezed < 54  # both ways, at even odds
+    with pytest.raises(ValueError, match="window_warp needs numeric input"):
+        ManyToOneNet(n_outputs=2, n_symbols=10, embedding_dim=4, window_warp=0.1)
+
+
+def test_window_warp_auto_warps_long_series_while_training_only(tmp_path):
+    X, y = long_series(24)
+    X_test, _ = long_series(8, seed=1)
+    fits = {}
+    for warp in ("auto", 0.0):
+        clf = RNNClassifier(window_warp=warp, hidden_size=8, max_iter=3, random_state=0)
+        with pytest.warns(Warning):
+            fits[warp] = clf.fit(X, y)
+    clf = fits["auto"]
+    assert clf.window_warp_ == 0.1 and clf.module_.window_warp == 0.1
+    assert fits[0.0].window_warp_ == 0.0
+    assert clf.loss_curve_ != fits[0.0].loss_curve_
+    # prediction reads the series as they are
+    np.testing.assert_array_equal(clf.predict_proba(X_test), clf.predict_proba(X_test))
+    # short series (read step by step) and text keep their timing
+    short = RNNClassifier(hidden_size=4, max_iter=1, random_state=0)
+    with pytest.warns(Warning):
+        short.fit([x[:40] for x in X], y)
+    assert short.window_warp_ == 0.0
+    text = RNNClassifier(hidden_size=4, max_iter=1, window_warp=0.3, random_state=0)
+    with pytest.warns(Warning):
+        text.fit(["a b c", "b c d"] * 4, [0, 1] * 4)
+    assert text.window_warp_ == 0.0
+    for bad in (1.0, -0.1, "some"):
+        with pytest.raises(ValueError, match="window_warp"):
+            RNNClassifier(window_warp=bad).fit(X, y)
+    check_the_setting_travels(clf, X, y, X_test, tmp_path, window_warp=0.0)

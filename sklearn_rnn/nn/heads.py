@@ -11,6 +11,7 @@ from torch import nn
 
 from ._protocol import LossOutput
 from .adversarial import adversarial_loss
+from .augment import window_warp as warp_windows
 from .dropout import Dropout
 from .encoder import ConvFrontEnd, RecurrentEncoder, step_mask
 from .tokens import TokenFeatures
@@ -87,6 +88,10 @@ class ManyToOneNet(nn.Module):
         For symbol input, while training: above 0, :meth:`loss` adds the loss of the
         batch whose token vectors are moved this far (L2 norm per sequence) in the
         direction that raises the loss (see :mod:`sklearn_rnn.nn.adversarial`).
+    window_warp : float
+        For numeric input, while training: above 0, :meth:`loss` reads each series
+        with a random window of this share of its length run at twice or half its
+        speed (see :func:`sklearn_rnn.nn.augment.window_warp`).
     **encoder_kwargs
         Passed to :class:`~sklearn_rnn.nn.encoder.RecurrentEncoder`.
 
@@ -112,6 +117,7 @@ class ManyToOneNet(nn.Module):
         feature_sizes=(),
         feature_embedding_dim=25,
         adversarial=0.0,
+        window_warp=0.0,
         **encoder_kwargs,
     ):
         super().__init__()
@@ -123,8 +129,11 @@ class ManyToOneNet(nn.Module):
             )
         if adversarial > 0 and encoder_kwargs.get("n_symbols") is None:
             raise ValueError("adversarial needs symbol input (n_symbols)")
+        if window_warp > 0 and encoder_kwargs.get("n_channels") is None:
+            raise ValueError("window_warp needs numeric input (n_channels)")
         self.objective = objective
         self.adversarial = adversarial
+        self.window_warp = window_warp
         self.front_end = None
         if downsample > 1:
             if encoder_kwargs.get("n_channels") is None:
@@ -250,6 +259,11 @@ class ManyToOneEnsembleNet(nn.Module):
         """The members' ``adversarial`` (alike, as :meth:`alike` builds them)."""
         return self.members[0].adversarial
 
+    @property
+    def window_warp(self):
+        """The members' ``window_warp`` (alike, as :meth:`alike` builds them)."""
+        return self.members[0].window_warp
+
     def pool(self, inputs, lengths):
         return torch.cat([m.pool(inputs, lengths) for m in self.members], dim=-1)
 
@@ -280,7 +294,10 @@ def _many_to_one_loss(net, inputs, lengths, targets, weights):
     """The ``loss`` of :class:`ManyToOneNet` and :class:`ManyToOneEnsembleNet`: the
     mean of ``net.per_sequence_loss`` over the batch, weighted by ``weights``, plus
     that of the adversarial batch while ``net`` trains with ``adversarial`` above 0;
-    its outputs are the clean batch's, combined as ``net`` predicts."""
+    its outputs are the clean batch's, combined as ``net`` predicts. While ``net``
+    trains with ``window_warp`` above 0, the batch is its window-warped copy."""
+    if net.training and net.window_warp > 0:
+        inputs = warp_windows(inputs, lengths, net.window_warp)
 
     def mean_loss(outputs):
         losses = net.per_sequence_loss(outputs, targets)
