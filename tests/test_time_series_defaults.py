@@ -11,8 +11,7 @@ import torch
 
 from sklearn_rnn import RNNClassifier, RNNRegressor, load
 from sklearn_rnn._reader import SequenceReader
-from sklearn_rnn.nn import ManyToOneNet
-from sklearn_rnn.nn.augment import window_warp
+from sklearn_rnn.nn import ManyToOneNet, window_warp
 from sklearn_rnn.nn.encoder import ConvFrontEnd
 
 

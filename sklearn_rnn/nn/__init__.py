@@ -6,6 +6,7 @@ from a name in it and plain keyword arguments, so its saved state never holds co
 
 from ._protocol import LossOutput
 from .adversarial import EmbeddingAdversary
+from .augment import window_warp
 from .crf import LinearChainCRF
 from .encoder import CELLS, OneHot, RecurrentEncoder, WordEmbedding
 from .heads import POOLINGS, ManyToOneEnsembleNet, ManyToOneNet
@@ -52,6 +53,7 @@ __all__ = [
     "TaggerEnsembleNet",
     "networks",
     "TokenFeatures",
+    "window_warp",
     "UNKNOWN",
     "WordEmbedding",
 ]
