@@ -106,10 +106,10 @@ class RNNClassifier(ClassifierMixin, BaseManyToOne):
         "series_scale": "auto",
         # a tenth of each series run at twice or half its speed while training, for
         # series of a median length of 60 steps or more (issue 23; one thread, means
-        # of seeds 0-5 against 0): ArrowHead 0.797 against 0.786, PLAID 0.891
-        # against 0.875 (a scratch run), OSULeaf 0.841 against 0.848, Trace 1.0
-        # both; Japanese Vowels (7-26 steps) lost with it (0.9784 against 0.9838,
-        # medians of seeds 0-2) and keeps 0
+        # against 0): ArrowHead 0.790 against 0.775 (seeds 0-11), OSULeaf 0.848
+        # against 0.841 (seeds 0-11), PLAID 0.891 against 0.875 (seeds 0-5, a
+        # scratch run), Trace 1.0 both; Japanese Vowels (7-26 steps) lost with it
+        # (0.9784 against 0.9838, medians of seeds 0-2) and keeps 0
         "window_warp": "auto",
         "n_networks": 1,
         # a word seen c times replaced by the unknown symbol with probability
