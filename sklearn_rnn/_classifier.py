@@ -107,8 +107,8 @@ class RNNClassifier(ClassifierMixin, BaseManyToOne):
         # a tenth of each series run at twice or half its speed while training, for
         # series of a median length of 60 steps or more (issue 23; one thread, means
         # against 0): ArrowHead 0.790 against 0.775 (seeds 0-11), OSULeaf 0.848
-        # against 0.841 (seeds 0-11), PLAID 0.891 against 0.875 (seeds 0-5, a
-        # scratch run), Trace 1.0 both; Japanese Vowels (7-26 steps) lost with it
+        # against 0.841 (seeds 0-11), PLAID 0.890 against 0.875 (seeds 0-5), Trace
+        # 1.0 both; Japanese Vowels (7-26 steps) lost with it
         # (0.9784 against 0.9838, medians of seeds 0-2) and keeps 0
         "window_warp": "auto",
         "n_networks": 1,
