@@ -57,17 +57,7 @@ class RNNClassifier(ClassifierMixin, BaseManyToOne):
         Number of outputs: 1, one label per sequence (as scikit-learn's tree and
         forest classifiers count them; :class:`RNNRegressor` may have several).
 
-    downsample_ : int
-        The stride of the convolutional front end (``downsample``, or what
-        ``"auto"`` chose); 1 means none.
-
-    series_scale_ : bool
-        Whether the network reads each series' scale (``series_scale``, or what
-        ``"auto"`` chose).
-
-    window_warp_ : float
-        The share of each series' length that training warped (``window_warp``, or
-        what ``"auto"`` chose); 0.0 for none.
+    {{series_attributes}}
 
     {{training_attributes}}
 

@@ -149,6 +149,20 @@ refit : bool, default=False
     run to its end (out of time, a diverging loss, a callback, Ctrl-C), the
     early-stopped weights stay, with a warning.
 """,
+    # what the classifier and the regressor chose for numeric series
+    "series_attributes": """
+downsample_ : int
+    The stride of the convolutional front end (``downsample``, or what ``"auto"``
+    chose); 1 means none.
+
+series_scale_ : bool
+    Whether the network reads each series' scale (``series_scale``, or what
+    ``"auto"`` chose).
+
+window_warp_ : float
+    The share of each series' length that training warped (``window_warp``, or what
+    ``"auto"`` chose); 0.0 for none.
+""",
     "refit_attributes": """
 refit_loss_curve_ : list of float or None
     The training loss of each epoch of the refit on all the data (``refit``), or

@@ -49,17 +49,7 @@ class RNNRegressor(RegressorMixin, BaseManyToOne):
     target_mean_, target_scale_ : ndarray of shape (n_outputs,)
         The target standardisation learned in ``fit``.
 
-    downsample_ : int
-        The stride of the convolutional front end (``downsample``, or what
-        ``"auto"`` chose); 1 means none.
-
-    series_scale_ : bool
-        Whether the network reads each series' scale (``series_scale``, or what
-        ``"auto"`` chose).
-
-    window_warp_ : float
-        The share of each series' length that training warped (``window_warp``, or
-        what ``"auto"`` chose); 0.0 for none.
+    {{series_attributes}}
 
     {{training_attributes}}
 
