@@ -594,16 +594,26 @@ def test_the_encoder_packs_as_torchs_pack_padded_sequence(cell, with_state):
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 @pytest.mark.parametrize("with_state", [False, True])
-def test_the_padded_run_gives_the_packed_outputs_and_gradients(cell, with_state):
-    # without a final state wanted, a ragged LSTM batch on the CPU runs padded, each
-    # direction one call, the backward one over each sequence reversed within its
-    # length: outputs (zero past each length) and every gradient must be the
-    # packed run's, for stacked layers, both directions and a given initial state
+def test_the_padded_run_gives_the_packed_outputs_and_gradients(
+    cell, with_state, monkeypatch
+):
+    # without a final state wanted, a ragged batch that trains on the CPU runs
+    # padded (the LSTM's always), each direction one call, the backward one over
+    # each sequence reversed within its length: outputs (zero past each length) and
+    # every gradient must be the packed run's, for stacked layers, both directions
+    # and a given initial state
     from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
     from sklearn_rnn.nn import RecurrentEncoder
-    from sklearn_rnn.nn.encoder import run_directions
+    from sklearn_rnn.nn import encoder as encoder_module
 
+    padded_runs = []
+    run_directions = encoder_module.run_directions
+    monkeypatch.setattr(
+        encoder_module,
+        "run_directions",
+        lambda *args: padded_runs.append(1) or run_directions(*args),
+    )
     torch.manual_seed(0)
     encoder = RecurrentEncoder(
         n_channels=3, cell=cell, hidden_size=5, num_layers=2, bidirectional=True
@@ -619,11 +629,9 @@ def test_the_padded_run_gives_the_packed_outputs_and_gradients(cell, with_state)
         if start is not None:
             state = [s.clone().requires_grad_() for s in start]
             state = tuple(state) if cell == "lstm" else state[0]
-        if padded and cell == "lstm":  # the encoder chooses the padded run itself
+        if padded:  # the encoder chooses the padded run itself
             outputs, final = encoder(x, lengths, state, final_state=False)
             assert final is None
-        elif padded:
-            outputs = run_directions(encoder.rnn, cell, x, lengths, state)
         else:
             packed = pack_padded_sequence(x, lengths, batch_first=True)
             outputs, _ = encoder.rnn(packed, state)
@@ -637,6 +645,7 @@ def test_the_padded_run_gives_the_packed_outputs_and_gradients(cell, with_state)
         return outputs.detach(), grads
 
     (ours, ours_grads), (theirs, theirs_grads) = run(True), run(False)
+    assert padded_runs == [1]  # the padded run is the one compared
     torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-6)
     assert ours[3, 2:].abs().max() == 0  # zero past the length
     for mine, reference in zip(ours_grads, theirs_grads, strict=True):
