@@ -96,7 +96,7 @@ LR_DECAY = 0.2
 # an epoch of a few batches says little about a plateau: the patience covers at least
 # this many optimizer steps per epoch of n_iter_no_change (more epochs when they are
 # short; see StoppingRule)
-PATIENCE_MIN_BATCHES = 10
+PATIENCE_MIN_BATCHES = 30
 # downsample="auto" reads long series in about this many recurrent steps
 AUTO_DOWNSAMPLE_STEPS = 40
 # batch_size="auto": a tenth of the training sequences (at least ten batches an
