@@ -2,6 +2,7 @@
 features, bad input, and life inside scikit-learn."""
 
 import itertools
+import math
 import pickle
 import re
 import warnings
@@ -22,6 +23,7 @@ from sklearn.utils.estimator_checks import (
 )
 
 from sklearn_rnn import LSTMSequenceTagger, _schemes, load
+from sklearn_rnn._base import PATIENCE_MIN_BATCHES
 from sklearn_rnn.metrics import entity_f1_scorer, token_accuracy_scorer
 from sklearn_rnn.nn import LinearChainCRF, TaggerEnsembleNet
 from sklearn_rnn.nn.tokens import CharCNN
@@ -267,15 +269,16 @@ def test_explicit_validation_data_drives_early_stopping(
         [swap.get(t, t) for t in tags] if i % 2 == 0 else tags
         for i, tags in enumerate(y_val)
     ]
-    tagger = LSTMSequenceTagger(**{**tagger_params, "n_iter_no_change": 3}).fit(
-        X, y, X_val=X_val, y_val=y_val
-    )
+    tagger = LSTMSequenceTagger(
+        **{**tagger_params, "n_iter_no_change": 3, "max_iter": 40}
+    ).fit(X, y, X_val=X_val, y_val=y_val)
     assert len(tagger.validation_scores_) == tagger.n_iter_
     best = max(tagger.history_, key=lambda h: (h["valid_score"], -h["valid_loss"]))
     last = tagger.history_[-1]
-    # three epochs of patience, of 8 batches each, stretch to six so that they hold
-    # at least 30 batches (n_iter_no_change * 10)
-    assert last["epoch"] - best["epoch"] == 6
+    # three epochs of patience, of 8 batches each, stretch to twelve so that they
+    # hold at least 90 batches (n_iter_no_change * PATIENCE_MIN_BATCHES, 30)
+    assert last["epoch"] - best["epoch"] == 3 * math.ceil(PATIENCE_MIN_BATCHES / 8)
+    assert last["epoch"] < 40  # stopped on the plateau, not at max_iter
     assert last["valid_loss"] > 1.2 * best["valid_loss"]
     # re-scored, exactly these sentences give the best epoch's score and loss
     assert tagger.score(X_val, y_val) == pytest.approx(tagger.best_validation_score_)
