@@ -353,10 +353,10 @@ validation_fraction : float, default=0.1
 
 n_iter_no_change : int, default=10
     Epochs without improvement before training stops. When an epoch has fewer than
-    10 batches, the patience stretches to cover ``10 * n_iter_no_change`` batches
-    (ten times as many epochs for a data set of one batch), and no plateau is declared
-    while a line fitted to the watched figure over the patience still improves by
-    ``tol`` or more.
+    30 batches, the patience stretches to cover ``30 * n_iter_no_change`` batches
+    (thirty times as many epochs for a data set of one batch), and no plateau is
+    declared while a line fitted to the watched figure over the patience still
+    improves by ``tol`` or more.
 
 tol : float, default=1e-4
     The smallest change that counts as an improvement.
