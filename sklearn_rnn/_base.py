@@ -952,6 +952,8 @@ class BaseManyToOne(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN):
         warp = self._window_warping(data)
         if warp > 0:
             kwargs["window_warp"] = warp
+        if self._conv_branching(data):
+            kwargs["conv_branch"] = True
         if getattr(self.reader_, "char_vocabulary", None) is not None:
             kwargs.update(
                 char_embedding_dim=self.char_embedding_dim,
@@ -1007,6 +1009,24 @@ else 1))
             warp = AUTO_WINDOW_WARP if median >= AUTO_WINDOW_WARP_MIN_STEPS else 0.0
         return float(warp)
 
+    def _conv_branching(self, data):
+        """Whether the network has a convolutional branch beside its recurrent
+        layer (``conv_branch``, or what ``"auto"`` makes of it for the training
+        ``data``): ``"auto"`` where the front end reads the series (a ``downsample_``
+        above 1). Text never has one."""
+        if self.reader_.family != "numeric":
+            return False
+        if self.conv_branch == "auto":
+            return self._downsampling(data) > 1
+        return bool(self.conv_branch)
+
+    @property
+    def conv_branch_(self):
+        """Whether the network has the convolutional branch (``conv_branch``, or what
+        ``"auto"`` chose); ``False`` for text."""
+        check_is_fitted(self, "module_")
+        return bool(self._module_spec[1].get("conv_branch", False))
+
     @property
     def window_warp_(self):
         """The share of each series' length that training warped (``window_warp``,
@@ -1032,4 +1052,4 @@ else 1))
 
     @property
     def _n_features_out(self):
-        return sum(net.encoder.output_size for net in networks(self.module_))
+        return sum(net.pooled_size for net in networks(self.module_))

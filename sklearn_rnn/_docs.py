@@ -162,6 +162,10 @@ series_scale_ : bool
 window_warp_ : float
     The share of each series' length that training warped (``window_warp``, or what
     ``"auto"`` chose); 0.0 for none.
+
+conv_branch_ : bool
+    Whether the network has the convolutional branch beside its recurrent layer
+    (``conv_branch``, or what ``"auto"`` chose).
 """,
     "refit_attributes": """
 refit_loss_curve_ : list of float or None
@@ -216,6 +220,17 @@ window_warp : float or "auto", default="auto"
     length is 60 steps or more, and leaves shorter series (read step by step) as
     they are; the value used is ``window_warp_``. Prediction reads series as they
     are. Ignored for text.
+
+conv_branch : bool or "auto", default="auto"
+    Numeric input only: beside the recurrent layer, a small fully convolutional
+    network (two convolutions of kernels 5 and 3, ``hidden_size`` filters each, with
+    batch normalisation and ReLUs) reads what the recurrent layer reads, and the
+    mean of its features over each series' steps joins the pooled vector, as
+    LSTM-FCN sets an FCN beside its LSTM (Karim et al. 2018): local shapes,
+    wherever they fall in a series. ``"auto"`` adds it where the front end reads the
+    series (``downsample_`` above 1), so it runs on the front end's few steps for a
+    fraction of the recurrent layer's time; the choice is ``conv_branch_``.
+    Ignored for text.
 
 n_networks : int, default=1
     How many networks to train side by side in one model, each from its own initial

@@ -66,6 +66,7 @@ CONSTRAINTS = {
     "series_differences": ["boolean"],
     "series_scale": ["boolean", StrOptions({"auto"})],
     "window_warp": [Interval(numbers.Real, 0, 1, closed="left"), StrOptions({"auto"})],
+    "conv_branch": ["boolean", StrOptions({"auto"})],
     "refit": ["boolean"],
     "tol": [Interval(numbers.Real, 0, None, closed="left")],
     "callbacks": [list, tuple, None],

@@ -84,6 +84,8 @@ class RNNRegressor(RegressorMixin, BaseManyToOne):
         # off: warping the timing of a series may change what it should predict (a
         # duration, a sum), and no regression series measured it
         "window_warp": 0.0,
+        # off: no regression series measured it (the classifier's is "auto")
+        "conv_branch": False,
         "n_networks": 1,
         # off: no text regression data to measure it on (the classifier's is 0.25)
         "word_dropout": 0.0,

@@ -133,7 +133,8 @@ def test_a_series_classifier_and_regressor_serve_their_predictions(tmp_path):
 def test_long_series_serve_through_the_convolutional_front_end(
     pooling, differences, scale, tmp_path
 ):
-    # the defaults read long series through strided convolutions (downsample) and
+    # the defaults read long series through strided convolutions (downsample), with
+    # a convolutional branch beside the recurrent layer (conv_branch), and
     # each channel's within-series copy (series_normalize), series_differences
     # adds the steps' changes and series_scale each series' scale: all travel to
     # the file
@@ -147,7 +148,7 @@ def test_long_series_serve_through_the_convolutional_front_end(
         series_scale=scale,
     )
     clf.fit(X, [0, 1] * 10)
-    assert clf.downsample_ > 1 and clf.series_normalize
+    assert clf.downsample_ > 1 and clf.series_normalize and clf.conv_branch_
     assert clf.series_scale_ is scale
     channels = (8 if differences else 4) + (2 if scale else 0)
     assert clf.module_.front_end.reduce.in_channels == channels

@@ -2,8 +2,9 @@
 convolutional front end for long series (``downsample``), each channel's
 within-series shape beside its values (``series_normalize``), each series' scale
 where series differ in it by orders of magnitude (``series_scale``), long series
-warped in time while the classifier trains (``window_warp``); and on request their
-step-to-step changes (``series_differences``)."""
+warped in time while the classifier trains (``window_warp``) and read by a small
+convolutional network beside the recurrent layer (``conv_branch``); and on request
+their step-to-step changes (``series_differences``)."""
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ import torch
 from sklearn_rnn import RNNClassifier, RNNRegressor, load
 from sklearn_rnn._reader import SequenceReader
 from sklearn_rnn.nn import ManyToOneNet, window_warp
-from sklearn_rnn.nn.encoder import ConvFrontEnd
+from sklearn_rnn.nn.encoder import ConvBranch, ConvFrontEnd
 
 
 def long_series(n=48, seed=0):
@@ -330,3 +331,67 @@ def test_window_warp_auto_warps_long_series_while_training_only(tmp_path):
         with pytest.raises(ValueError, match="window_warp"):
             RNNClassifier(window_warp=bad).fit(X, y)
     check_the_setting_travels(clf, X, y, X_test, tmp_path, window_warp=0.0)
+
+
+def test_the_conv_branch_gives_each_series_what_it_gives_alone():
+    # training: the batch normalisation counts the real steps only, so that the
+    # padding moves neither the batch's statistics nor the running ones
+    torch.manual_seed(0)
+    branch = ConvBranch(3, 4)
+    lengths = torch.tensor([23, 11, 5, 1])
+    batch = torch.zeros(4, 23, 3)
+    for i, n in enumerate(lengths.tolist()):
+        batch[i, :n] = torch.randn(n, 3)
+    branch.train()
+    branch(batch, lengths)
+    conv = branch.wide(batch.transpose(1, 2))  # the first layer's raw features
+    real = torch.cat([conv[i, :, :n] for i, n in enumerate(lengths.tolist())], dim=1)
+    torch.testing.assert_close(branch.wide_norm.running_mean, 0.1 * real.mean(dim=1))
+    torch.testing.assert_close(
+        branch.wide_norm.running_var, 0.9 + 0.1 * real.var(dim=1, unbiased=True)
+    )
+    # prediction: each series gives alone what it gives in the ragged batch
+    branch.eval()
+    out = branch(batch, lengths)
+    assert out.shape == (4, 4) and branch.output_size == 4
+    for i, n in enumerate(lengths.tolist()):
+        torch.testing.assert_close(out[i], branch(batch[i : i + 1, :n], None)[0])
+    with pytest.raises(ValueError, match="conv_branch needs numeric input"):
+        ManyToOneNet(n_outputs=2, n_symbols=10, embedding_dim=4, conv_branch=True)
+
+
+def test_conv_branch_auto_joins_the_recurrent_layer_where_the_front_end_reads(
+    tmp_path,
+):
+    X, y = long_series(24)
+    X_test, _ = long_series(8, seed=1)
+    fits = {}
+    for branch in ("auto", False):
+        clf = RNNClassifier(
+            conv_branch=branch, hidden_size=8, max_iter=3, random_state=0
+        )
+        with pytest.warns(Warning):
+            fits[branch] = clf.fit(X, y)
+    clf = fits["auto"]
+    assert clf.downsample_ > 1 and clf.conv_branch_
+    assert isinstance(clf.module_.conv_branch, ConvBranch)
+    # its mean features join the pooled vector: two directions of 8, then 8
+    assert clf.transform(X_test).shape == (8, 24)
+    assert not fits[False].conv_branch_ and fits[False].module_.conv_branch is None
+    assert fits[False].transform(X_test).shape == (8, 16)
+    # series read step by step and text have none; the regressor's is off
+    short = RNNClassifier(hidden_size=4, max_iter=1, random_state=0)
+    with pytest.warns(Warning):
+        short.fit([x[:40] for x in X], y)
+    assert short.downsample_ == 1 and not short.conv_branch_
+    text = RNNClassifier(hidden_size=4, max_iter=1, conv_branch=True, random_state=0)
+    with pytest.warns(Warning):
+        text.fit(["a b c", "b c d"] * 4, [0, 1] * 4)
+    assert not text.conv_branch_
+    reg = RNNRegressor(hidden_size=4, max_iter=1, random_state=0)
+    with pytest.warns(Warning):
+        reg.fit(X, y.astype(float))
+    assert reg.downsample_ > 1 and not reg.conv_branch_
+    with pytest.raises(ValueError, match="conv_branch"):
+        RNNClassifier(conv_branch="some").fit(X, y)
+    check_the_setting_travels(clf, X, y, X_test, tmp_path, conv_branch=False)

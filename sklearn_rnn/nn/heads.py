@@ -13,7 +13,7 @@ from ._protocol import LossOutput
 from .adversarial import adversarial_loss
 from .augment import window_warp as warp_windows
 from .dropout import Dropout
-from .encoder import ConvFrontEnd, RecurrentEncoder, step_mask
+from .encoder import ConvBranch, ConvFrontEnd, RecurrentEncoder, step_mask
 from .tokens import TokenFeatures
 
 
@@ -92,6 +92,10 @@ class ManyToOneNet(nn.Module):
         For numeric input, while training: above 0, :meth:`loss` reads each series
         with a random window of this share of its length run at twice or half its
         speed (see :func:`sklearn_rnn.nn.augment.window_warp`).
+    conv_branch : bool
+        For numeric input: a :class:`~sklearn_rnn.nn.encoder.ConvBranch` of
+        ``hidden_size`` filters reads what the encoder reads (after the front end),
+        and its vector joins the pooled one: :meth:`pool` gives ``(N, D*H + H)``.
     **encoder_kwargs
         Passed to :class:`~sklearn_rnn.nn.encoder.RecurrentEncoder`.
 
@@ -118,6 +122,7 @@ class ManyToOneNet(nn.Module):
         feature_embedding_dim=25,
         adversarial=0.0,
         window_warp=0.0,
+        conv_branch=False,
         **encoder_kwargs,
     ):
         super().__init__()
@@ -131,16 +136,18 @@ class ManyToOneNet(nn.Module):
             raise ValueError("adversarial needs symbol input (n_symbols)")
         if window_warp > 0 and encoder_kwargs.get("n_channels") is None:
             raise ValueError("window_warp needs numeric input (n_channels)")
+        if conv_branch and encoder_kwargs.get("n_channels") is None:
+            raise ValueError("conv_branch needs numeric input (n_channels)")
         self.objective = objective
         self.adversarial = adversarial
         self.window_warp = window_warp
         self.front_end = None
+        n_filters = encoder_kwargs.get(
+            "hidden_size", RecurrentEncoder.__init__.__kwdefaults__["hidden_size"]
+        )
         if downsample > 1:
             if encoder_kwargs.get("n_channels") is None:
                 raise ValueError("downsample needs numeric input (n_channels)")
-            n_filters = encoder_kwargs.get(
-                "hidden_size", RecurrentEncoder.__init__.__kwdefaults__["hidden_size"]
-            )
             self.front_end = ConvFrontEnd(
                 encoder_kwargs["n_channels"], n_filters, downsample
             )
@@ -160,10 +167,19 @@ class ManyToOneNet(nn.Module):
                 feature_embedding_dim=feature_embedding_dim,
             )
             encoder_kwargs["n_channels"] = self.features.output_size
+        self.conv_branch = None
+        if conv_branch:
+            self.conv_branch = ConvBranch(encoder_kwargs["n_channels"], n_filters)
         self.encoder = RecurrentEncoder(dropout=dropout, **encoder_kwargs)
         self.pooling = pooling
         self.dropout = Dropout(dropout)
-        self.output = nn.Linear(self.encoder.output_size, n_outputs)
+        self.output = nn.Linear(self.pooled_size, n_outputs)
+
+    @property
+    def pooled_size(self):
+        """The size of the vector :meth:`pool` gives each sequence."""
+        branch = 0 if self.conv_branch is None else self.conv_branch.output_size
+        return self.encoder.output_size + branch
 
     @property
     def word_embedding(self):
@@ -193,7 +209,10 @@ class ManyToOneNet(nn.Module):
         outputs, state = self.encoder(
             inputs, lengths, final_state=final_state, adversary=adversary
         )
-        return POOLINGS[self.pooling](self.encoder, outputs, state, lengths)
+        pooled = POOLINGS[self.pooling](self.encoder, outputs, state, lengths)
+        if self.conv_branch is None:
+            return pooled
+        return torch.cat([pooled, self.conv_branch(inputs, lengths)], dim=1)
 
     def forward(self, inputs, lengths, adversary=None):
         return self.output(self.dropout(self.pool(inputs, lengths, adversary)))
