@@ -394,4 +394,9 @@ def test_conv_branch_auto_joins_the_recurrent_layer_where_the_front_end_reads(
     assert reg.downsample_ > 1 and not reg.conv_branch_
     with pytest.raises(ValueError, match="conv_branch"):
         RNNClassifier(conv_branch="some").fit(X, y)
+    # mixed precision: its statistics stay in float32, as the running ones
+    mixed = RNNClassifier(hidden_size=4, max_iter=1, precision="bfloat16")
+    with pytest.warns(Warning):
+        mixed.fit(X, y)
+    assert mixed.conv_branch_ and mixed.predict(X_test).shape == (8,)
     check_the_setting_travels(clf, X, y, X_test, tmp_path, conv_branch=False)

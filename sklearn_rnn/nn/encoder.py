@@ -320,6 +320,7 @@ class MaskedBatchNorm1d(nn.BatchNorm1d):
     def forward(self, x, mask=None):
         if mask is None or not self.training:
             return super().forward(x)
+        dtype, x = x.dtype, x.float()  # statistics in float32, as the running ones
         weights = mask.to(x.dtype)
         count = weights.sum()  # the real steps of all the sequences
         mean = (x * weights).sum(dim=(0, 2)) / count
@@ -331,7 +332,7 @@ class MaskedBatchNorm1d(nn.BatchNorm1d):
             self.running_var.lerp_(unbiased, self.momentum)
             self.num_batches_tracked += 1
         scale = self.weight / torch.sqrt(var + self.eps)
-        return (x - mean[:, None]) * scale[:, None] + self.bias[:, None]
+        return ((x - mean[:, None]) * scale[:, None] + self.bias[:, None]).to(dtype)
 
 
 class ConvBranch(nn.Module):
