@@ -942,9 +942,10 @@ class BaseManyToOne(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN):
         """The network's settings that the classifier and the regressor share (their
         ``_network_kwargs`` add the outputs and the objective)."""
         kwargs = {} if self.n_networks == 1 else {"n_members": self.n_networks}
+        stride = self._downsampling(data)
         kwargs |= {
             "pooling": self.pooling,
-            "downsample": self._downsampling(data),
+            "downsample": stride,
             "word_dropout": self.word_dropout,
         }
         if self.adversarial_eps > 0 and self._embeds_words():
@@ -952,7 +953,7 @@ class BaseManyToOne(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseRNN):
         warp = self._window_warping(data)
         if warp > 0:
             kwargs["window_warp"] = warp
-        if self._conv_branching(data):
+        if self._conv_branching(stride):
             kwargs["conv_branch"] = True
         if getattr(self.reader_, "char_vocabulary", None) is not None:
             kwargs.update(
@@ -1009,15 +1010,15 @@ else 1))
             warp = AUTO_WINDOW_WARP if median >= AUTO_WINDOW_WARP_MIN_STEPS else 0.0
         return float(warp)
 
-    def _conv_branching(self, data):
+    def _conv_branching(self, stride):
         """Whether the network has a convolutional branch beside its recurrent
-        layer (``conv_branch``, or what ``"auto"`` makes of it for the training
-        ``data``): ``"auto"`` where the front end reads the series (a ``downsample_``
+        layer (``conv_branch``, or what ``"auto"`` makes of it): ``"auto"`` where
+        the front end reads the series (its ``stride``, the fit's ``downsample_``,
         above 1). Text never has one."""
         if self.reader_.family != "numeric":
             return False
         if self.conv_branch == "auto":
-            return self._downsampling(data) > 1
+            return stride > 1
         return bool(self.conv_branch)
 
     @property

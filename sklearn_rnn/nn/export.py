@@ -93,8 +93,7 @@ class ManyToOneGraph(nn.Module):
             pooled = last
         else:
             pooled = POOLINGS[self.net.pooling](None, outputs, None, lengths)
-        if self.net.conv_branch is not None:
-            pooled = torch.cat([pooled, self.net.conv_branch(inputs, lengths)], dim=1)
+        pooled = self.net.join_branch(pooled, inputs, lengths)
         if spellings is None:
             return self.net.output(pooled)
         return self.net.output(pooled), features.chars.features_of_rows(spellings)

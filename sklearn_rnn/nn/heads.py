@@ -210,6 +210,11 @@ class ManyToOneNet(nn.Module):
             inputs, lengths, final_state=final_state, adversary=adversary
         )
         pooled = POOLINGS[self.pooling](self.encoder, outputs, state, lengths)
+        return self.join_branch(pooled, inputs, lengths)
+
+    def join_branch(self, pooled, inputs, lengths):
+        """The ``pooled`` vectors ``(N, D*H)`` with the convolutional branch's
+        vectors of the encoder's ``inputs`` after them (as they are without one)."""
         if self.conv_branch is None:
             return pooled
         return torch.cat([pooled, self.conv_branch(inputs, lengths)], dim=1)
