@@ -382,6 +382,13 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                     self._refit_on_all(
                         data, initial, device, ranks, time.perf_counter() - started
                     )
+            validated = valid_data is not None
+            finished = self._finish_fit(
+                data, incremental=incremental, validated=validated
+            )
+            if finished and self.checkpoint_dir is not None:
+                if ranks is None or ranks.main:  # the last file predicts as self
+                    self._write_checkpoint(validated)
         except BaseException:
             vars(self).clear()
             vars(self).update(before)
@@ -393,6 +400,13 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         self._network_params = self._network_defining_params()
         self._publish_training_state(validated=valid_data is not None)
         return self
+
+    def _finish_fit(self, data, *, incremental, validated):
+        """Once trained, keep what prediction reads of the training ``data`` (all
+        of it, the validation share too) besides the network; whether that changed
+        the fitted model (the classifier's nearest readout keeps the training
+        sequences' vectors). Nothing here."""
+        return False
 
     def _refit_on_all(self, data, initial, device, ranks, used):
         """``refit``: train the network again from its ``initial`` weights on all of

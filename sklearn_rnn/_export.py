@@ -282,7 +282,11 @@ def _describe(estimator):
         }
         return GeneratorGraph(module), reader, outputs
     several = isinstance(module, ManyToOneEnsembleNet)
-    graph = ManyToOneEnsembleGraph(module) if several else ManyToOneGraph(module)
+    readout = None
+    if isinstance(estimator, RNNClassifier) and estimator.readout_ == "nearest":
+        readout = estimator._nearest_readout().eval()
+    graph_class = ManyToOneEnsembleGraph if several else ManyToOneGraph
+    graph = graph_class(module, readout)
     if isinstance(estimator, RNNClassifier):
         return (
             graph,

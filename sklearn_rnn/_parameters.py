@@ -130,6 +130,7 @@ TRAINING_PARAMS = frozenset(TRAINING) | {
     "seq_len",
     "label_smoothing",
     "beam_size",
+    "readout",
     "length_penalty",
     "max_output_length",
 }

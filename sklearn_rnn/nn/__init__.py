@@ -9,7 +9,7 @@ from .adversarial import EmbeddingAdversary
 from .augment import window_warp
 from .crf import LinearChainCRF
 from .encoder import CELLS, OneHot, RecurrentEncoder, WordEmbedding
-from .heads import POOLINGS, ManyToOneEnsembleNet, ManyToOneNet
+from .heads import POOLINGS, ManyToOneEnsembleNet, ManyToOneNet, NearestReadout
 from .language_model import CharLanguageModel
 from .seq2seq import (
     ATTENTIONS,
@@ -46,6 +46,7 @@ __all__ = [
     "LossOutput",
     "ManyToOneEnsembleNet",
     "ManyToOneNet",
+    "NearestReadout",
     "OneHot",
     "RecurrentEncoder",
     "Seq2SeqNet",

@@ -72,13 +72,15 @@ class MaskedEncoder(nn.Module):
 
 class ManyToOneGraph(nn.Module):
     """:class:`~sklearn_rnn.nn.ManyToOneNet` for export: ``(N, O)`` outputs (logits
-    or scaled targets). A network that reads characters takes them as
+    or scaled targets; with a ``readout``, a :class:`~sklearn_rnn.nn.NearestReadout`,
+    its blended log-probabilities). A network that reads characters takes them as
     :class:`TaggerGraph` does, and gives ``spelled`` too."""
 
-    def __init__(self, net):
+    def __init__(self, net, readout=None):
         super().__init__()
         self.net = net
         self.encoder = MaskedEncoder(net.encoder)
+        self.readout = readout
 
     def forward(
         self, inputs, lengths, spelling_index=None, char_features=None, spellings=None
@@ -94,26 +96,49 @@ class ManyToOneGraph(nn.Module):
         else:
             pooled = POOLINGS[self.net.pooling](None, outputs, None, lengths)
         pooled = self.net.join_branch(pooled, inputs, lengths)
+        outputs = self.net.output(pooled)
+        if self.readout is not None:  # a classifier's nearest readout
+            outputs = self.readout(pooled, outputs)
         if spellings is None:
-            return self.net.output(pooled)
-        return self.net.output(pooled), features.chars.features_of_rows(spellings)
+            return outputs
+        return outputs, features.chars.features_of_rows(spellings)
 
 
 class ManyToOneEnsembleGraph(nn.Module):
     """:class:`~sklearn_rnn.nn.ManyToOneEnsembleNet` for export: its ``(N, O)``
     outputs, from the members' as it combines them (inputs as
     :class:`ManyToOneGraph`'s; the members' character features side by side in
-    ``char_features``, and so in the features of ``spellings``)."""
+    ``char_features``, and so in the features of ``spellings``). With a
+    ``readout``, its blended log-probabilities of the members' pooled vectors side
+    by side and their combined outputs."""
 
-    def __init__(self, net):
+    def __init__(self, net, readout=None):
         super().__init__()
         self.objective = net.objective
-        self.members = nn.ModuleList(ManyToOneGraph(member) for member in net.members)
+        self.readout = readout
+        member_readout = None if readout is None else _WithPooled()
+        self.members = nn.ModuleList(
+            ManyToOneGraph(member, member_readout) for member in net.members
+        )
 
     def forward(self, inputs, lengths, *chars):
         outputs, spelled = _run_members(self.members, inputs, lengths, chars)
-        combined = combine_outputs(outputs, self.objective)
+        if self.readout is None:
+            combined = combine_outputs(outputs, self.objective)
+        else:  # (M, N, P + O): each member's pooled vector, then its outputs
+            width = self.members[0].net.pooled_size
+            pooled = outputs[..., :width].transpose(0, 1).flatten(1)
+            combined = combine_outputs(outputs[..., width:], self.objective)
+            combined = self.readout(pooled, combined)
         return combined if spelled is None else (combined, spelled)
+
+
+class _WithPooled(nn.Module):
+    """A member's readout inside an ensemble's nearest readout: its pooled vector
+    and its outputs side by side, ``(N, P + O)``, which the ensemble splits."""
+
+    def forward(self, pooled, outputs):
+        return torch.cat([pooled, outputs], dim=1)
 
 
 def _run_members(members, inputs, lengths, chars):

@@ -222,6 +222,12 @@ class ManyToOneNet(nn.Module):
     def forward(self, inputs, lengths, adversary=None):
         return self.output(self.dropout(self.pool(inputs, lengths, adversary)))
 
+    def pooled_and_outputs(self, inputs, lengths):
+        """:meth:`pool`'s vectors ``(N, D*H)`` and the outputs ``(N, O)`` read off
+        them, in one pass (what :class:`NearestReadout` reads)."""
+        pooled = self.pool(inputs, lengths)
+        return pooled, self.output(self.dropout(pooled))
+
     # what _many_to_one_loss reads: the outputs it scores, each sequence's loss of
     # them, and the outputs the network predicts from them
     def scored_outputs(self, inputs, lengths, adversary=None):
@@ -294,6 +300,15 @@ class ManyToOneEnsembleNet(nn.Module):
     def forward(self, inputs, lengths, adversary=None):
         return self.combine(self.scored_outputs(inputs, lengths, adversary))
 
+    def pooled_and_outputs(self, inputs, lengths):
+        """The members' pooled vectors side by side (:meth:`pool`'s) and the
+        combined outputs ``(N, O)``, in one pass."""
+        pooled, outputs = zip(
+            *(m.pooled_and_outputs(inputs, lengths) for m in self.members),
+            strict=True,
+        )
+        return torch.cat(pooled, dim=-1), self.combine(torch.stack(outputs))
+
     def scored_outputs(self, inputs, lengths, adversary=None):
         """Each member's outputs, ``(M, N, O)``."""
         return torch.stack([m(inputs, lengths, adversary) for m in self.members])
@@ -347,3 +362,46 @@ def combine_outputs(outputs, objective):
         log_probs = torch.log_softmax(outputs, dim=-1)
         return torch.logsumexp(log_probs, dim=0) - math.log(outputs.shape[0])
     return outputs.mean(dim=0)
+
+
+class NearestReadout(nn.Module):
+    """Class scores that average a classifier's probabilities with a vote for the
+    class of the nearest reference vector, as 1-NN reads a training set.
+
+    Parameters
+    ----------
+    reference : Tensor of shape (M, D)
+        The pooled vectors of the training sequences (the reference set).
+    targets : Tensor of shape (M,)
+        Their class indices.
+    n_classes : int
+
+    Notes
+    -----
+    :meth:`forward` takes the pooled vectors ``(N, D)`` of the sequences to classify
+    and the network's logits ``(N, O)``, and gives the logarithms of
+    ``(softmax(logits) + vote) / 2``, where ``vote`` is the one-hot class of the
+    reference vector nearest to each (Euclidean distance; the first of ties). Their
+    softmax is that average itself, so the class voted for is always the most
+    probable, and the others keep the network's order. The references are buffers,
+    so the module moves with ``.to`` and exports to ONNX as constants.
+    """
+
+    def __init__(self, reference, targets, n_classes):
+        super().__init__()
+        reference = torch.as_tensor(reference, dtype=torch.float32)
+        targets = torch.as_tensor(targets, dtype=torch.long)
+        self.register_buffer("reference", reference)
+        self.register_buffer("squared_norms", reference.pow(2).sum(dim=1))
+        self.register_buffer(
+            "votes", nn.functional.one_hot(targets, n_classes).to(torch.float32)
+        )
+
+    def forward(self, pooled, logits):
+        pooled = pooled.to(self.reference.dtype)
+        # |p - r|^2 less |p|^2, which is the same for every reference
+        distances = self.squared_norms - 2.0 * pooled @ self.reference.T
+        vote = self.votes.index_select(0, distances.argmin(dim=1))
+        probabilities = torch.softmax(logits.to(self.votes.dtype), dim=1)
+        blended = 0.5 * (probabilities + vote)
+        return torch.log(blended.clamp(min=torch.finfo(blended.dtype).tiny))
