@@ -97,6 +97,7 @@ def test_a_series_classifier_and_regressor_serve_their_predictions(tmp_path):
     X = _series(30, seed=0)
     labels = np.array([1, 2, 3] * 10)
     clf = RNNClassifier(**QUICK, bidirectional=True).fit(X, labels)
+    assert clf.readout_ == "nearest"  # the training series' vectors go in the file
     served = _served(clf, tmp_path)
     X_test = _series(12, seed=1)
     np.testing.assert_array_equal(served.predict(X_test), clf.predict(X_test))
@@ -118,12 +119,15 @@ def test_a_series_classifier_and_regressor_serve_their_predictions(tmp_path):
         rtol=1e-4,
         atol=1e-4,
     )
-    clf = RNNClassifier(**QUICK, n_networks=2, downsample=4).fit(X, labels)
-    np.testing.assert_allclose(
-        _served(clf, tmp_path).predict_proba(X_test),
-        clf.predict_proba(X_test),
-        atol=1e-4,
-    )
+    # ... and the nearest of the members' vectors side by side
+    for readout in ("nearest", "softmax"):
+        clf = RNNClassifier(**QUICK, n_networks=2, downsample=4, readout=readout)
+        clf.fit(X, labels)
+        np.testing.assert_allclose(
+            _served(clf, tmp_path).predict_proba(X_test),
+            clf.predict_proba(X_test),
+            atol=1e-4,
+        )
 
 
 @pytest.mark.parametrize(
@@ -149,6 +153,7 @@ def test_long_series_serve_through_the_convolutional_front_end(
     )
     clf.fit(X, [0, 1] * 10)
     assert clf.downsample_ > 1 and clf.series_normalize and clf.conv_branch_
+    assert clf.readout_ == "nearest"
     assert clf.series_scale_ is scale
     channels = (8 if differences else 4) + (2 if scale else 0)
     assert clf.module_.front_end.reduce.in_channels == channels

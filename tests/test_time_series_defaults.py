@@ -3,16 +3,20 @@ convolutional front end for long series (``downsample``), each channel's
 within-series shape beside its values (``series_normalize``), each series' scale
 where series differ in it by orders of magnitude (``series_scale``), long series
 warped in time while the classifier trains (``window_warp``) and read by a small
-convolutional network beside the recurrent layer (``conv_branch``); and on request
+convolutional network beside the recurrent layer (``conv_branch``); the classifier's
+predictions read off the nearest training series (``readout``); and on request
 their step-to-step changes (``series_differences``)."""
+
+import pickle
 
 import numpy as np
 import pytest
 import torch
+from sklearn.neighbors import KNeighborsClassifier
 
 from sklearn_rnn import RNNClassifier, RNNRegressor, load
 from sklearn_rnn._reader import SequenceReader
-from sklearn_rnn.nn import ManyToOneNet, window_warp
+from sklearn_rnn.nn import ManyToOneNet, NearestReadout, window_warp
 from sklearn_rnn.nn.encoder import ConvBranch, ConvFrontEnd
 
 
@@ -404,3 +408,117 @@ def test_conv_branch_auto_joins_the_recurrent_layer_where_the_front_end_reads(
         mixed.fit(X, y)
     assert mixed.conv_branch_ and mixed.predict(X_test).shape == (8,)
     check_the_setting_travels(clf, X, y, X_test, tmp_path, conv_branch=False)
+
+
+def test_the_nearest_readout_votes_for_the_nearest_reference_class():
+    reference = torch.tensor([[0.0, 0.0], [4.0, 0.0], [0.0, 4.0], [4.0, 0.1]])
+    readout = NearestReadout(reference, torch.tensor([2, 0, 1, 1]), n_classes=3)
+    pooled = torch.tensor([[3.0, 0.2], [0.1, 3.0], [-1.0, -1.0], [4.0, 0.05]])
+    logits = torch.tensor([[0.0, 0.0, 5.0], [1.0, 2.0, 3.0], [0.0, 0.0, 0.0]] * 2)[:4]
+    blended = readout(pooled, logits).exp()
+    # [4, 0.05] lies as near to [4, 0] as to [4, 0.1]: the first of ties
+    vote = torch.nn.functional.one_hot(torch.tensor([1, 1, 2, 0]), 3).float()
+    torch.testing.assert_close(blended, (torch.softmax(logits, 1) + vote) / 2)
+    torch.testing.assert_close(blended.sum(dim=1), torch.ones(4))
+    # the vote wins over a network sure of another class; the others keep its order
+    assert blended.argmax(dim=1).tolist() == [1, 1, 2, 0]
+    assert blended[1, 2] > blended[1, 0]
+    with pytest.raises(RuntimeError):
+        readout(torch.zeros(1, 3), torch.zeros(1, 3))  # vectors of another width
+
+
+def prototype_series(n_per_prototype, seed):
+    """Noisy copies of six random prototype series (30-60 steps, 2 channels), two
+    per class: what a nearest neighbour tells apart and a barely trained output
+    layer does not."""
+    prototypes = np.random.default_rng(100)
+    shapes = [prototypes.normal(size=(int(n), 2)) for n in (30, 45, 60, 35, 50, 40)]
+    rng = np.random.default_rng(seed)
+    X, y = [], []
+    for k, shape in enumerate(shapes):
+        for _ in range(n_per_prototype):
+            X.append((shape + rng.normal(scale=0.2, size=shape.shape)).astype("f4"))
+            y.append(f"class {k % 3}")
+    return X, np.array(y)
+
+
+def test_readout_auto_reads_the_nearest_training_series_of_small_series_sets(
+    tmp_path,
+):
+    X, y = prototype_series(5, seed=0)
+    X_test, y_test = prototype_series(10, seed=1)
+    params = dict(hidden_size=8, max_iter=1, random_state=0)
+    fits = {}
+    for readout in ("auto", "softmax"):
+        with pytest.warns(Warning):  # one epoch does not converge
+            fits[readout] = RNNClassifier(readout=readout, **params).fit(X, y)
+    clf = fits["auto"]
+    assert clf.readout_ == "nearest" and fits["softmax"].readout_ == "softmax"
+    # the label of the nearest training series in the pooled vectors
+    knn = KNeighborsClassifier(n_neighbors=1).fit(clf.transform(X), y)
+    predicted = clf.predict(X_test)
+    np.testing.assert_array_equal(predicted, knn.predict(clf.transform(X_test)))
+    assert clf.score(X_test, y_test) >= 0.95
+    assert clf.score(X_test, y_test) >= fits["softmax"].score(X_test, y_test) + 0.2
+    np.testing.assert_array_equal(clf.predict(X), y)  # each its own nearest
+    # probabilities: the softmax's averaged with the vote, which wins
+    proba = clf.predict_proba(X_test)
+    softmax = fits["softmax"].predict_proba(X_test)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(clf.classes_[proba.argmax(axis=1)], predicted)
+    vote = clf.classes_[:, None] == predicted[None, :]
+    np.testing.assert_allclose(proba, (softmax + vote.T) / 2, atol=1e-5)
+    np.testing.assert_allclose(clf.predict_log_proba(X_test), np.log(proba))
+    # it travels with the model
+    clf.save(tmp_path / "model.zip")
+    for copy in (load(tmp_path / "model.zip"), pickle.loads(pickle.dumps(clf))):
+        assert copy.readout_ == "nearest"
+        np.testing.assert_allclose(copy.predict_proba(X_test), proba, atol=1e-6)
+
+
+def test_readout_auto_reads_the_softmax_where_the_nearest_does_not_fit():
+    X, y = prototype_series(3, seed=0)
+    params = dict(hidden_size=4, max_iter=1, random_state=0)
+    cases = {
+        "text": (RNNClassifier(**params), ["a b", "b c", "c a"] * 6, y),
+        "class weights": (RNNClassifier(class_weight="balanced", **params), X, y),
+        "a validation set": (RNNClassifier(early_stopping=True, **params), X, y),
+    }
+    for what, (clf, inputs, labels) in cases.items():
+        with pytest.warns(Warning):
+            clf.fit(inputs, labels)
+        assert clf.readout_ == "softmax", what
+    partial = RNNClassifier(**params).partial_fit(X, y, classes=np.unique(y))
+    assert partial.readout_ == "softmax"
+    # a fit that reads the nearest, then partial_fit: the old vectors are dropped
+    with pytest.warns(Warning):
+        clf = RNNClassifier(**params).fit(X, y)
+    assert clf.readout_ == "nearest"
+    clf.partial_fit(X, y)
+    assert clf.readout_ == "softmax"
+    with pytest.raises(ValueError, match="readout='nearest'.*partial_fit"):
+        RNNClassifier(readout="nearest", **params).partial_fit(
+            X, y, classes=np.unique(y)
+        )
+    with pytest.raises(ValueError, match="readout"):
+        RNNClassifier(readout="knn", **params).fit(X, y)
+    # asked for, the nearest reads text too
+    with pytest.warns(Warning):
+        text = RNNClassifier(readout="nearest", **params).fit(["a b", "c d"], [0, 1])
+    assert text.readout_ == "nearest" and text.predict(["a b"]).tolist() == [0]
+
+
+def test_a_sample_of_weight_0_is_no_nearest_series():
+    X, y = prototype_series(3, seed=0)
+    # a copy of the first series with another label: the nearest of the first
+    # series, and first of the tie, unless its weight of 0 removes it
+    flipped = "class 1" if y[0] != "class 1" else "class 2"
+    X_all, y_all = [X[0]] + X, np.r_[[flipped], y]
+    params = dict(hidden_size=4, max_iter=1, random_state=0)
+    weights = {"kept": np.ones(len(X_all)), "removed": np.r_[0.0, np.ones(len(X))]}
+    predicted = {}
+    for what, weight in weights.items():
+        with pytest.warns(Warning):
+            clf = RNNClassifier(**params).fit(X_all, y_all, sample_weight=weight)
+        predicted[what] = clf.predict(X[:1])[0]
+    assert predicted == {"kept": flipped, "removed": y[0]}
