@@ -23,10 +23,6 @@ from ._parameters import (
 )
 from .nn import NearestReadout
 
-# readout="auto" reads the nearest training series below this many training sequences
-# (where early stopping's "auto" is off too)
-AUTO_NEAREST_MAX_SAMPLES = 1000
-
 
 @fill_doc
 class RNNClassifier(ClassifierMixin, BaseManyToOne):
@@ -328,7 +324,8 @@ class RNNClassifier(ClassifierMixin, BaseManyToOne):
             return self.readout == "nearest"
         return (
             self.reader_.family == "numeric"
-            and n_samples < AUTO_NEAREST_MAX_SAMPLES
+            # below the size where early stopping's "auto" holds data out
+            and n_samples < self._auto_early_stopping_min
             and not (incremental or validated)
             and self.class_weight is None
         )
