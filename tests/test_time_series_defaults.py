@@ -427,6 +427,42 @@ def test_the_nearest_readout_votes_for_the_nearest_reference_class():
         readout(torch.zeros(1, 3), torch.zeros(1, 3))  # vectors of another width
 
 
+def test_the_balancing_scale_weighs_each_part_of_the_vectors_alike():
+    # a wide part (2 numbers) whose points lie far apart beside a narrow one (1)
+    # whose points lie near: plain distances hear the wide part alone
+    reference = torch.tensor(
+        [[0.0, 0.0, 0.0], [10.0, 0.0, 0.1], [0.0, 10.0, 0.2], [10.0, 10.0, 1.0]]
+    )
+    scale = NearestReadout.balancing_scale(reference, blocks=(2, 1))
+    wide = torch.cdist(reference[:, :2], reference[:, :2]).pow(2)
+    narrow = torch.cdist(reference[:, 2:], reference[:, 2:]).pow(2)
+    pairs = torch.triu_indices(4, 4, offset=1)
+    expected = [wide[pairs[0], pairs[1]].median(), narrow[pairs[0], pairs[1]].median()]
+    torch.testing.assert_close(
+        scale, torch.tensor([expected[0], expected[0], expected[1]]).rsqrt()
+    )
+    # a query near the first reference in the wide part, and the last in the
+    # narrow one, where the narrow part's difference is the larger in its units
+    query = torch.tensor([[1.0, 1.0, 1.0]])
+    targets = torch.tensor([0, 1, 2, 3])
+    plain = NearestReadout(reference, targets, n_classes=4)
+    balanced = NearestReadout(reference, targets, n_classes=4, scale=scale)
+    logits = torch.zeros(1, 4)
+    assert plain(query, logits).argmax().item() == 0
+    assert balanced(query, logits).argmax().item() == 3
+    # one part: the same neighbours as plain distances
+    one_part = NearestReadout.balancing_scale(reference, blocks=(3,))
+    assert torch.allclose(one_part, one_part[0].expand(3))
+    # at most max_pairs_of references are compared, spread evenly
+    many = torch.randn(50, 3, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(
+        NearestReadout.balancing_scale(many, (2, 1), max_pairs_of=10),
+        NearestReadout.balancing_scale(many[torch.linspace(0, 49, 10).long()], (2, 1)),
+    )
+    with pytest.raises(ValueError, match=r"blocks \(2, 2\) do not add up.* 3"):
+        NearestReadout.balancing_scale(reference, blocks=(2, 2))
+
+
 def prototype_series(n_per_prototype, seed):
     """Noisy copies of six random prototype series (30-60 steps, 2 channels), two
     per class: what a nearest neighbour tells apart and a barely trained output
@@ -474,6 +510,33 @@ def test_readout_auto_reads_the_nearest_training_series_of_small_series_sets(
     for copy in (load(tmp_path / "model.zip"), pickle.loads(pickle.dumps(clf))):
         assert copy.readout_ == "nearest"
         np.testing.assert_allclose(copy.predict_proba(X_test), proba, atol=1e-6)
+
+
+def test_the_nearest_readout_weighs_the_recurrent_and_conv_parts_alike(tmp_path):
+    X, y = prototype_series(5, seed=0)
+    # noisier copies: their nearest series differ between weighings of the parts
+    rng = np.random.default_rng(2)
+    X_test = [
+        (x + rng.normal(size=x.shape)).astype("f4") for x in prototype_series(4, 1)[0]
+    ]
+    clf = RNNClassifier(hidden_size=8, conv_branch=True, max_iter=1, random_state=0)
+    with pytest.warns(Warning):  # one epoch does not converge
+        clf.fit(X, y)
+    assert clf.readout_ == "nearest"
+    assert clf.module_.pooled_blocks == (16, clf.module_.conv_branch.output_size)
+    vectors = clf.transform(X)
+    scale = NearestReadout.balancing_scale(
+        torch.from_numpy(vectors), clf.module_.pooled_blocks
+    ).numpy()
+    assert scale[0] != scale[-1]  # two parts, two weights
+    knn = KNeighborsClassifier(n_neighbors=1).fit(vectors * scale, y)
+    expected = knn.predict(clf.transform(X_test) * scale)
+    np.testing.assert_array_equal(clf.predict(X_test), expected)
+    plain = KNeighborsClassifier(n_neighbors=1).fit(vectors, y)
+    assert (plain.predict(clf.transform(X_test)) != expected).sum() >= 3
+    clf.save(tmp_path / "model.zip")
+    copy = load(tmp_path / "model.zip")
+    np.testing.assert_array_equal(copy.predict(X_test), expected)
 
 
 def test_readout_auto_reads_the_softmax_where_the_nearest_does_not_fit():

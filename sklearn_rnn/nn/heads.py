@@ -178,8 +178,14 @@ class ManyToOneNet(nn.Module):
     @property
     def pooled_size(self):
         """The size of the vector :meth:`pool` gives each sequence."""
-        branch = 0 if self.conv_branch is None else self.conv_branch.output_size
-        return self.encoder.output_size + branch
+        return sum(self.pooled_blocks)
+
+    @property
+    def pooled_blocks(self):
+        """The widths of the parts of :meth:`pool`'s vector, in order: the
+        recurrent encoder's, then the convolutional branch's if there is one."""
+        branch = () if self.conv_branch is None else (self.conv_branch.output_size,)
+        return (self.encoder.output_size, *branch)
 
     @property
     def word_embedding(self):
@@ -294,6 +300,12 @@ class ManyToOneEnsembleNet(nn.Module):
         """The members' ``window_warp`` (alike, as :meth:`alike` builds them)."""
         return self.members[0].window_warp
 
+    @property
+    def pooled_blocks(self):
+        """The widths of the parts of :meth:`pool`'s vector: each member's, in
+        order."""
+        return tuple(width for m in self.members for width in m.pooled_blocks)
+
     def pool(self, inputs, lengths):
         return torch.cat([m.pool(inputs, lengths) for m in self.members], dim=-1)
 
@@ -375,30 +387,78 @@ class NearestReadout(nn.Module):
     targets : Tensor of shape (M,)
         Their class indices.
     n_classes : int
+    scale : Tensor of shape (D,), optional
+        A weight for each coordinate before distances are measured (all 1 if not
+        given); :meth:`balancing_scale` makes one that weighs the parts of the
+        vectors alike.
 
     Notes
     -----
     :meth:`forward` takes the pooled vectors ``(N, D)`` of the sequences to classify
     and the network's logits ``(N, O)``, and gives the logarithms of
     ``(softmax(logits) + vote) / 2``, where ``vote`` is the one-hot class of the
-    reference vector nearest to each (Euclidean distance; the first of ties). Their
+    reference vector nearest to each (Euclidean distance between the vectors times
+    ``scale``; the first of ties). Their
     softmax is that average itself, so the class voted for is always the most
     probable, and the others keep the network's order. The references are buffers,
     so the module moves with ``.to`` and exports to ONNX as constants.
     """
 
-    def __init__(self, reference, targets, n_classes):
+    def __init__(self, reference, targets, n_classes, scale=None):
         super().__init__()
         reference = torch.as_tensor(reference, dtype=torch.float32)
         targets = torch.as_tensor(targets, dtype=torch.long)
+        if scale is None:
+            scale = torch.ones(reference.shape[1])
+        scale = torch.as_tensor(scale, dtype=torch.float32)
+        self.register_buffer("scale", scale)
+        reference = reference * scale
         self.register_buffer("reference", reference)
         self.register_buffer("squared_norms", reference.pow(2).sum(dim=1))
         self.register_buffer(
             "votes", nn.functional.one_hot(targets, n_classes).to(torch.float32)
         )
 
+    @staticmethod
+    def balancing_scale(reference, blocks, max_pairs_of=1000):
+        """A ``scale`` that weighs each part of the vectors alike: the coordinates
+        of a part (``blocks`` gives their widths, in order) are divided by the root
+        of the median squared distance between two reference vectors in that part
+        (over the first ``max_pairs_of`` references, spread evenly), so that a
+        wide part (a bidirectional GRU's 256 numbers) does not drown a narrower one
+        (a convolutional branch's 128).
+
+        Parameters
+        ----------
+        reference : Tensor of shape (M, D)
+        blocks : sequence of int
+            The widths of the parts, summing to ``D``.
+        max_pairs_of : int, default=1000
+
+        Returns
+        -------
+        Tensor of shape (D,)
+        """
+        reference = torch.as_tensor(reference, dtype=torch.float32)
+        if sum(blocks) != reference.shape[1]:
+            raise ValueError(
+                f"blocks {tuple(blocks)} do not add up to the references' width "
+                f"{reference.shape[1]}"
+            )
+        n = reference.shape[0]
+        if n > max_pairs_of:
+            reference = reference[torch.linspace(0, n - 1, max_pairs_of).long()]
+        pairs = torch.triu_indices(len(reference), len(reference), offset=1)
+        scales = []
+        for part in torch.split(reference, list(blocks), dim=1):
+            squared = torch.cdist(part, part).pow(2)[pairs[0], pairs[1]]
+            typical = float(squared.median()) if squared.numel() else 0.0
+            weight = typical**-0.5 if typical > 0 else 1.0
+            scales.append(torch.full((part.shape[1],), weight))
+        return torch.cat(scales)
+
     def forward(self, pooled, logits):
-        pooled = pooled.to(self.reference.dtype)
+        pooled = pooled.to(self.reference.dtype) * self.scale
         # |p - r|^2 less |p|^2, which is the same for every reference
         distances = self.squared_norms - 2.0 * pooled @ self.reference.T
         vote = self.votes.index_select(0, distances.argmin(dim=1))
